@@ -1,0 +1,149 @@
+//! The operations of the command line as library calls: load a pipeline with the usual search
+//! paths, run it, report its status, diff runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::cache::{Cache, CacheError};
+use crate::dsl::{DslError, Expanded, LoadOptions};
+use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
+use crate::exec::{EventSink, LocalExecutor, publish};
+use crate::stages::Registry;
+use crate::stages::kind::CheckEnv;
+
+/// Errors at the library's edge.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Dsl(#[from] DslError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Where things live for one invocation.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub cache_dir: PathBuf,
+    pub results_dir: PathBuf,
+    /// Extra dataset folders (`--data-dir`), searched before the defaults.
+    pub data_dirs: Vec<PathBuf>,
+    pub load: LoadOptions,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cache_dir: std::env::var_os("TSCPIPE_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cache")),
+            results_dir: PathBuf::from("results"),
+            data_dirs: Vec::new(),
+            load: LoadOptions::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Dataset search path: `--data-dir`s, `$TSCPIPE_DATA`, `$UCR_ARCHIVE`, the pipeline's own
+    /// `data_dirs`, then `data/` next to the pipeline's project, in the current directory, and in
+    /// this crate.
+    pub fn data_search_path(&self, pipeline: &Path, declared: &[PathBuf]) -> Vec<PathBuf> {
+        let mut dirs = self.data_dirs.clone();
+        for var in ["TSCPIPE_DATA", "UCR_ARCHIVE"] {
+            if let Some(v) = std::env::var_os(var) {
+                dirs.extend(std::env::split_paths(&v));
+            }
+        }
+        dirs.extend(declared.iter().cloned());
+        if let Some(parent) = pipeline.parent() {
+            dirs.push(parent.join("..").join("data"));
+            dirs.push(parent.join("data"));
+        }
+        dirs.push(PathBuf::from("data"));
+        dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"));
+        dirs
+    }
+
+    pub fn check_env(&self, pipeline: &Path, declared: &[PathBuf]) -> CheckEnv {
+        CheckEnv {
+            data_dirs: self.data_search_path(pipeline, declared),
+            pipeline_dir: pipeline.parent().map(Path::to_path_buf).unwrap_or_default(),
+        }
+    }
+
+    /// The environment stages of an expanded pipeline run in (its declared data dirs included).
+    pub fn run_env(&self, p: &Expanded) -> CheckEnv {
+        self.check_env(&p.path, &p.data_dirs)
+    }
+
+    /// `status` for a pipeline file, with the same search paths as `run`.
+    pub fn status(&self, p: &Expanded, registry: &Registry, device: &crate::exec::Device) -> Result<Vec<crate::exec::StatusRow>, Error> {
+        let cache = Cache::open(&self.cache_dir)?;
+        Ok(crate::exec::status(p, registry, &cache, device, &self.run_env(p)))
+    }
+}
+
+/// Reads, expands and validates a pipeline.
+pub fn load(path: &Path, opts: &Options, registry: &Registry) -> Result<Expanded, Error> {
+    if !path.exists() {
+        return Err(Error::Usage(format!("pipeline file {} does not exist", path.display())));
+    }
+    let src = crate::dsl::load(path, &opts.load)?;
+    let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
+    Ok(crate::dsl::expand(src, registry, &env)?)
+}
+
+/// The outcome of [`run`]: what happened and which files were published.
+pub struct RunOutput {
+    pub pipeline: Expanded,
+    pub summary: RunSummary,
+    pub published: Vec<PathBuf>,
+}
+
+/// Runs a pipeline: only what is not cached executes.
+pub fn run(
+    path: &Path,
+    opts: &Options,
+    run: &RunOptions,
+    registry: &Registry,
+    events: &dyn EventSink,
+    cancel: &AtomicBool,
+) -> Result<RunOutput, Error> {
+    let pipeline = load(path, opts, registry)?;
+    let cache = Cache::open(&opts.cache_dir)?;
+    let _lock = cache.lock_shared()?;
+    let env = opts.run_env(&pipeline);
+    let executor = LocalExecutor { cache: cache.clone(), env: env.clone() };
+    let scheduler = Scheduler { registry, env: &env, cache: &cache, executor: &executor, events };
+    let summary = scheduler.run(&pipeline, run, cancel);
+    events.finish();
+    let published = publish::publish(&opts.results_dir, &pipeline, &summary, registry, &cache)
+        .map_err(|source| Error::Io { path: opts.results_dir.clone(), source })?;
+    Ok(RunOutput { pipeline, summary, published })
+}
+
+/// The summary file of the pipeline's main stage (or of the last stage that has one).
+pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Option<(String, String)> {
+    let p = &out.pipeline;
+    let candidates: Vec<usize> = match &p.main {
+        Some(m) => p.stages.iter().position(|s| &s.name == m).into_iter().collect(),
+        None => (0..p.stages.len()).rev().collect(),
+    };
+    for si in candidates {
+        let decl = &p.stages[si];
+        let kind = registry.get(&decl.kind)?;
+        let Some(spec) = kind.outputs().into_iter().find(|o| o.summary) else { continue };
+        for &ii in &decl.instances {
+            if let Some(m) = out.summary.results.get(ii).and_then(|r| r.manifest.as_ref()) {
+                if let Some(o) = m.outputs.get(spec.name) {
+                    if let Ok(text) = std::fs::read_to_string(cache.blob_path(&o.digest)) {
+                        return Some((p.instances[ii].id.clone(), text));
+                    }
+                }
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,12 @@
+//! The content-hash cache: keys and manifests, the on-disk store, locks, run records, and the
+//! maintenance commands (`ls`, `gc`, `verify`).
+
+pub mod key;
+pub mod lock;
+pub mod maintain;
+pub mod runs;
+pub mod store;
+
+pub use key::{InputDigest, KeyInputs, Manifest, OutputEntry};
+pub use runs::runs_diff;
+pub use store::{Cache, CacheError, Lookup, Staging, Verify};

@@ -1,0 +1,790 @@
+//! Matrix expansion and validation: a merged pipeline document becomes a list of stage
+//! instances with validated, fully-defaulted parameters and resolved input bindings.
+//!
+//! A stage's matrix axes come from its inputs (an instance exists for every upstream instance it
+//! can read from, so exclusions propagate downstream), plus its own `foreach`, its stage-local
+//! `matrix`, and any `${axis}` used in its parameters. A gather input collects every upstream
+//! instance that agrees with this instance on the axes they share.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use super::error::{DslError, DslErrorKind};
+use super::load::PipelineSource;
+use super::value::{Loc, Node, SourceMap, Table, Value};
+use crate::stages::kind::{CheckEnv, Params, StageKind};
+use crate::stages::spec::ParamSpec;
+use crate::stages::Registry;
+
+/// Keys of a stage table that are not parameters of its kind.
+pub const STAGE_KEYS: &[&str] = &["kind", "inputs", "foreach", "matrix", "publish", "description"];
+const PIPELINE_KEYS: &[&str] = &["name", "description", "include", "main", "data_dirs"];
+
+/// A pipeline ready for the graph: every stage instance, validated.
+#[derive(Debug)]
+pub struct Expanded {
+    pub name: String,
+    pub path: PathBuf,
+    pub description: Option<String>,
+    /// The stage whose summary output is printed at the end of a run.
+    pub main: Option<String>,
+    /// Extra data directories declared by the pipeline (resolved against its folder).
+    pub data_dirs: Vec<PathBuf>,
+    pub sources: SourceMap,
+    pub stages: Vec<StageDecl>,
+    pub instances: Vec<Instance>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StageDecl {
+    pub name: String,
+    pub kind: String,
+    pub axes: Vec<String>,
+    pub instances: Vec<usize>,
+    pub publish: bool,
+    pub loc: Loc,
+}
+
+/// One concrete unit of work: a stage at one point of the matrix.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// `stage[axis=value,…]`, unique within the pipeline.
+    pub id: String,
+    pub stage: usize,
+    pub kind: String,
+    pub coords: Vec<(String, Json)>,
+    pub params: Params,
+    pub inputs: Vec<Binding>,
+}
+
+/// An input slot bound to upstream instances.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    pub gather: bool,
+    pub sources: Vec<Source>,
+}
+
+/// One upstream instance (and optionally one of its outputs only).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub instance: usize,
+    pub output: Option<String>,
+}
+
+struct RawRef {
+    stage: String,
+    output: Option<String>,
+    loc: Loc,
+}
+
+struct RawInput {
+    name: String,
+    gather: bool,
+    refs: Vec<RawRef>,
+    over: Option<Vec<String>>,
+}
+
+struct RawStage<'a> {
+    name: String,
+    node: &'a Node,
+    kind: &'a dyn StageKind,
+    kind_name: String,
+    inputs: Vec<RawInput>,
+    foreach: Vec<(String, Loc)>,
+    local_axes: Vec<(String, Vec<Json>)>,
+    publish: Option<bool>,
+    params: Table,
+}
+
+type Combo = Vec<(String, Json)>;
+
+pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Result<Expanded, DslError> {
+    let PipelineSource { path, sources, root } = src;
+    let sm = &sources;
+    let err = |kind, loc: &Loc, msg: String| DslError::at(kind, sm, loc, msg);
+
+    // [pipeline]
+    let mut name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pipeline".into());
+    let mut description = None;
+    let mut main = None;
+    let mut data_dirs = Vec::new();
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Some(p) = root.get("pipeline") {
+        let t = expect_table(sm, p, "[pipeline]")?;
+        for (k, v) in t {
+            match k.as_str() {
+                "name" => name = expect_str(sm, v, "pipeline.name")?.to_string(),
+                "description" => description = Some(expect_str(sm, v, "pipeline.description")?.to_string()),
+                "main" => main = Some((expect_str(sm, v, "pipeline.main")?.to_string(), v.loc.clone())),
+                "include" => {}
+                "data_dirs" => {
+                    for d in expect_array(sm, v, "pipeline.data_dirs")? {
+                        data_dirs.push(base_dir.join(expect_str(sm, d, "pipeline.data_dirs")?));
+                    }
+                }
+                _ => {
+                    return Err(err(DslErrorKind::UnknownKey, &v.key_loc, format!("unknown key `{k}` in [pipeline]"))
+                        .suggest(k, PIPELINE_KEYS.iter().copied()));
+                }
+            }
+        }
+    }
+
+    // [matrix]
+    let mut axes: Vec<(String, Vec<Json>)> = Vec::new();
+    let mut excludes: Vec<Combo> = Vec::new();
+    let mut includes: Vec<Combo> = Vec::new();
+    if let Some(m) = root.get("matrix") {
+        for (k, v) in expect_table(sm, m, "[matrix]")? {
+            match k.as_str() {
+                "exclude" | "include" => {
+                    let mut combos = Vec::new();
+                    for entry in expect_array(sm, v, &format!("matrix.{k}"))? {
+                        let t = expect_table(sm, entry, &format!("an entry of matrix.{k}"))?;
+                        combos.push(t.iter().map(|(a, x)| (a.clone(), x.to_json())).collect::<Combo>());
+                    }
+                    if k == "exclude" { excludes = combos } else { includes = combos }
+                }
+                _ => axes.push((k.clone(), axis_values(sm, v, k)?)),
+            }
+        }
+    }
+
+    // [stages.*]
+    let stages_node = root.get("stages").ok_or_else(|| {
+        DslError::general(DslErrorKind::MissingKey, format!("{}: the pipeline defines no [stages]", path.display()))
+    })?;
+    let stage_table = expect_table(sm, stages_node, "[stages]")?;
+    let mut raws: Vec<RawStage> = Vec::with_capacity(stage_table.len());
+    for (sname, node) in stage_table {
+        if sname.contains('.') || sname.contains('[') {
+            return Err(err(DslErrorKind::Invalid, &node.key_loc, format!("stage name `{sname}` may not contain `.` or `[`")));
+        }
+        let t = expect_table(sm, node, &format!("stage `{sname}`"))?;
+        let kind_node = t.get("kind").ok_or_else(|| {
+            err(DslErrorKind::MissingKey, &node.key_loc, format!("stage `{sname}` has no `kind`"))
+                .with_help(format!("known kinds: {}", registry.names().join(", ")))
+        })?;
+        let kind_name = expect_str(sm, kind_node, "kind")?;
+        let kind = registry.get(kind_name).ok_or_else(|| {
+            err(DslErrorKind::UnknownKind, &kind_node.loc, format!("unknown stage kind `{kind_name}` in stage `{sname}`"))
+                .suggest(kind_name, registry.names())
+        })?;
+        let mut raw = RawStage {
+            name: sname.clone(),
+            node,
+            kind,
+            kind_name: kind_name.to_string(),
+            inputs: Vec::new(),
+            foreach: Vec::new(),
+            local_axes: Vec::new(),
+            publish: None,
+            params: Table::new(),
+        };
+        for (k, v) in t {
+            match k.as_str() {
+                "kind" | "description" => {}
+                "publish" => match v.value {
+                    Value::Bool(b) => raw.publish = Some(b),
+                    _ => return Err(type_err(sm, v, "publish", "a boolean")),
+                },
+                "foreach" => {
+                    for a in expect_array(sm, v, "foreach")? {
+                        raw.foreach.push((expect_str(sm, a, "foreach")?.to_string(), a.loc.clone()));
+                    }
+                }
+                "matrix" => {
+                    for (a, vals) in expect_table(sm, v, &format!("stages.{sname}.matrix"))? {
+                        raw.local_axes.push((a.clone(), axis_values(sm, vals, a)?));
+                    }
+                }
+                "inputs" => raw.inputs = parse_inputs(sm, v, sname, kind)?,
+                _ => {
+                    raw.params.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        for spec in kind.inputs() {
+            if spec.required && !raw.inputs.iter().any(|i| i.name == spec.name) {
+                return Err(err(
+                    DslErrorKind::MissingKey,
+                    &node.key_loc,
+                    format!("stage `{sname}` ({kind_name}) needs input `{}`: {}", spec.name, spec.doc),
+                )
+                .with_help(format!("add `inputs = {{ {} = \"<stage>\" }}`", spec.name)));
+            }
+        }
+        raws.push(raw);
+    }
+
+    // Register stage-local axes globally (a downstream stage may fan over them too).
+    for r in &raws {
+        for (a, vals) in &r.local_axes {
+            if axes.iter().any(|(n, _)| n == a) {
+                let loc = r.node.as_table().and_then(|t| t.get("matrix")).map(|m| m.key_loc.clone()).unwrap_or_default();
+                return Err(err(DslErrorKind::Invalid, &loc, format!("matrix axis `{a}` is defined twice")));
+            }
+            axes.push((a.clone(), vals.clone()));
+        }
+    }
+    let axis_names: Vec<&str> = axes.iter().map(|(n, _)| n.as_str()).collect();
+    let axis_index: HashMap<&str, usize> = axis_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+
+    // Stage-level graph and its order.
+    let index: HashMap<&str, usize> = raws.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+    let names: Vec<&str> = raws.iter().map(|r| r.name.as_str()).collect();
+    let mut edges = Vec::new();
+    for (i, r) in raws.iter().enumerate() {
+        for inp in &r.inputs {
+            for rf in &inp.refs {
+                let Some(&j) = index.get(rf.stage.as_str()) else {
+                    return Err(err(
+                        DslErrorKind::Reference,
+                        &rf.loc,
+                        format!("stage `{}` reads from `{}`, which is not a stage of this pipeline", r.name, rf.stage),
+                    )
+                    .suggest(&rf.stage, names.iter().copied()));
+                };
+                if let Some(o) = &rf.output {
+                    let outs = raws[j].kind.outputs();
+                    if !outs.iter().any(|s| s.name == o) {
+                        return Err(err(
+                            DslErrorKind::Reference,
+                            &rf.loc,
+                            format!("stage `{}` ({}) has no output `{o}`", rf.stage, raws[j].kind_name),
+                        )
+                        .suggest(o, outs.iter().map(|s| s.name)));
+                    }
+                }
+                edges.push((j, i));
+            }
+        }
+    }
+    let order = crate::graph::topo_order(names.len(), &edges).map_err(|cycle| {
+        let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+        let first = &raws[cycle[0]];
+        err(DslErrorKind::Cycle, &first.node.key_loc, format!("dependency cycle: {}", path.join(" -> ")))
+    })?;
+
+    let mut decls: Vec<StageDecl> = raws
+        .iter()
+        .map(|r| StageDecl {
+            name: r.name.clone(),
+            kind: r.kind_name.clone(),
+            axes: Vec::new(),
+            instances: Vec::new(),
+            publish: r.publish.unwrap_or_else(|| r.kind.outputs().iter().any(|o| o.publish)),
+            loc: r.node.key_loc.clone(),
+        })
+        .collect();
+    let mut instances: Vec<Instance> = Vec::new();
+    // (stage, coords projected on that stage's axes) → instance
+    let mut lookup: HashMap<(usize, Vec<Json>), usize> = HashMap::new();
+
+    for &si in &order {
+        let r = &raws[si];
+        // Axes used by ${…} in parameters.
+        let mut used = BTreeSet::new();
+        for v in r.params.values() {
+            collect_interpolations(v, &mut used);
+        }
+        for spec in r.kind.params() {
+            if let (false, Some(Json::String(s))) = (r.params.contains_key(spec.name), &spec.default) {
+                scan_template(s, &mut used);
+            }
+        }
+        let mut own: Vec<String> = Vec::new();
+        for (a, loc) in &r.foreach {
+            if !axis_index.contains_key(a.as_str()) {
+                return Err(err(DslErrorKind::Reference, loc, format!("unknown matrix axis `{a}` in stage `{}`", r.name))
+                    .suggest(a, axis_names.iter().copied()));
+            }
+            own.push(a.clone());
+        }
+        own.extend(r.local_axes.iter().map(|(a, _)| a.clone()));
+        for u in &used {
+            if u == "stage" {
+                continue;
+            }
+            if !axis_index.contains_key(u.as_str()) {
+                let loc = find_template_loc(&r.params, u).unwrap_or_else(|| r.node.key_loc.clone());
+                return Err(err(DslErrorKind::Reference, &loc, format!("`${{{u}}}` in stage `{}` is not a matrix axis", r.name))
+                    .suggest(u, axis_names.iter().copied().chain(["stage"])));
+            }
+            own.push(u.clone());
+        }
+
+        // Start from the join of non-gather upstream coordinates.
+        let mut combos: Vec<Combo> = vec![Vec::new()];
+        let mut stage_axes: BTreeSet<String> = BTreeSet::new();
+        for inp in &r.inputs {
+            for rf in &inp.refs {
+                let ui = index[rf.stage.as_str()];
+                let up_axes = decls[ui].axes.clone();
+                let keep: Vec<String> = if inp.gather {
+                    match &inp.over {
+                        Some(over) => {
+                            for o in over {
+                                if !up_axes.contains(o) {
+                                    return Err(err(
+                                        DslErrorKind::Reference,
+                                        &rf.loc,
+                                        format!("gather over `{o}`: stage `{}` has no axis `{o}` (its axes: {})", rf.stage, fmt_list(&up_axes)),
+                                    ));
+                                }
+                            }
+                            up_axes.iter().filter(|a| !over.contains(a)).cloned().collect()
+                        }
+                        None => Vec::new(),
+                    }
+                } else {
+                    up_axes.clone()
+                };
+                if keep.is_empty() {
+                    continue;
+                }
+                let mut proj: Vec<Combo> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for &ii in &decls[ui].instances {
+                    let c: Combo = instances[ii].coords.iter().filter(|(a, _)| keep.contains(a)).cloned().collect();
+                    if seen.insert(combo_key(&c)) {
+                        proj.push(c);
+                    }
+                }
+                combos = join(&combos, &proj);
+                stage_axes.extend(keep);
+            }
+        }
+        for a in &own {
+            if stage_axes.insert(a.clone()) {
+                let vals = &axes[axis_index[a.as_str()]].1;
+                combos = combos
+                    .iter()
+                    .flat_map(|c| vals.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((a.clone(), v.clone()));
+                        c
+                    }))
+                    .collect();
+            }
+        }
+        let mut ordered_axes: Vec<String> = stage_axes.into_iter().collect();
+        ordered_axes.sort_by_key(|a| axis_index.get(a.as_str()).copied().unwrap_or(usize::MAX));
+
+        combos.retain(|c| !excludes.iter().any(|ex| matches_entry(c, ex)));
+        for inc in &includes {
+            let keys: BTreeSet<&str> = inc.iter().map(|(a, _)| a.as_str()).collect();
+            let mine: BTreeSet<&str> = ordered_axes.iter().map(String::as_str).collect();
+            if !keys.is_empty() && keys == mine && !combos.iter().any(|c| matches_entry(c, inc)) {
+                combos.push(inc.clone());
+            }
+        }
+        // Deterministic order: by axis declaration order, then by each value's position in its axis.
+        let rank = |a: &str, v: &Json| -> (usize, String) {
+            let pos = axis_index.get(a).and_then(|&i| axes[i].1.iter().position(|x| x == v)).unwrap_or(usize::MAX);
+            (pos, v.to_string())
+        };
+        let mut sorted: Vec<(Vec<(usize, String)>, Combo)> = combos
+            .into_iter()
+            .map(|c| {
+                let mut c: Combo = ordered_axes
+                    .iter()
+                    .filter_map(|a| c.iter().find(|(x, _)| x == a).cloned())
+                    .collect();
+                c.dedup_by(|a, b| a.0 == b.0);
+                (c.iter().map(|(a, v)| rank(a, v)).collect(), c)
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        sorted.dedup_by(|a, b| a.1 == b.1);
+        decls[si].axes = ordered_axes.clone();
+
+        let specs = r.kind.params();
+        'combo: for (_, coords) in sorted {
+            let id = instance_id(&r.name, &coords);
+            // Bind inputs.
+            let mut bindings = Vec::with_capacity(r.inputs.len());
+            for inp in &r.inputs {
+                let mut sources_ = Vec::new();
+                for rf in &inp.refs {
+                    let ui = index[rf.stage.as_str()];
+                    if inp.gather {
+                        for &ii in &decls[ui].instances {
+                            let agrees = instances[ii].coords.iter().all(|(a, v)| {
+                                coords.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v)
+                            });
+                            if agrees {
+                                sources_.push(Source { instance: ii, output: rf.output.clone() });
+                            }
+                        }
+                    } else {
+                        let key: Vec<Json> = decls[ui]
+                            .axes
+                            .iter()
+                            .map(|a| coords.iter().find(|(x, _)| x == a).map(|(_, v)| v.clone()).unwrap_or(Json::Null))
+                            .collect();
+                        match lookup.get(&(ui, key)) {
+                            Some(&ii) => sources_.push(Source { instance: ii, output: rf.output.clone() }),
+                            // The upstream point was excluded: so is this one.
+                            None => continue 'combo,
+                        }
+                    }
+                }
+                bindings.push(Binding { name: inp.name.clone(), gather: inp.gather, sources: sources_ });
+            }
+            let params = build_params(sm, r, &specs, &coords, env)?;
+            let ii = instances.len();
+            lookup.insert((si, coords.iter().map(|(_, v)| v.clone()).collect()), ii);
+            decls[si].instances.push(ii);
+            instances.push(Instance { id, stage: si, kind: r.kind_name.clone(), coords, params, inputs: bindings });
+        }
+    }
+
+    let main = match main {
+        Some((m, loc)) => {
+            if !index.contains_key(m.as_str()) {
+                return Err(err(DslErrorKind::Reference, &loc, format!("pipeline.main names `{m}`, which is not a stage"))
+                    .suggest(&m, names.iter().copied()));
+            }
+            Some(m)
+        }
+        None => None,
+    };
+
+    Ok(Expanded { name, path, description, main, data_dirs, sources, stages: decls, instances })
+}
+
+fn fmt_list(v: &[String]) -> String {
+    if v.is_empty() { "none".into() } else { v.join(", ") }
+}
+
+pub fn instance_id(stage: &str, coords: &[(String, Json)]) -> String {
+    if coords.is_empty() {
+        return stage.to_string();
+    }
+    let parts: Vec<String> = coords.iter().map(|(a, v)| format!("{a}={}", scalar(v))).collect();
+    format!("{stage}[{}]", parts.join(","))
+}
+
+/// A matrix value as written in labels and interpolations.
+pub fn scalar(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn combo_key(c: &Combo) -> String {
+    serde_json::to_string(c).unwrap_or_default()
+}
+
+fn matches_entry(c: &Combo, entry: &Combo) -> bool {
+    !entry.is_empty() && entry.iter().all(|(a, v)| c.iter().any(|(x, w)| x == a && w == v))
+}
+
+/// Natural join of two coordinate sets on their shared axes.
+fn join(left: &[Combo], right: &[Combo]) -> Vec<Combo> {
+    let mut out = Vec::new();
+    for l in left {
+        for r in right {
+            let ok = r.iter().all(|(a, v)| l.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v));
+            if ok {
+                let mut c = l.clone();
+                for (a, v) in r {
+                    if !c.iter().any(|(x, _)| x == a) {
+                        c.push((a.clone(), v.clone()));
+                    }
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> Result<Vec<RawInput>, DslError> {
+    let specs = kind.inputs();
+    let mut out = Vec::new();
+    for (name, val) in expect_table(sm, v, &format!("stages.{stage}.inputs"))? {
+        let Some(spec) = specs.iter().find(|s| s.name == name) else {
+            let msg = if specs.is_empty() {
+                format!("stage `{stage}` ({}) takes no inputs, but names `{name}`", kind.name())
+            } else {
+                format!(
+                    "unknown input `{name}` for stage `{stage}` ({}; its inputs: {})",
+                    kind.name(),
+                    specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                )
+            };
+            return Err(DslError::at(DslErrorKind::UnknownKey, sm, &val.key_loc, msg).suggest(name, specs.iter().map(|s| s.name)));
+        };
+        let parse_ref = |n: &Node| -> Result<RawRef, DslError> {
+            let s = expect_str(sm, n, "an input reference")?;
+            let (st, out) = match s.split_once('.') {
+                Some((a, b)) => (a.to_string(), Some(b.to_string())),
+                None => (s.to_string(), None),
+            };
+            Ok(RawRef { stage: st, output: out, loc: n.loc.clone() })
+        };
+        let (gather, refs, over) = match &val.value {
+            Value::Str(_) => (false, vec![parse_ref(val)?], None),
+            Value::Array(items) => (true, items.iter().map(parse_ref).collect::<Result<_, _>>()?, None),
+            Value::Table(t) => {
+                let mut refs = Vec::new();
+                let mut over = None;
+                for (k, x) in t {
+                    match k.as_str() {
+                        "gather" => match &x.value {
+                            Value::Str(_) => refs.push(parse_ref(x)?),
+                            Value::Array(items) => {
+                                for i in items {
+                                    refs.push(parse_ref(i)?);
+                                }
+                            }
+                            _ => return Err(type_err(sm, x, "gather", "a stage name or an array of them")),
+                        },
+                        "over" => {
+                            let mut o = Vec::new();
+                            for a in expect_array(sm, x, "over")? {
+                                o.push(expect_str(sm, a, "over")?.to_string());
+                            }
+                            over = Some(o);
+                        }
+                        _ => {
+                            return Err(DslError::at(DslErrorKind::UnknownKey, sm, &x.key_loc, format!("unknown key `{k}` in input `{name}`"))
+                                .suggest(k, ["gather", "over"]));
+                        }
+                    }
+                }
+                if refs.is_empty() {
+                    return Err(DslError::at(DslErrorKind::MissingKey, sm, &val.loc, format!("input `{name}` needs `gather = [\"stage\", …]`")));
+                }
+                (true, refs, over)
+            }
+            _ => return Err(type_err(sm, val, name, "a stage name, an array of stage names, or { gather = …, over = … }")),
+        };
+        if gather && !spec.gather {
+            return Err(DslError::at(
+                DslErrorKind::Type,
+                sm,
+                &val.loc,
+                format!("input `{name}` of stage `{stage}` reads a single upstream instance; use a stage name, not a gather"),
+            ));
+        }
+        if !gather && spec.gather {
+            // A plain name on a gather slot gathers that one stage.
+            out.push(RawInput { name: name.clone(), gather: true, refs, over });
+            continue;
+        }
+        out.push(RawInput { name: name.clone(), gather, refs, over });
+    }
+    Ok(out)
+}
+
+fn build_params(sm: &SourceMap, r: &RawStage, specs: &[ParamSpec], coords: &[(String, Json)], env: &CheckEnv) -> Result<Params, DslError> {
+    let mut map = serde_json::Map::new();
+    for (k, node) in &r.params {
+        let Some(spec) = specs.iter().find(|s| s.name == k) else {
+            let mut candidates: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            candidates.extend(STAGE_KEYS);
+            return Err(DslError::at(
+                DslErrorKind::UnknownKey,
+                sm,
+                &node.key_loc,
+                format!("unknown parameter `{k}` for stage `{}` (kind `{}`)", r.name, r.kind_name),
+            )
+            .suggest(k, candidates));
+        };
+        let v = interpolate(sm, node, &r.name, coords)?;
+        let v = spec.ty.coerce(&v).map_err(|m| {
+            DslError::at(DslErrorKind::Type, sm, &node.loc, format!("parameter `{k}` of stage `{}`: {m}", r.name))
+        })?;
+        map.insert(k.clone(), v);
+    }
+    for spec in specs {
+        if map.contains_key(spec.name) {
+            continue;
+        }
+        match &spec.default {
+            Some(d) => {
+                let v = match d {
+                    Json::String(s) => interpolate_str(s, &r.name, coords),
+                    other => other.clone(),
+                };
+                map.insert(spec.name.to_string(), spec.ty.coerce(&v).unwrap_or(v));
+            }
+            None if spec.optional => {}
+            None => {
+                return Err(DslError::at(
+                    DslErrorKind::MissingKey,
+                    sm,
+                    &r.node.key_loc,
+                    format!("stage `{}` ({}) needs parameter `{}`: {}", r.name, r.kind_name, spec.name, spec.doc),
+                ));
+            }
+        }
+    }
+    let mut params = Params(map);
+    r.kind.canonicalize(&mut params).map_err(|m| {
+        DslError::at(DslErrorKind::Invalid, sm, &r.node.key_loc, format!("stage `{}`: {m}", r.name))
+    })?;
+    r.kind.check(&params, env).map_err(|e| {
+        let loc = e
+            .param
+            .and_then(|p| r.params.get(p))
+            .map(|n| n.loc.clone())
+            .unwrap_or_else(|| r.node.key_loc.clone());
+        DslError::at(DslErrorKind::Reference, sm, &loc, format!("stage `{}`: {}", r.name, e.message))
+    })?;
+    Ok(params)
+}
+
+fn interpolate(sm: &SourceMap, node: &Node, stage: &str, coords: &[(String, Json)]) -> Result<Json, DslError> {
+    Ok(match &node.value {
+        Value::Str(s) => interpolate_str(s, stage, coords),
+        Value::Array(a) => Json::Array(a.iter().map(|n| interpolate(sm, n, stage, coords)).collect::<Result<_, _>>()?),
+        Value::Table(t) => {
+            let mut m = serde_json::Map::new();
+            for (k, v) in t {
+                m.insert(k.clone(), interpolate(sm, v, stage, coords)?);
+            }
+            Json::Object(m)
+        }
+        _ => node.to_json(),
+    })
+}
+
+/// `"${cells}"` alone keeps the axis value's type; inside a longer string it is spliced as text.
+fn interpolate_str(s: &str, stage: &str, coords: &[(String, Json)]) -> Json {
+    if !s.contains("${") {
+        return Json::String(s.to_string());
+    }
+    let lookup = |name: &str| -> Option<Json> {
+        if name == "stage" {
+            return Some(Json::String(stage.to_string()));
+        }
+        coords.iter().find(|(a, _)| a == name).map(|(_, v)| v.clone())
+    };
+    if let Some(inner) = s.strip_prefix("${").and_then(|x| x.strip_suffix('}')) {
+        if !inner.contains("${") && !inner.contains('}') {
+            if let Some(v) = lookup(inner) {
+                return v;
+            }
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find('}') {
+            Some(end) => {
+                let name = &rest[start + 2..start + 2 + end];
+                match lookup(name) {
+                    Some(v) => out.push_str(&scalar(&v)),
+                    None => out.push_str(&rest[start..start + 3 + end]),
+                }
+                rest = &rest[start + 3 + end..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    Json::String(out)
+}
+
+fn scan_template(s: &str, used: &mut BTreeSet<String>) {
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        match rest[start + 2..].find('}') {
+            Some(end) => {
+                used.insert(rest[start + 2..start + 2 + end].to_string());
+                rest = &rest[start + 3 + end..];
+            }
+            None => break,
+        }
+    }
+}
+
+fn collect_interpolations(n: &Node, used: &mut BTreeSet<String>) {
+    match &n.value {
+        Value::Str(s) => scan_template(s, used),
+        Value::Array(a) => a.iter().for_each(|x| collect_interpolations(x, used)),
+        Value::Table(t) => t.values().for_each(|x| collect_interpolations(x, used)),
+        _ => {}
+    }
+}
+
+fn find_template_loc(t: &Table, name: &str) -> Option<Loc> {
+    let pat = format!("${{{name}}}");
+    fn walk(n: &Node, pat: &str) -> Option<Loc> {
+        match &n.value {
+            Value::Str(s) if s.contains(pat) => Some(n.loc.clone()),
+            Value::Array(a) => a.iter().find_map(|x| walk(x, pat)),
+            Value::Table(t) => t.values().find_map(|x| walk(x, pat)),
+            _ => None,
+        }
+    }
+    t.values().find_map(|n| walk(n, &pat))
+}
+
+fn axis_values(sm: &SourceMap, v: &Node, axis: &str) -> Result<Vec<Json>, DslError> {
+    let items = expect_array(sm, v, &format!("matrix axis `{axis}`"))?;
+    if items.is_empty() {
+        return Err(DslError::at(DslErrorKind::Invalid, sm, &v.loc, format!("matrix axis `{axis}` has no values")));
+    }
+    let mut out = Vec::new();
+    for i in items {
+        match i.value {
+            Value::Array(_) | Value::Table(_) => {
+                return Err(type_err(sm, i, &format!("a value of axis `{axis}`"), "a string, number or boolean"));
+            }
+            _ => out.push(i.to_json()),
+        }
+    }
+    Ok(out)
+}
+
+fn type_err(sm: &SourceMap, v: &Node, what: &str, expected: &str) -> DslError {
+    DslError::at(DslErrorKind::Type, sm, &v.loc, format!("{what}: expected {expected}, found {}", v.value.type_name()))
+}
+
+fn expect_table<'a>(sm: &SourceMap, v: &'a Node, what: &str) -> Result<&'a Table, DslError> {
+    v.as_table().ok_or_else(|| type_err(sm, v, what, "a table"))
+}
+
+fn expect_array<'a>(sm: &SourceMap, v: &'a Node, what: &str) -> Result<&'a [Node], DslError> {
+    v.as_array().ok_or_else(|| type_err(sm, v, what, "an array"))
+}
+
+fn expect_str<'a>(sm: &SourceMap, v: &'a Node, what: &str) -> Result<&'a str, DslError> {
+    v.as_str().ok_or_else(|| type_err(sm, v, what, "a string"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_string_interpolation_keeps_type() {
+        let coords = vec![("cells".to_string(), Json::from(8))];
+        assert_eq!(interpolate_str("${cells}", "t", &coords), Json::from(8));
+        assert_eq!(interpolate_str("LSTM-${cells}", "t", &coords), Json::from("LSTM-8"));
+        assert_eq!(interpolate_str("${stage}", "train", &coords), Json::from("train"));
+    }
+
+    #[test]
+    fn join_is_natural() {
+        let a = vec![vec![("d".to_string(), Json::from("x"))], vec![("d".to_string(), Json::from("y"))]];
+        let b = vec![
+            vec![("d".to_string(), Json::from("x")), ("m".to_string(), Json::from(1))],
+            vec![("d".to_string(), Json::from("x")), ("m".to_string(), Json::from(2))],
+        ];
+        assert_eq!(join(&a, &b).len(), 2);
+    }
+}

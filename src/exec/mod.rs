@@ -1,0 +1,14 @@
+//! Running a pipeline: the scheduler, the executor behind it, devices, events and their
+//! renderings, and publishing results for people to open.
+
+pub mod device;
+pub mod events;
+pub mod executor;
+pub mod progress;
+pub mod publish;
+pub mod scheduler;
+
+pub use device::Device;
+pub use events::{Event, EventSink};
+pub use executor::{Executor, LocalExecutor};
+pub use scheduler::{Outcome, RunOptions, RunSummary, Scheduler, Status, StatusRow, status};

@@ -1,0 +1,408 @@
+//! The `tscpipe` command line: a thin front over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use miette::IntoDiagnostic;
+
+use tscpipe::app::{self, Error, Options};
+use tscpipe::cache::Cache;
+use tscpipe::dsl::LoadOptions;
+use tscpipe::exec::events::{EventSink, JsonSink};
+use tscpipe::exec::progress::{LiveSink, PlainSink};
+use tscpipe::exec::scheduler::{Outcome, RunOptions, Status};
+use tscpipe::exec::Device;
+use tscpipe::graph::InstanceGraph;
+use tscpipe::stages::Registry;
+
+#[derive(Parser)]
+#[command(name = "tscpipe", version, about = "Reproducible, cached pipelines for time-series classification")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// The pipeline file (TOML).
+    pipeline: PathBuf,
+    /// Override a value: `stage.param=VALUE` or `matrix.axis=[…]` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Merge the named `[profiles.NAME]` table over the pipeline (e.g. `quick`).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Cache location [default: $TSCPIPE_CACHE or ./cache].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Extra folder to look for datasets in (repeatable); also $TSCPIPE_DATA, $UCR_ARCHIVE.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dirs: Vec<PathBuf>,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a pipeline; only stages whose inputs changed execute.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Stages to run at once.
+        #[arg(short, long, default_value_t = 1)]
+        jobs: usize,
+        /// Device for stages that want an accelerator: cpu, cuda, cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Accelerator stages allowed on one device at the same time.
+        #[arg(long, default_value_t = 1)]
+        per_device: usize,
+        /// Keep running independent stages after a failure.
+        #[arg(short, long)]
+        keep_going: bool,
+        /// Emit one JSON event per line on stdout instead of the live view.
+        #[arg(long)]
+        json: bool,
+        /// Where published results go.
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results_dir: PathBuf,
+    },
+    /// Dry run: which stage instances are cached, which would run, and why.
+    Status {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the fully expanded pipeline (every instance with its parameters).
+    Show {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the instance graph as DOT (Graphviz) or Mermaid.
+    Graph {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// What differs between two runs of a pipeline (default: the last two).
+    Diff {
+        /// Pipeline name (as in `[pipeline] name`) or file.
+        pipeline: String,
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Inspect and maintain the cache.
+    Cache {
+        #[command(subcommand)]
+        cmd: CacheCmd,
+        #[arg(long, global = true, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// List the stage kinds and their parameters.
+    Kinds {
+        /// Show one kind in detail.
+        kind: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCmd {
+    /// List entries with their sizes and the stages that made them.
+    Ls,
+    /// Remove entries no pipeline's latest run uses (or none newer than --older-than).
+    Gc {
+        /// Also keep entries used by runs newer than this (e.g. 7d, 12h, 30m).
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+    },
+    /// Re-hash every blob and manifest; drop what fails.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(common: &Common) -> Options {
+    let mut o = Options::default();
+    if let Some(c) = &common.cache_dir {
+        o.cache_dir = c.clone();
+    }
+    o.data_dirs = common.data_dirs.clone();
+    o.load = LoadOptions { profile: common.profile.clone(), sets: common.sets.clone(), stdlib_dirs: Vec::new() };
+    o
+}
+
+fn to_report(e: Error) -> miette::Report {
+    match e {
+        Error::Dsl(d) => d.to_report(),
+        other => miette::miette!("{other}"),
+    }
+}
+
+fn cache_at(dir: Option<PathBuf>) -> miette::Result<Cache> {
+    let dir = dir.unwrap_or_else(|| Options::default().cache_dir);
+    Cache::open(dir).map_err(|e| miette::miette!("{e}"))
+}
+
+fn real_main() -> miette::Result<ExitCode> {
+    let cli = Cli::parse();
+    let registry = Registry::builtin();
+    match cli.cmd {
+        Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir } => {
+            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            let mut opts = options(&common);
+            opts.results_dir = results_dir;
+            let cancel = install_ctrlc();
+            let sink: Box<dyn EventSink> = if json {
+                Box::new(JsonSink)
+            } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("CI").is_none() {
+                Box::new(LiveSink::default())
+            } else {
+                Box::new(PlainSink::default())
+            };
+            let run = RunOptions { jobs, device, per_device, keep_going };
+            let out = app::run(&common.pipeline, &opts, &run, &registry, sink.as_ref(), &cancel).map_err(to_report)?;
+            let s = &out.summary;
+            if !json {
+                print_summary(&out);
+                let cache = Cache::open(&opts.cache_dir).into_diagnostic()?;
+                if let Some((id, text)) = app::main_summary(&out, &registry, &cache) {
+                    println!("\n== {id} ==\n{}", text.trim_end());
+                }
+                if !out.published.is_empty() {
+                    let dir = opts.results_dir.join(&out.pipeline.name);
+                    println!("\nresults: {} ({} files)", dir.display(), out.published.len());
+                }
+                println!(
+                    "\n{} stage instances: {} ran, {} cached, {} failed, {} not run — {:.2}s",
+                    s.results.len(),
+                    s.ran(),
+                    s.cached(),
+                    s.failed(),
+                    s.results.len() - s.ran() - s.cached() - s.failed(),
+                    s.seconds
+                );
+                if s.ran() == 0 && s.ok() {
+                    println!("nothing to do: everything was cached");
+                }
+            }
+            if s.cancelled {
+                eprintln!("interrupted: finished stages are cached; run again to resume");
+                return Ok(ExitCode::from(130));
+            }
+            Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Cmd::Status { common, device, json } => {
+            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            let opts = options(&common);
+            let p = app::load(&common.pipeline, &opts, &registry).map_err(to_report)?;
+            let rows = opts.status(&p, &registry, &device).map_err(to_report)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut cached = 0;
+            for r in &rows {
+                match &r.status {
+                    Status::Cached => cached += 1,
+                    Status::Run { reasons } => {
+                        println!("run     {}", r.id);
+                        for why in reasons {
+                            println!("          - {why}");
+                        }
+                    }
+                    Status::Waits { on } => {
+                        println!("maybe   {}", r.id);
+                        println!("          - waits on {} (may stay cached if its outputs do not change)", on.join(", "));
+                    }
+                }
+            }
+            println!("{} stage instances: {} cached, {} to run", rows.len(), cached, rows.len() - cached);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Show { common, json } => {
+            let p = app::load(&common.pipeline, &options(&common), &registry).map_err(to_report)?;
+            if json {
+                let v: Vec<serde_json::Value> = p
+                    .instances
+                    .iter()
+                    .map(|i| {
+                        serde_json::json!({
+                            "id": i.id, "kind": i.kind, "params": i.params.0,
+                            "inputs": i.inputs.iter().map(|b| (b.name.clone(), b.sources.iter().map(|s| p.instances[s.instance].id.clone()).collect::<Vec<_>>())).collect::<std::collections::BTreeMap<_,_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v).into_diagnostic()?);
+            } else {
+                println!("# pipeline `{}` ({}): {} stages, {} instances", p.name, p.path.display(), p.stages.len(), p.instances.len());
+                for i in &p.instances {
+                    println!("\n[\"{}\"]\nkind = \"{}\"", i.id, i.kind);
+                    for b in &i.inputs {
+                        let from: Vec<String> = b.sources.iter().map(|s| format!("\"{}\"", p.instances[s.instance].id)).collect();
+                        println!("inputs.{} = [{}]", b.name, from.join(", "));
+                    }
+                    for (k, v) in &i.params.0 {
+                        println!("{k} = {v}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Graph { common, format } => {
+            let p = app::load(&common.pipeline, &options(&common), &registry).map_err(to_report)?;
+            let g = InstanceGraph::build(&p);
+            print!("{}", match format { GraphFormat::Dot => g.dot(&p), GraphFormat::Mermaid => g.mermaid(&p) });
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Diff { pipeline, cache_dir } => {
+            let cache = cache_at(cache_dir)?;
+            let name = if pipeline.ends_with(".toml") {
+                let p = PathBuf::from(&pipeline);
+                app::load(&p, &Options::default(), &registry).map_err(to_report)?.name
+            } else {
+                pipeline
+            };
+            let runs = cache.runs(&name);
+            if runs.len() < 2 {
+                println!("pipeline `{name}` has {} recorded run(s); need two to diff", runs.len());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (a, b) = (&runs[runs.len() - 2].1, &runs[runs.len() - 1].1);
+            for line in tscpipe::cache::runs_diff(&cache, a, b) {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Cache { cmd, cache_dir } => {
+            let cache = cache_at(cache_dir)?;
+            match cmd {
+                CacheCmd::Ls => {
+                    let entries = cache.list();
+                    let mut total = 0;
+                    println!("{:<14} {:>10}  {:<12} {:<16} instance", "key", "bytes", "kind", "pipeline");
+                    for e in &entries {
+                        total += e.size;
+                        println!("{:<14} {:>10}  {:<12} {:<16} {}", &e.key[..12], e.size, e.kind, e.pipeline, e.instance);
+                    }
+                    println!("{} entries, {} bytes", entries.len(), total);
+                }
+                CacheCmd::Gc { older_than } => {
+                    let age = older_than.map(|s| parse_age(&s)).transpose()?;
+                    let r = cache.gc(age).map_err(|e| miette::miette!("{e}"))?;
+                    println!(
+                        "removed {} entries and {} blobs ({} bytes); kept {} entries",
+                        r.entries_removed, r.blobs_removed, r.bytes_freed, r.entries_kept
+                    );
+                }
+                CacheCmd::Verify => {
+                    let r = cache.verify_all().map_err(|e| miette::miette!("{e}"))?;
+                    for (key, why) in &r.entries_dropped {
+                        println!("dropped {}: {why}", &key[..12.min(key.len())]);
+                    }
+                    println!(
+                        "checked {} blobs and {} entries: {} corrupt blobs, {} entries dropped",
+                        r.blobs_checked,
+                        r.entries_checked,
+                        r.blobs_corrupt.len(),
+                        r.entries_dropped.len()
+                    );
+                    if !r.entries_dropped.is_empty() || !r.blobs_corrupt.is_empty() {
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Kinds { kind } => {
+            for k in registry.iter() {
+                if kind.as_deref().is_some_and(|n| n != k.name()) {
+                    continue;
+                }
+                println!("{} (v{}): {}", k.name(), k.version(), k.about());
+                if kind.is_some() {
+                    for i in k.inputs() {
+                        println!("  input  {}{}: {}", i.name, if i.gather { " (gather)" } else { "" }, i.doc);
+                    }
+                    for p in k.params() {
+                        let d = p.default.as_ref().map(|d| format!(" = {d}")).unwrap_or_else(|| if p.optional { " (optional)".into() } else { " (required)".into() });
+                        println!("  param  {}: {}{d} — {}", p.name, p.ty.describe(), p.doc);
+                    }
+                    for o in k.outputs() {
+                        println!("  output {}: {}", o.name, o.doc);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_summary(out: &app::RunOutput) {
+    let s = &out.summary;
+    // One row per stage: instances ran / cached / failed and the wall time of what ran.
+    println!("\n{:<24} {:>5} {:>7} {:>7} {:>9}", "stage", "ran", "cached", "failed", "seconds");
+    for st in &out.pipeline.stages {
+        let rows: Vec<_> = st.instances.iter().filter_map(|&i| s.results.get(i)).collect();
+        let ran = rows.iter().filter(|r| r.outcome == Outcome::Ran).count();
+        let cached = rows.iter().filter(|r| r.outcome == Outcome::Cached).count();
+        let failed = rows.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count();
+        let secs: f64 = rows.iter().map(|r| r.seconds).sum();
+        println!("{:<24} {:>5} {:>7} {:>7} {:>9.2}", st.name, ran, cached, failed, secs);
+    }
+    for r in &s.results {
+        if let Outcome::Failed(e) = &r.outcome {
+            eprintln!("failed: {}: {e}", r.id);
+        }
+    }
+}
+
+fn parse_age(s: &str) -> miette::Result<Duration> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| miette::miette!("bad age `{s}` (e.g. 7d, 12h, 30m)"))?;
+    let secs = match unit {
+        "d" => n * 86400,
+        "h" => n * 3600,
+        "m" => n * 60,
+        "s" | "" => n,
+        _ => return Err(miette::miette!("bad age unit in `{s}` (use d, h, m or s)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// First Ctrl-C: stop scheduling and let running stages stop at their next check (nothing
+/// half-written is kept). Second Ctrl-C: exit at once (the cache is still consistent).
+fn install_ctrlc() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    let f = flag.clone();
+    let _ = ctrlc::set_handler(move || {
+        f.store(true, Ordering::SeqCst);
+        if count.fetch_add(1, Ordering::SeqCst) >= 1 {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: waiting for running stages to stop (Ctrl-C again to quit now)");
+    });
+    flag
+}

@@ -1,0 +1,49 @@
+//! The files stages hand to each other, and how they are (de)serialised.
+//!
+//! Datasets travel as postcard (compact, deterministic bytes: the same numbers give the same
+//! digest, which is what early cutoff needs); predictions and metrics as JSON people can read.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::kind::StageError;
+use crate::data::dataset::Dataset;
+
+pub const DATASET_FILE: &str = "dataset.bin";
+pub const PREDICTIONS_FILE: &str = "predictions.json";
+
+pub fn write_dataset(path: &Path, d: &Dataset) -> Result<(), StageError> {
+    let bytes = postcard::to_stdvec(d).map_err(|e| StageError::failed(format!("encoding dataset: {e}")))?;
+    std::fs::write(path, bytes).map_err(|e| StageError::io(path, e))
+}
+
+pub fn read_dataset(path: &Path) -> Result<Dataset, StageError> {
+    let bytes = std::fs::read(path).map_err(|e| StageError::io(path, e))?;
+    postcard::from_bytes(&bytes).map_err(|e| StageError::failed(format!("{}: not a dataset artifact: {e}", path.display())))
+}
+
+/// A classifier's output on the test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Predictions {
+    pub dataset: String,
+    pub method: String,
+    /// How the model was selected/monitored, e.g. "train-only" or "monitored on TEST (paper protocol)".
+    pub protocol: String,
+    pub classes: Vec<String>,
+    pub truth: Vec<usize>,
+    pub predicted: Vec<usize>,
+    /// Per-series class scores (probabilities or negative distances), when the model has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Vec<Vec<f64>>>,
+}
+
+pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StageError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| StageError::failed(e.to_string()))?;
+    std::fs::write(path, text).map_err(|e| StageError::io(path, e))
+}
+
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, StageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| StageError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", path.display())))
+}

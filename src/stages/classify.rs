@@ -1,0 +1,84 @@
+//! `classify`: the 1-nearest-neighbour baselines (Euclidean, DTW with a Sakoe–Chiba band).
+
+use serde_json::Value as Json;
+
+use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, write_json};
+use super::kind::{StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::classic::{Metric, Window, one_nn};
+
+pub struct Classify;
+
+const DISTANCES: &[&str] = &["euclidean", "dtw"];
+
+fn window(v: Option<&Json>) -> Result<Window, StageError> {
+    match v {
+        None => Ok(Window::Full),
+        Some(Json::Number(n)) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(1.0);
+            if !(0.0..=1.0).contains(&f) {
+                return Err(StageError::failed(format!("window {f}: a fraction must be in [0, 1]; use an integer for cells")));
+            }
+            Ok(if f >= 1.0 { Window::Full } else { Window::Fraction(f) })
+        }
+        Some(Json::Number(n)) => Ok(Window::Cells(n.as_u64().unwrap_or(0) as usize)),
+        Some(_) => Err(StageError::param("window", "a number")),
+    }
+}
+
+impl StageKind for Classify {
+    fn name(&self) -> &'static str {
+        "classify"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "1-nearest-neighbour on TRAIN, predicting TEST (Euclidean or DTW with LB_Keogh)"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default("distance", ParamType::Enum(DISTANCES), "euclidean", "distance measure"),
+            ParamSpec::with_default(
+                "window",
+                ParamType::Number,
+                1.0,
+                "DTW Sakoe–Chiba band: a fraction of the length (1.0 = full) or an integer number of cells",
+            ),
+            ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![OutputSpec::file(PREDICTIONS_FILE, "test predictions and nearest distances")]
+    }
+    fn canonicalize(&self, p: &mut crate::stages::kind::Params) -> Result<(), String> {
+        // The window means nothing for Euclidean distance: keep it out of that key.
+        if p.opt_str("distance") == Some("euclidean") {
+            p.0.remove("window");
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
+        let metric = match ctx.params.str("distance")? {
+            "dtw" => Metric::Dtw { window: window(ctx.params.get("window"))? },
+            _ => Metric::Euclidean,
+        };
+        ctx.report(Some(0.0), format!("{} test series", ds.test.n));
+        let r = one_nn(&ds.train, &ds.test, metric).map_err(|e| StageError::failed(e.to_string()))?;
+        let scores = r.distances.iter().map(|d| vec![*d]).collect();
+        let preds = Predictions {
+            dataset: ds.name.clone(),
+            method: ctx.params.str("label")?.to_string(),
+            protocol: "deterministic (no model selection)".into(),
+            classes: ds.classes.clone(),
+            truth: ds.test.labels.clone(),
+            predicted: r.predictions,
+            scores: Some(scores),
+        };
+        write_json(&ctx.output(PREDICTIONS_FILE), &preds)
+    }
+}

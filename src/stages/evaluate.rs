@@ -1,0 +1,105 @@
+//! `evaluate`: accuracy, balanced accuracy, macro precision/recall/F1, confusion matrix and
+//! per-class metrics of a set of predictions, as JSON and CSV.
+
+use serde::{Deserialize, Serialize};
+
+use super::artifact::{PREDICTIONS_FILE, Predictions, read_json, write_json};
+use super::kind::{StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::metrics::Metrics;
+
+pub struct Evaluate;
+
+/// The headline numbers of one evaluation, as gathered by `table` and `analyze`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalRecord {
+    pub dataset: String,
+    pub method: String,
+    pub protocol: String,
+    pub n_classes: usize,
+    /// Exact counts, so equal accuracies compare as ties.
+    pub correct: usize,
+    pub total: usize,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+    pub macro_precision: f64,
+    pub macro_recall: f64,
+    pub macro_f1: f64,
+    /// error / n_classes: averaged over datasets this is MPCE.
+    pub per_class_error: f64,
+}
+
+impl EvalRecord {
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "accuracy" => self.accuracy,
+            "balanced_accuracy" => self.balanced_accuracy,
+            "macro_f1" => self.macro_f1,
+            "macro_precision" => self.macro_precision,
+            "macro_recall" => self.macro_recall,
+            "error" => 1.0 - self.accuracy,
+            _ => return None,
+        })
+    }
+}
+
+impl StageKind for Evaluate {
+    fn name(&self) -> &'static str {
+        "evaluate"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Scores predictions: accuracy, balanced accuracy, macro P/R/F1, confusion matrix, per class"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::optional("method", ParamType::Str, "overrides the method label carried by the predictions")]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "predictions", required: true, gather: false, doc: "a classifier's predictions" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::file("metrics.json", "summary record and full metrics"),
+            OutputSpec::file("metrics.csv", "per-class precision, recall, F1, support"),
+            OutputSpec::file("confusion.csv", "confusion matrix, rows = true class"),
+        ]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let p: Predictions = read_json(ctx.input("predictions")?.file(PREDICTIONS_FILE)?)?;
+        let m = Metrics::compute(&p.truth, &p.predicted, &p.classes).map_err(|e| StageError::failed(e.to_string()))?;
+        let correct = p.truth.iter().zip(&p.predicted).filter(|(a, b)| a == b).count();
+        let k = p.classes.len().max(1);
+        let record = EvalRecord {
+            dataset: p.dataset.clone(),
+            method: ctx.params.opt_str("method").map(str::to_string).unwrap_or(p.method.clone()),
+            protocol: p.protocol.clone(),
+            n_classes: p.classes.len(),
+            correct,
+            total: p.truth.len(),
+            accuracy: m.accuracy,
+            balanced_accuracy: m.balanced_accuracy,
+            macro_precision: m.macro_precision,
+            macro_recall: m.macro_recall,
+            macro_f1: m.macro_f1,
+            per_class_error: (1.0 - m.accuracy) / k as f64,
+        };
+        write_json(&ctx.output("metrics.json"), &serde_json::json!({ "summary": record, "metrics": m }))?;
+        ctx.write("metrics.csv", m.to_csv())?;
+        let mut conf = String::from("true\\predicted");
+        for c in &p.classes {
+            conf.push(',');
+            conf.push_str(&super::table::csv_field(c));
+        }
+        conf.push('\n');
+        for (c, row) in p.classes.iter().zip(&m.confusion) {
+            conf.push_str(&super::table::csv_field(c));
+            for v in row {
+                conf.push_str(&format!(",{v}"));
+            }
+            conf.push('\n');
+        }
+        ctx.write("confusion.csv", conf)
+    }
+}

@@ -1,0 +1,199 @@
+//! The trait every stage kind implements, and what a running stage sees.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value as Json;
+
+use super::spec::{InputSpec, OutputSpec, ParamSpec};
+use crate::exec::device::Device;
+
+/// Validated parameters of one stage instance, every default written out.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Params(pub serde_json::Map<String, Json>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        self.0.get(name)
+    }
+    pub fn str(&self, name: &str) -> Result<&str, StageError> {
+        self.get(name).and_then(Json::as_str).ok_or_else(|| StageError::param(name, "a string"))
+    }
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Json::as_str)
+    }
+    pub fn f64(&self, name: &str) -> Result<f64, StageError> {
+        self.get(name).and_then(Json::as_f64).ok_or_else(|| StageError::param(name, "a number"))
+    }
+    pub fn i64(&self, name: &str) -> Result<i64, StageError> {
+        self.get(name).and_then(Json::as_i64).ok_or_else(|| StageError::param(name, "an integer"))
+    }
+    pub fn usize(&self, name: &str) -> Result<usize, StageError> {
+        let v = self.i64(name)?;
+        usize::try_from(v).map_err(|_| StageError::param(name, "a non-negative integer"))
+    }
+    pub fn bool(&self, name: &str) -> Result<bool, StageError> {
+        self.get(name).and_then(Json::as_bool).ok_or_else(|| StageError::param(name, "a boolean"))
+    }
+}
+
+/// Why a stage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("parameter `{name}`: expected {expected}")]
+    Param { name: String, expected: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StageError {
+    pub fn param(name: &str, expected: &str) -> Self {
+        StageError::Param { name: name.into(), expected: expected.into() }
+    }
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        StageError::Io { path: path.to_path_buf(), source }
+    }
+    pub fn failed(msg: impl Into<String>) -> Self {
+        StageError::Failed(msg.into())
+    }
+}
+
+/// One upstream instance's files, as a stage reads them.
+#[derive(Debug, Clone)]
+pub struct InputArtifact {
+    /// The upstream instance id, e.g. `evaluate[dataset=GunPoint]`.
+    pub from: String,
+    /// The upstream instance's matrix coordinates.
+    pub axes: Vec<(String, Json)>,
+    /// Output name → verified file in the cache.
+    pub files: BTreeMap<String, PathBuf>,
+}
+
+impl InputArtifact {
+    pub fn file(&self, name: &str) -> Result<&Path, StageError> {
+        self.files.get(name).map(PathBuf::as_path).ok_or_else(|| {
+            StageError::failed(format!("input from `{}` has no output `{name}`", self.from))
+        })
+    }
+}
+
+/// What the environment contributes to a stage: where data lives, which backend computes.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnv {
+    pub data_dirs: Vec<PathBuf>,
+    /// Where the pipeline file lives (relative paths in parameters resolve against it).
+    pub pipeline_dir: PathBuf,
+}
+
+/// Progress a stage reports while it runs.
+#[derive(Debug, Clone)]
+pub struct StageProgress {
+    /// Fraction done in `[0, 1]`, when known.
+    pub fraction: Option<f64>,
+    pub message: String,
+}
+
+/// Everything a running stage instance may touch.
+pub struct StageContext<'a> {
+    pub instance: &'a str,
+    pub params: &'a Params,
+    pub inputs: &'a BTreeMap<String, Vec<InputArtifact>>,
+    /// Empty staging directory; the declared outputs are written here.
+    pub out_dir: &'a Path,
+    /// Survives a killed run, removed when the stage completes: for periodic checkpoints.
+    pub checkpoint_dir: &'a Path,
+    pub device: &'a Device,
+    pub env: &'a RunEnv,
+    pub progress: &'a (dyn Fn(StageProgress) + Sync),
+    pub cancel: &'a AtomicBool,
+}
+
+impl StageContext<'_> {
+    /// The single artifact bound to a non-gather input.
+    pub fn input(&self, name: &str) -> Result<&InputArtifact, StageError> {
+        self.inputs
+            .get(name)
+            .and_then(|v| v.first())
+            .ok_or_else(|| StageError::failed(format!("missing input `{name}`")))
+    }
+    pub fn input_opt(&self, name: &str) -> Option<&InputArtifact> {
+        self.inputs.get(name).and_then(|v| v.first())
+    }
+    /// All artifacts of a gather input, in matrix order.
+    pub fn gathered(&self, name: &str) -> &[InputArtifact] {
+        self.inputs.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+    pub fn output(&self, name: &str) -> PathBuf {
+        self.out_dir.join(name)
+    }
+    pub fn report(&self, fraction: Option<f64>, message: impl Into<String>) {
+        (self.progress)(StageProgress { fraction, message: message.into() });
+    }
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    pub fn check_cancel(&self) -> Result<(), StageError> {
+        if self.cancelled() { Err(StageError::Cancelled) } else { Ok(()) }
+    }
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> Result<(), StageError> {
+        let p = self.output(name);
+        std::fs::write(&p, bytes).map_err(|e| StageError::io(&p, e))
+    }
+}
+
+/// Validation (before anything runs) sees the same environment as running.
+pub type CheckEnv = RunEnv;
+
+/// A problem found by [`StageKind::check`], pointing at the parameter it is about.
+#[derive(Debug, Clone)]
+pub struct CheckError {
+    pub param: Option<&'static str>,
+    pub message: String,
+}
+
+impl CheckError {
+    pub fn param(param: &'static str, message: impl Into<String>) -> Self {
+        CheckError { param: Some(param), message: message.into() }
+    }
+}
+
+/// A kind of stage: a small, declarative unit the engine can validate, key, cache and run.
+pub trait StageKind: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the kind's numbers could change; enters the cache key.
+    fn version(&self) -> u32;
+    fn about(&self) -> &'static str;
+    fn params(&self) -> Vec<ParamSpec>;
+    fn inputs(&self) -> Vec<InputSpec>;
+    fn outputs(&self) -> Vec<OutputSpec>;
+    /// Whether the stage should queue for an accelerator (GPU) rather than the CPU pool.
+    fn wants_accelerator(&self, _params: &Params) -> bool {
+        false
+    }
+    /// Extra parts of the cache key the environment decides (e.g. the numeric backend).
+    fn env_key(&self, _params: &Params, _device: &Device) -> Option<String> {
+        None
+    }
+    /// Fills defaults inside free-form tables, so equivalent spellings share a cache key.
+    fn canonicalize(&self, _params: &mut Params) -> Result<(), String> {
+        Ok(())
+    }
+    /// Files outside the cache whose *content* the stage reads (e.g. dataset files): their
+    /// digests enter the key under their file names, so an edited data file reruns the stage
+    /// while a moved data folder (another machine) does not.
+    fn source_files(&self, _params: &Params, _env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+        Ok(Vec::new())
+    }
+    /// Checks that need the environment (e.g. the dataset exists), run before anything executes.
+    fn check(&self, _params: &Params, _env: &CheckEnv) -> Result<(), CheckError> {
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError>;
+}

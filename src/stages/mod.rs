@@ -1,0 +1,69 @@
+//! Stage kinds: one file per kind, each a small [`StageKind`] implementation, and the registry
+//! that maps the `kind = "…"` of a pipeline file to them.
+
+pub mod artifact;
+pub mod classify;
+pub mod evaluate;
+pub mod kind;
+pub mod load;
+pub mod normalise;
+pub mod spec;
+pub mod split;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use kind::{StageContext, StageError, StageKind};
+
+/// All stage kinds known to the engine.
+#[derive(Clone)]
+pub struct Registry {
+    kinds: BTreeMap<&'static str, Arc<dyn StageKind>>,
+}
+
+impl Registry {
+    pub fn empty() -> Registry {
+        Registry { kinds: BTreeMap::new() }
+    }
+
+    /// The built-in kinds.
+    pub fn builtin() -> Registry {
+        let mut r = Registry::empty();
+        for k in builtin_kinds() {
+            r.register(k);
+        }
+        r
+    }
+
+    pub fn register(&mut self, kind: Arc<dyn StageKind>) {
+        self.kinds.insert(kind.name(), kind);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&dyn StageKind> {
+        self.kinds.get(name).map(|k| k.as_ref())
+    }
+
+    pub fn get_arc(&self, name: &str) -> Option<Arc<dyn StageKind>> {
+        self.kinds.get(name).cloned()
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.kinds.keys().copied().collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn StageKind> {
+        self.kinds.values().map(|k| k.as_ref())
+    }
+}
+
+fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
+    vec![
+        Arc::new(load::Load),
+        Arc::new(normalise::Normalise),
+        Arc::new(split::SplitStage),
+        Arc::new(classify::Classify),
+        Arc::new(evaluate::Evaluate),
+        Arc::new(table::Table),
+    ]
+}

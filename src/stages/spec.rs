@@ -1,0 +1,143 @@
+//! What a stage kind declares about itself: parameters, inputs and outputs.
+//!
+//! The DSL validates pipeline files against these declarations, and the cache key is built from
+//! parameters with every default written out, so `epochs = 2000` written or omitted is one key.
+
+use serde_json::Value as Json;
+
+/// The type a parameter accepts. Integers are accepted where floats are expected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamType {
+    Str,
+    Int,
+    Float,
+    Bool,
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// An array whose elements have this type.
+    List(Box<ParamType>),
+    /// A free-form table (e.g. a model description); the kind canonicalises it.
+    Table,
+    /// An integer or a float, kept as written (e.g. a band as cells or as a fraction).
+    Number,
+}
+
+impl ParamType {
+    pub fn describe(&self) -> String {
+        match self {
+            ParamType::Str => "a string".into(),
+            ParamType::Int => "an integer".into(),
+            ParamType::Float => "a number".into(),
+            ParamType::Bool => "a boolean".into(),
+            ParamType::Enum(opts) => format!("one of {}", opts.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")),
+            ParamType::List(t) => format!("an array of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),
+            ParamType::Table => "a table".into(),
+            ParamType::Number => "a number".into(),
+        }
+    }
+
+    /// Checks and normalises a JSON value; `Err` carries what was expected.
+    pub fn coerce(&self, v: &Json) -> Result<Json, String> {
+        let bad = || Err(format!("expected {}, found {}", self.describe(), json_type(v)));
+        match (self, v) {
+            (ParamType::Str, Json::String(_)) => Ok(v.clone()),
+            (ParamType::Int, Json::Number(n)) if n.is_i64() || n.is_u64() => Ok(v.clone()),
+            (ParamType::Float, Json::Number(n)) => {
+                Ok(n.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(v.clone()))
+            }
+            (ParamType::Number, Json::Number(_)) => Ok(v.clone()),
+            (ParamType::Bool, Json::Bool(_)) => Ok(v.clone()),
+            (ParamType::Enum(opts), Json::String(s)) => {
+                if opts.contains(&s.as_str()) {
+                    Ok(v.clone())
+                } else {
+                    let hint = crate::dsl::suggest::nearest(s, opts.iter().copied())
+                        .map(|n| format!("; did you mean \"{n}\"?"))
+                        .unwrap_or_default();
+                    Err(format!("\"{s}\" is not {}{hint}", self.describe()))
+                }
+            }
+            (ParamType::List(t), Json::Array(items)) => {
+                items.iter().map(|i| t.coerce(i)).collect::<Result<Vec<_>, _>>().map(Json::Array)
+            }
+            (ParamType::Table, Json::Object(_)) => Ok(v.clone()),
+            _ => bad(),
+        }
+    }
+}
+
+pub fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "nothing",
+        Json::Bool(_) => "a boolean",
+        Json::Number(n) if n.is_f64() => "a float",
+        Json::Number(_) => "an integer",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "a table",
+    }
+}
+
+/// A declared parameter.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    /// `None` = required. A string default may use `${stage}` and matrix axes.
+    pub default: Option<Json>,
+    /// An optional parameter without a default is simply absent when not given.
+    pub optional: bool,
+    pub doc: &'static str,
+}
+
+impl ParamSpec {
+    pub fn required(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
+        ParamSpec { name, ty, default: None, optional: false, doc }
+    }
+    pub fn with_default(name: &'static str, ty: ParamType, default: impl Into<Json>, doc: &'static str) -> Self {
+        ParamSpec { name, ty, default: Some(default.into()), optional: false, doc }
+    }
+    pub fn optional(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
+        ParamSpec { name, ty, default: None, optional: true, doc }
+    }
+}
+
+/// A declared input slot.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub required: bool,
+    /// Whether the slot gathers many upstream instances (a fan-in).
+    pub gather: bool,
+    pub doc: &'static str,
+}
+
+/// A declared output file.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Copied under `results/<pipeline>/…` after the run, for people to open.
+    pub publish: bool,
+    /// A short Markdown/text file printed at the end of a run when this stage is the main one.
+    pub summary: bool,
+    /// Some runs may not write it (e.g. attention weights only for attention models).
+    pub optional: bool,
+}
+
+impl OutputSpec {
+    pub fn file(name: &'static str, doc: &'static str) -> Self {
+        OutputSpec { name, doc, publish: false, summary: false, optional: false }
+    }
+    pub fn published(name: &'static str, doc: &'static str) -> Self {
+        OutputSpec { name, doc, publish: true, summary: false, optional: false }
+    }
+    pub fn summary(mut self) -> Self {
+        self.summary = true;
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+}

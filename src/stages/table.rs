@@ -1,0 +1,162 @@
+//! `table`: gathers evaluation records into a dataset × method results table (CSV + Markdown).
+
+use serde_json::Value as Json;
+
+use super::evaluate::EvalRecord;
+use super::kind::{StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+
+pub struct Table;
+
+pub const METRICS: &[&str] = &["accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "error"];
+
+/// A results table in memory: rows are datasets, columns methods, in first-seen order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultsTable {
+    pub metric: String,
+    pub datasets: Vec<String>,
+    pub methods: Vec<String>,
+    /// `[dataset][method]`, `None` where a method was not run on a dataset.
+    pub values: Vec<Vec<Option<f64>>>,
+    pub records: Vec<EvalRecord>,
+}
+
+impl ResultsTable {
+    pub fn build(records: Vec<EvalRecord>, metric: &str) -> Result<ResultsTable, String> {
+        let mut datasets: Vec<String> = Vec::new();
+        let mut methods: Vec<String> = Vec::new();
+        for r in &records {
+            if !datasets.contains(&r.dataset) {
+                datasets.push(r.dataset.clone());
+            }
+            if !methods.contains(&r.method) {
+                methods.push(r.method.clone());
+            }
+        }
+        let mut values = vec![vec![None; methods.len()]; datasets.len()];
+        for r in &records {
+            let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
+            let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
+            if values[d][m].is_some() {
+                return Err(format!(
+                    "two results for dataset `{}` and method `{}`: give the evaluate stages distinct `method` labels (e.g. method = \"LSTM-FCN-${{cells}}\")",
+                    r.dataset, r.method
+                ));
+            }
+            values[d][m] = Some(r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`"))?);
+        }
+        Ok(ResultsTable { metric: metric.to_string(), datasets, methods, values, records })
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("dataset");
+        for m in &self.methods {
+            s.push(',');
+            s.push_str(&csv_field(m));
+        }
+        s.push('\n');
+        for (d, row) in self.datasets.iter().zip(&self.values) {
+            s.push_str(&csv_field(d));
+            for v in row {
+                s.push(',');
+                if let Some(v) = v {
+                    s.push_str(&format!("{v:.6}"));
+                }
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Long form with the exact counts, for analyses that must see ties exactly.
+    pub fn to_long_csv(&self) -> String {
+        let mut s = String::from("dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
+        for r in &self.records {
+            s.push_str(&format!(
+                "{},{},{},{},{},{:.6},{:.6},{:.6},{}\n",
+                csv_field(&r.dataset),
+                csv_field(&r.method),
+                r.correct,
+                r.total,
+                r.n_classes,
+                r.accuracy,
+                r.balanced_accuracy,
+                r.macro_f1,
+                csv_field(&r.protocol)
+            ));
+        }
+        s
+    }
+
+    /// Markdown with the best value per dataset in bold.
+    pub fn to_markdown(&self) -> String {
+        let higher_better = self.metric != "error";
+        let mut s = format!("| dataset | {} |\n|---|{}\n", self.methods.join(" | "), "---:|".repeat(self.methods.len()));
+        for (d, row) in self.datasets.iter().zip(&self.values) {
+            let best = row.iter().flatten().copied().fold(None, |acc: Option<f64>, v| match acc {
+                None => Some(v),
+                Some(a) => Some(if (v > a) == higher_better { v } else { a }),
+            });
+            let cells: Vec<String> = row
+                .iter()
+                .map(|v| match v {
+                    Some(v) if best.is_some_and(|b| format!("{b:.4}") == format!("{v:.4}")) => format!("**{v:.4}**"),
+                    Some(v) => format!("{v:.4}"),
+                    None => "–".into(),
+                })
+                .collect();
+            s.push_str(&format!("| {d} | {} |\n", cells.join(" | ")));
+        }
+        s.push_str(&format!("\n{} ({} better); best per dataset in bold.\n", self.metric, if higher_better { "higher" } else { "lower" }));
+        s
+    }
+}
+
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+impl StageKind for Table {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Gathers evaluation results into a dataset × method table (CSV, long CSV, Markdown)"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::with_default("metric", ParamType::Enum(METRICS), "accuracy", "the metric shown in the table")]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "results", required: true, gather: true, doc: "evaluate stages to gather" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::published("results.csv", "wide table: one row per dataset, one column per method"),
+            OutputSpec::published("results_long.csv", "one row per (dataset, method) with exact counts"),
+            OutputSpec::published("results.md", "the table in Markdown").summary(),
+        ]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let metric = ctx.params.str("metric")?;
+        let mut records = Vec::new();
+        for a in ctx.gathered("results") {
+            let p = a.file("metrics.json")?;
+            let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+            let v: Json = serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+            let rec: EvalRecord = serde_json::from_value(v.get("summary").cloned().unwrap_or(Json::Null))
+                .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))?;
+            records.push(rec);
+        }
+        if records.is_empty() {
+            return Err(StageError::failed("no results to tabulate"));
+        }
+        let t = ResultsTable::build(records, metric).map_err(StageError::failed)?;
+        ctx.write("results.csv", t.to_csv())?;
+        ctx.write("results_long.csv", t.to_long_csv())?;
+        ctx.write("results.md", t.to_markdown())?;
+        Ok(())
+    }
+}
