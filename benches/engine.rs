@@ -15,7 +15,8 @@ fn write_dataset(dir: &Path) {
     let mut train = String::new();
     for i in 0..6 {
         let label = i % 2;
-        let vals: Vec<String> = (0..8).map(|t| format!("{:.3}", (t as f64 + i as f64 * 0.37).sin() + label as f64)).collect();
+        let vals: Vec<String> =
+            (0..8).map(|t| format!("{:.3}", (t as f64 + i as f64 * 0.37).sin() + label as f64)).collect();
         train.push_str(&format!("{label}\t{}\n", vals.join("\t")));
     }
     std::fs::write(d.join("Tiny_TRAIN.tsv"), &train).unwrap();
@@ -42,7 +43,10 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_tscpipe");
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![100, 1000, 10000] } else { sizes };
-    println!("engine overhead, fully cached (best of 3), {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "engine overhead, fully cached (best of 3), {} cores",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     println!("{:>9} {:>12} {:>12} {:>12}", "instances", "first run s", "cached run s", "status s");
     for n in sizes {
         let dir = tempfile::tempdir().unwrap();

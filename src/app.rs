@@ -79,7 +79,12 @@ impl Options {
     }
 
     /// `status` for a pipeline file, with the same search paths as `run`.
-    pub fn status(&self, p: &Expanded, registry: &Registry, device: &crate::exec::Device) -> Result<Vec<crate::exec::StatusRow>, Error> {
+    pub fn status(
+        &self,
+        p: &Expanded,
+        registry: &Registry,
+        device: &crate::exec::Device,
+    ) -> Result<Vec<crate::exec::StatusRow>, Error> {
         let cache = Cache::open(&self.cache_dir)?;
         Ok(crate::exec::status(p, registry, &cache, device, &self.run_env(p)))
     }
@@ -136,12 +141,11 @@ pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Opti
         let kind = registry.get(&decl.kind)?;
         let Some(spec) = kind.outputs().into_iter().find(|o| o.summary) else { continue };
         for &ii in &decl.instances {
-            if let Some(m) = out.summary.results.get(ii).and_then(|r| r.manifest.as_ref()) {
-                if let Some(o) = m.outputs.get(spec.name) {
-                    if let Ok(text) = std::fs::read_to_string(cache.blob_path(&o.digest)) {
-                        return Some((p.instances[ii].id.clone(), text));
-                    }
-                }
+            if let Some(m) = out.summary.results.get(ii).and_then(|r| r.manifest.as_ref())
+                && let Some(o) = m.outputs.get(spec.name)
+                && let Ok(text) = std::fs::read_to_string(cache.blob_path(&o.digest))
+            {
+                return Some((p.instances[ii].id.clone(), text));
             }
         }
     }

@@ -12,10 +12,10 @@ use miette::IntoDiagnostic;
 use tscpipe::app::{self, Error, Options};
 use tscpipe::cache::Cache;
 use tscpipe::dsl::LoadOptions;
+use tscpipe::exec::Device;
 use tscpipe::exec::events::{EventSink, JsonSink};
 use tscpipe::exec::progress::{LiveSink, PlainSink};
 use tscpipe::exec::scheduler::{Outcome, RunOptions, Status};
-use tscpipe::exec::Device;
 use tscpipe::graph::InstanceGraph;
 use tscpipe::stages::Registry;
 
@@ -234,7 +234,10 @@ fn real_main() -> miette::Result<ExitCode> {
                     }
                     Status::Waits { on } => {
                         println!("maybe   {}", r.id);
-                        println!("          - waits on {} (may stay cached if its outputs do not change)", on.join(", "));
+                        println!(
+                            "          - waits on {} (may stay cached if its outputs do not change)",
+                            on.join(", ")
+                        );
                     }
                 }
             }
@@ -256,11 +259,18 @@ fn real_main() -> miette::Result<ExitCode> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v).into_diagnostic()?);
             } else {
-                println!("# pipeline `{}` ({}): {} stages, {} instances", p.name, p.path.display(), p.stages.len(), p.instances.len());
+                println!(
+                    "# pipeline `{}` ({}): {} stages, {} instances",
+                    p.name,
+                    p.path.display(),
+                    p.stages.len(),
+                    p.instances.len()
+                );
                 for i in &p.instances {
                     println!("\n[\"{}\"]\nkind = \"{}\"", i.id, i.kind);
                     for b in &i.inputs {
-                        let from: Vec<String> = b.sources.iter().map(|s| format!("\"{}\"", p.instances[s.instance].id)).collect();
+                        let from: Vec<String> =
+                            b.sources.iter().map(|s| format!("\"{}\"", p.instances[s.instance].id)).collect();
                         println!("inputs.{} = [{}]", b.name, from.join(", "));
                     }
                     for (k, v) in &i.params.0 {
@@ -273,7 +283,13 @@ fn real_main() -> miette::Result<ExitCode> {
         Cmd::Graph { common, format } => {
             let p = app::load(&common.pipeline, &options(&common), &registry).map_err(to_report)?;
             let g = InstanceGraph::build(&p);
-            print!("{}", match format { GraphFormat::Dot => g.dot(&p), GraphFormat::Mermaid => g.mermaid(&p) });
+            print!(
+                "{}",
+                match format {
+                    GraphFormat::Dot => g.dot(&p),
+                    GraphFormat::Mermaid => g.mermaid(&p),
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Diff { pipeline, cache_dir } => {
@@ -304,7 +320,14 @@ fn real_main() -> miette::Result<ExitCode> {
                     println!("{:<14} {:>10}  {:<12} {:<16} instance", "key", "bytes", "kind", "pipeline");
                     for e in &entries {
                         total += e.size;
-                        println!("{:<14} {:>10}  {:<12} {:<16} {}", &e.key[..12], e.size, e.kind, e.pipeline, e.instance);
+                        println!(
+                            "{:<14} {:>10}  {:<12} {:<16} {}",
+                            &e.key[..12],
+                            e.size,
+                            e.kind,
+                            e.pipeline,
+                            e.instance
+                        );
                     }
                     println!("{} entries, {} bytes", entries.len(), total);
                 }
@@ -346,7 +369,10 @@ fn real_main() -> miette::Result<ExitCode> {
                         println!("  input  {}{}: {}", i.name, if i.gather { " (gather)" } else { "" }, i.doc);
                     }
                     for p in k.params() {
-                        let d = p.default.as_ref().map(|d| format!(" = {d}")).unwrap_or_else(|| if p.optional { " (optional)".into() } else { " (required)".into() });
+                        let d =
+                            p.default.as_ref().map(|d| format!(" = {d}")).unwrap_or_else(|| {
+                                if p.optional { " (optional)".into() } else { " (required)".into() }
+                            });
                         println!("  param  {}: {}{d} — {}", p.name, p.ty.describe(), p.doc);
                     }
                     for o in k.outputs() {

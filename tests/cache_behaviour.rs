@@ -66,7 +66,8 @@ fn editing_a_downstream_parameter_reruns_only_it_and_its_dependents() {
     let p = Project::new();
     let file = p.write("small.toml", SMALL);
     p.run(&file);
-    let edited = SMALL.replace("inputs = { predictions = \"nn\" }", "inputs = { predictions = \"nn\" }\nmethod = \"ED\"");
+    let edited =
+        SMALL.replace("inputs = { predictions = \"nn\" }", "inputs = { predictions = \"nn\" }\nmethod = \"ED\"");
     let file = p.write("small.toml", &edited);
     let out = p.run(&file);
     let mut r = ran(&out);
@@ -225,8 +226,17 @@ fn a_failed_stage_is_not_cached_and_keep_going_runs_the_rest() {
     let file = p.write("small.toml", SMALL);
     let sink = tscpipe::exec::events::CollectSink::default();
     let opts = tscpipe::exec::RunOptions { keep_going: true, ..Default::default() };
-    let out = tscpipe::app::run(&file, &p.options(), &opts, &tscpipe::stages::Registry::builtin(), &sink, &Default::default()).unwrap();
-    let failed: Vec<_> = out.summary.results.iter().filter(|r| matches!(r.outcome, tscpipe::exec::Outcome::Failed(_))).collect();
+    let out = tscpipe::app::run(
+        &file,
+        &p.options(),
+        &opts,
+        &tscpipe::stages::Registry::builtin(),
+        &sink,
+        &Default::default(),
+    )
+    .unwrap();
+    let failed: Vec<_> =
+        out.summary.results.iter().filter(|r| matches!(r.outcome, tscpipe::exec::Outcome::Failed(_))).collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].id, "load[dataset=Coffee]");
     let tscpipe::exec::Outcome::Failed(msg) = &failed[0].outcome else { unreachable!() };

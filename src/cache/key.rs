@@ -143,16 +143,17 @@ pub fn explain_difference(old: &KeyInputs, new: &KeyInputs, sources: &BTreeMap<S
         match (old.inputs.get(name), new.inputs.get(name)) {
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
-                let from = sources.get(name).map(|s| {
-                    if s.len() == 1 { s[0].clone() } else { format!("{} instances", s.len()) }
-                });
+                let from = sources
+                    .get(name)
+                    .map(|s| if s.len() == 1 { s[0].clone() } else { format!("{} instances", s.len()) });
                 if a.len() != b.len() {
                     why.push(format!("input `{name}` now gathers {} instances (was {})", b.len(), a.len()));
                 } else {
                     let changed = a.iter().zip(b).filter(|(x, y)| x != y).count();
                     match from {
                         Some(f) if b.len() == 1 => why.push(format!("input `{name}` changed (from {f})")),
-                        _ => why.push(format!("input `{name}` changed ({changed} of {} upstream outputs differ)", b.len())),
+                        _ => why
+                            .push(format!("input `{name}` changed ({changed} of {} upstream outputs differ)", b.len())),
                     }
                 }
             }

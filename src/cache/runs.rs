@@ -97,8 +97,10 @@ impl Cache {
 /// What differs between two runs: instances added, removed, or keyed differently (and why).
 pub fn runs_diff(cache: &Cache, a: &RunRecord, b: &RunRecord) -> Vec<String> {
     let mut out = Vec::new();
-    let old: std::collections::HashMap<&str, &InstanceRecord> = a.instances.iter().map(|r| (r.id.as_str(), r)).collect();
-    let new: std::collections::HashMap<&str, &InstanceRecord> = b.instances.iter().map(|r| (r.id.as_str(), r)).collect();
+    let old: std::collections::HashMap<&str, &InstanceRecord> =
+        a.instances.iter().map(|r| (r.id.as_str(), r)).collect();
+    let new: std::collections::HashMap<&str, &InstanceRecord> =
+        b.instances.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut same = 0;
     for r in &b.instances {
         match old.get(r.id.as_str()) {
@@ -108,7 +110,9 @@ pub fn runs_diff(cache: &Cache, a: &RunRecord, b: &RunRecord) -> Vec<String> {
                 out.push(format!("~ {}", r.id));
                 let why = match (o.key.as_deref(), r.key.as_deref()) {
                     (Some(ok), Some(nk)) => match (cache.read_manifest(ok), cache.read_manifest(nk)) {
-                        (Ok(Some(x)), Ok(Some(y))) => super::key::explain_difference(&x.key_inputs, &y.key_inputs, &y.sources),
+                        (Ok(Some(x)), Ok(Some(y))) => {
+                            super::key::explain_difference(&x.key_inputs, &y.key_inputs, &y.sources)
+                        }
                         _ => vec!["entries no longer in the cache".into()],
                     },
                     (None, _) => vec![format!("did not complete in the earlier run ({:?})", o.outcome)],

@@ -32,7 +32,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
 /// Result of looking a key up.
 #[derive(Debug)]
 pub enum Lookup {
-    Hit(Manifest),
+    Hit(Box<Manifest>),
     Missing,
     /// Present but damaged: the entry has been removed and must be recomputed.
     Corrupt(String),
@@ -99,10 +99,8 @@ pub fn atomic_write(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Cac
 }
 
 fn sync_dir(dir: Option<&Path>) {
-    if let Some(d) = dir {
-        if let Ok(f) = File::open(d) {
-            let _ = f.sync_all();
-        }
+    if let Some(Ok(f)) = dir.map(File::open) {
+        let _ = f.sync_all();
     }
 }
 
@@ -197,7 +195,7 @@ impl Cache {
                 return Lookup::Corrupt(why);
             }
         }
-        Lookup::Hit(m)
+        Lookup::Hit(Box::new(m))
     }
 
     /// A fresh staging directory for a stage's outputs, removed when dropped.
@@ -227,10 +225,8 @@ impl Cache {
         collect_files(&staging.dir, &mut files).map_err(io(&staging.dir))?;
         files.sort();
         for path in files {
-            let rel = path
-                .strip_prefix(&staging.dir)
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_default();
+            let rel =
+                path.strip_prefix(&staging.dir).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
             let f = File::open(&path).map_err(io(&path))?;
             f.sync_all().map_err(io(&path))?;
             let (digest, size) = hash_file(&path)?;
@@ -331,11 +327,7 @@ impl Cache {
 }
 
 fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
+    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
 }
 
 fn set_readonly(path: &Path) {

@@ -49,9 +49,7 @@ fn take_name(s: &str) -> (String, &str) {
 
 fn unquote(s: &str) -> &str {
     let t = s.trim();
-    if t.len() >= 2
-        && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')))
-    {
+    if t.len() >= 2 && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"'))) {
         &t[1..t.len() - 1]
     } else {
         t
@@ -64,11 +62,8 @@ fn parse_type(path: &Path, line: usize, ty: &str) -> DataResult<AttrType> {
         let Some(end) = body.rfind('}') else {
             return Err(DataError::at(DataErrorKind::Format, path, line, "unterminated nominal `{…}` list"));
         };
-        let vals: Vec<String> = split_fields(&body[..end])
-            .into_iter()
-            .map(|v| unquote(v).to_string())
-            .filter(|v| !v.is_empty())
-            .collect();
+        let vals: Vec<String> =
+            split_fields(&body[..end]).into_iter().map(|v| unquote(v).to_string()).filter(|v| !v.is_empty()).collect();
         return Ok(AttrType::Nominal(vals));
     }
     let lc = t.to_ascii_lowercase();
@@ -166,7 +161,12 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
             }
             "end" => {
                 let Some((i, inner)) = open_rel.take() else {
-                    return Err(DataError::at(DataErrorKind::Format, path, line_no, "`@end` without a relational attribute"));
+                    return Err(DataError::at(
+                        DataErrorKind::Format,
+                        path,
+                        line_no,
+                        "`@end` without a relational attribute",
+                    ));
                 };
                 attrs[i].ty = AttrType::Relational(inner);
             }
@@ -287,7 +287,8 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
             }
             Some(inner) => {
                 let body = unquote(fields[0]);
-                let rows: Vec<&str> = if body.contains("\\n") { body.split("\\n").collect() } else { body.lines().collect() };
+                let rows: Vec<&str> =
+                    if body.contains("\\n") { body.split("\\n").collect() } else { body.lines().collect() };
                 let mut dims = Vec::with_capacity(rows.len());
                 for (d, row) in rows.iter().enumerate() {
                     let toks: Vec<&str> = row.split(',').collect();

@@ -61,12 +61,7 @@ impl fmt::Display for Located<'_> {
 }
 
 impl DataError {
-    pub fn new(
-        kind: DataErrorKind,
-        path: impl Into<PathBuf>,
-        line: Option<usize>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(kind: DataErrorKind, path: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
         DataError { path: path.into(), line, kind, message: message.into() }
     }
 

@@ -67,9 +67,8 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::from_extension(s.trim_start_matches('.')).ok_or_else(|| {
-            format!("unknown format {s:?} (expected one of tsv, ts, arff, txt, csv, parquet)")
-        })
+        Format::from_extension(s.trim_start_matches('.'))
+            .ok_or_else(|| format!("unknown format {s:?} (expected one of tsv, ts, arff, txt, csv, parquet)"))
     }
 }
 

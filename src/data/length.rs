@@ -93,7 +93,11 @@ pub fn target_length(files: &[&RawFile], policy: LengthPolicy) -> DataResult<usi
                         if dim.len() == reference {
                             continue;
                         }
-                        let what = if c.dims.len() > 1 { format!("dimension {} of this series", d + 1) } else { "series".into() };
+                        let what = if c.dims.len() > 1 {
+                            format!("dimension {} of this series", d + 1)
+                        } else {
+                            "series".into()
+                        };
                         let cmp = if dim.len() < reference { "shorter" } else { "longer" };
                         let eg = match example {
                             Some((ef, ec)) if ef.path == f.path => format!(" (e.g. line {})", ec.line),
@@ -193,7 +197,11 @@ mod tests {
             cases: lens
                 .iter()
                 .enumerate()
-                .map(|(i, &l)| RawCase { dims: vec![(1..=l).map(|v| v as f64).collect()], label: "a".into(), line: i + 1 })
+                .map(|(i, &l)| RawCase {
+                    dims: vec![(1..=l).map(|v| v as f64).collect()],
+                    label: "a".into(),
+                    line: i + 1,
+                })
                 .collect(),
         }
     }

@@ -94,11 +94,7 @@ pub fn build_dataset(name: &str, mut train: RawFile, mut test: RawFile, opts: &L
             DataErrorKind::Header,
             &test.path,
             test.cases[0].line,
-            format!(
-                "TEST series have {} dimension(s) but TRAIN ({}) has {dims}",
-                test.dims(),
-                train.path.display()
-            ),
+            format!("TEST series have {} dimension(s) but TRAIN ({}) has {dims}", test.dims(), train.path.display()),
         ));
     }
     let classes = ClassIndex::from_train(&train)?;
@@ -119,9 +115,7 @@ pub fn build_dataset(name: &str, mut train: RawFile, mut test: RawFile, opts: &L
 /// Where the real archive data for tests lives: `$TSCPIPE_TEST_DATA`, else `/work/shared/datasets`.
 #[cfg(test)]
 pub(crate) fn shared_datasets() -> PathBuf {
-    std::env::var_os("TSCPIPE_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/datasets"))
+    std::env::var_os("TSCPIPE_TEST_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/shared/datasets"))
 }
 
 #[cfg(test)]

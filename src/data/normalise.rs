@@ -45,9 +45,7 @@ impl FromStr for Normalisation {
             "per-series" | "zscore" | "z-score" | "series" => Ok(Normalisation::PerSeries),
             "train-zscore" | "train-z-score" | "dataset-zscore" => Ok(Normalisation::TrainZScore),
             "train-minmax" | "minmax" | "min-max" | "train-min-max" => Ok(Normalisation::TrainMinMax),
-            _ => Err(format!(
-                "unknown normalisation {s:?} (expected none, per-series, train-zscore, train-minmax)"
-            )),
+            _ => Err(format!("unknown normalisation {s:?} (expected none, per-series, train-zscore, train-minmax)")),
         }
     }
 }

@@ -97,7 +97,12 @@ pub fn search_dirs(cli_dirs: &[PathBuf], repo_data: Option<&Path>) -> Vec<PathBu
 
 /// The TRAIN/TEST pair in one folder, preferring a single format (in [`Format::PREFERENCE`]
 /// order); without a forced format, a mixed pair (best TRAIN, best TEST) is the last resort.
-fn pair_in(base: &Path, name: &str, formats: &[Format], allow_mixed: bool) -> (Option<ResolvedDataset>, Option<PathBuf>) {
+fn pair_in(
+    base: &Path,
+    name: &str,
+    formats: &[Format],
+    allow_mixed: bool,
+) -> (Option<ResolvedDataset>, Option<PathBuf>) {
     let file = |split: &str, f: Format| base.join(format!("{name}_{split}.{}", f.extension()));
     let trains: Vec<Format> = formats.iter().copied().filter(|&f| file("TRAIN", f).is_file()).collect();
     let tests: Vec<Format> = formats.iter().copied().filter(|&f| file("TEST", f).is_file()).collect();
@@ -165,10 +170,8 @@ fn resolve_name(reference: &str, search: &[PathBuf], force: Option<Format>) -> D
              (use --data-dir, TSCPIPE_DATA or UCR_ARCHIVE, or give explicit TRAIN/TEST paths)"
         )
     } else {
-        let mut m = format!(
-            "dataset {name:?} not found: looked for {name}_TRAIN.{{{}}} and {name}_TEST.* in:",
-            exts.join(",")
-        );
+        let mut m =
+            format!("dataset {name:?} not found: looked for {name}_TRAIN.{{{}}} and {name}_TEST.* in:", exts.join(","));
         for b in &bases {
             m.push_str("\n  ");
             m.push_str(&b.display().to_string());

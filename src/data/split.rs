@@ -34,13 +34,11 @@ pub fn validation_indices(train: &Split, k: usize, fraction: f64, seed: u64) -> 
     let mut take: Vec<usize> = exact.iter().zip(&capacity).map(|(e, &c)| (e.floor() as usize).min(c)).collect();
     let mut assigned: usize = take.iter().sum();
     while assigned < total {
-        let best = (0..k)
-            .filter(|&c| take[c] < capacity[c])
-            .max_by(|&a, &b| {
-                let ra = exact[a] - take[a] as f64;
-                let rb = exact[b] - take[b] as f64;
-                ra.total_cmp(&rb).then(b.cmp(&a))
-            });
+        let best = (0..k).filter(|&c| take[c] < capacity[c]).max_by(|&a, &b| {
+            let ra = exact[a] - take[a] as f64;
+            let rb = exact[b] - take[b] as f64;
+            ra.total_cmp(&rb).then(b.cmp(&a))
+        });
         let Some(c) = best else { break };
         take[c] += 1;
         assigned += 1;
@@ -95,7 +93,17 @@ mod tests {
 
     #[test]
     fn stratified_deterministic() {
-        let labels: Vec<usize> = (0..50).map(|i| if i < 40 { 0 } else if i < 49 { 1 } else { 2 }).collect();
+        let labels: Vec<usize> = (0..50)
+            .map(|i| {
+                if i < 40 {
+                    0
+                } else if i < 49 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
         let s = split_with(labels);
         let a = validation_indices(&s, 3, 0.2, 7).unwrap();
         let b = validation_indices(&s, 3, 0.2, 7).unwrap();

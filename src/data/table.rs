@@ -108,9 +108,9 @@ fn column_f64(path: &Path, col: &Column, first_line: usize) -> DataResult<Vec<f6
         }
         return Ok(out);
     }
-    let cast = col.cast(&DataType::Float64).map_err(|e| {
-        DataError::file(DataErrorKind::Table, path, format!("column {name:?} is not numeric: {e}"))
-    })?;
+    let cast = col
+        .cast(&DataType::Float64)
+        .map_err(|e| DataError::file(DataErrorKind::Table, path, format!("column {name:?} is not numeric: {e}")))?;
     let ca = cast.f64().map_err(|e| DataError::file(DataErrorKind::Table, path, e.to_string()))?;
     Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }

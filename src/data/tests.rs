@@ -9,8 +9,7 @@ fn real(name: &str, file: &str) -> PathBuf {
 }
 
 fn load_pair(name: &str, train: &str, test: &str) -> Dataset {
-    load_files(name, &real(name, train), &real(name, test), &LoadOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    load_files(name, &real(name, train), &real(name, test), &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -89,7 +88,12 @@ fn real_csv_and_parquet_match_tsv() {
         for i in (0..split.n).rev() {
             // rows of one series in reverse time order: the time column must sort them
             for t in (0..split.len).rev() {
-                s.push_str(&format!("c{:03},{t},{},{}\n", split.n - 1 - i, split.series(i)[t], gp.classes[split.labels[i]]));
+                s.push_str(&format!(
+                    "c{:03},{t},{},{}\n",
+                    split.n - 1 - i,
+                    split.series(i)[t],
+                    gp.classes[split.labels[i]]
+                ));
             }
         }
         std::fs::write(p, s).unwrap();
@@ -148,7 +152,12 @@ fn bad_ragged_row() {
     let f = Files::new();
     f.put("a_TRAIN.tsv", "1\t0.1\t0.2\t0.3\n2\t0.4\t0.5\n1\t1\t2\t3\n");
     f.put("a_TEST.tsv", OK_TSV);
-    let e = expect_err(f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()), DataErrorKind::Length, "a_TRAIN.tsv", Some(2));
+    let e = expect_err(
+        f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()),
+        DataErrorKind::Length,
+        "a_TRAIN.tsv",
+        Some(2),
+    );
     assert!(e.message.contains("2 values"), "{e}");
     // The same data loads under a padding policy.
     let opts = LoadOptions { length: LengthPolicy::PadLast, ..Default::default() };
@@ -167,10 +176,20 @@ fn bad_non_numeric() {
     let f = Files::new();
     f.put("a_TRAIN.tsv", OK_TSV);
     f.put("a_TEST.tsv", "1\t0.1\t0.2\t0.3\n2\t0.4\t1.2x\t0.6\n");
-    let e = expect_err(f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()), DataErrorKind::NonNumeric, "a_TEST.tsv", Some(2));
+    let e = expect_err(
+        f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()),
+        DataErrorKind::NonNumeric,
+        "a_TEST.tsv",
+        Some(2),
+    );
     assert!(e.to_string().ends_with("a_TEST.tsv:2: non-numeric value \"1.2x\" in column 3"), "{e}");
     f.put("b_TRAIN.txt", "  1.0e+00  0.5  abc\n");
-    let e = expect_err(f.load("b_TRAIN.txt", "b_TRAIN.txt", &LoadOptions::default()), DataErrorKind::NonNumeric, "b_TRAIN.txt", Some(1));
+    let e = expect_err(
+        f.load("b_TRAIN.txt", "b_TRAIN.txt", &LoadOptions::default()),
+        DataErrorKind::NonNumeric,
+        "b_TRAIN.txt",
+        Some(1),
+    );
     assert!(e.message.contains("\"abc\""), "{e}");
 }
 
@@ -192,7 +211,12 @@ fn bad_class_only_in_test() {
     let f = Files::new();
     f.put("a_TRAIN.tsv", OK_TSV);
     f.put("a_TEST.tsv", "1\t0.1\t0.2\t0.3\n2.0\t0.1\t0.2\t0.3\n3\t0.4\t0.5\t0.6\n3\t0.4\t0.5\t0.6\n");
-    let e = expect_err(f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()), DataErrorKind::UnknownClass, "a_TEST.tsv", Some(3));
+    let e = expect_err(
+        f.load("a_TRAIN.tsv", "a_TEST.tsv", &LoadOptions::default()),
+        DataErrorKind::UnknownClass,
+        "a_TEST.tsv",
+        Some(3),
+    );
     assert!(e.message.contains("\"3\""), "{e}");
 }
 
@@ -201,7 +225,12 @@ fn bad_missing_values() {
     let f = Files::new();
     let head = "@problemName m\n@missing false\n@univariate true\n@classLabel true 1 2\n@data\n";
     f.put("a_TRAIN.ts", &format!("{head}1,2,3:1\n1,?,3:2\n"));
-    let e = expect_err(f.load("a_TRAIN.ts", "a_TRAIN.ts", &LoadOptions::default()), DataErrorKind::Missing, "a_TRAIN.ts", Some(7));
+    let e = expect_err(
+        f.load("a_TRAIN.ts", "a_TRAIN.ts", &LoadOptions::default()),
+        DataErrorKind::Missing,
+        "a_TRAIN.ts",
+        Some(7),
+    );
     assert!(e.message.contains("@missing false"), "{e}");
     // Declared missing values are interpolated.
     f.put("b_TRAIN.ts", &format!("{}1,2,3:1\n1,?,3:2\n", head.replace("@missing false", "@missing true")));
@@ -209,7 +238,12 @@ fn bad_missing_values() {
     assert_eq!(ds.train.series(1), &[1.0, 2.0, 3.0]);
     // NaN inside a .tsv series (not trailing padding): error unless allowed.
     f.put("c_TRAIN.tsv", "1\t0.1\tNaN\t0.3\n2\t0.4\t0.5\t0.6\n");
-    expect_err(f.load("c_TRAIN.tsv", "c_TRAIN.tsv", &LoadOptions::default()), DataErrorKind::Missing, "c_TRAIN.tsv", Some(1));
+    expect_err(
+        f.load("c_TRAIN.tsv", "c_TRAIN.tsv", &LoadOptions::default()),
+        DataErrorKind::Missing,
+        "c_TRAIN.tsv",
+        Some(1),
+    );
     let opts = LoadOptions { missing: MissingPolicy::Interpolate, ..Default::default() };
     let ds = f.load("c_TRAIN.tsv", "c_TRAIN.tsv", &opts).unwrap();
     assert!((ds.train.series(0)[1] - 0.2).abs() < 1e-15);
@@ -220,7 +254,12 @@ fn variable_length_nan_padding() {
     let f = Files::new();
     f.put("v_TRAIN.tsv", "1\t1\t2\t3\t4\n2\t1\t2\tNaN\tNaN\n");
     f.put("v_TEST.tsv", "1\t1\t2\t3\tNaN\n");
-    let e = expect_err(f.load("v_TRAIN.tsv", "v_TEST.tsv", &LoadOptions::default()), DataErrorKind::Length, "v_TRAIN.tsv", Some(2));
+    let e = expect_err(
+        f.load("v_TRAIN.tsv", "v_TEST.tsv", &LoadOptions::default()),
+        DataErrorKind::Length,
+        "v_TRAIN.tsv",
+        Some(2),
+    );
     assert!(e.message.contains("length policy"), "{e}");
     let load = |p| f.load("v_TRAIN.tsv", "v_TEST.tsv", &LoadOptions { length: p, ..Default::default() }).unwrap();
     let ds = load(LengthPolicy::PadZero);
@@ -249,14 +288,34 @@ fn bad_header_inconsistencies() {
         "a_TRAIN.ts",
         "@problemName a\n@univariate false\n@dimensions 6\n@equalLength true\n@classLabel true x y\n@data\n1,2:3,4:5,6:x\n",
     );
-    let e = expect_err(f.load("a_TRAIN.ts", "a_TRAIN.ts", &LoadOptions::default()), DataErrorKind::Header, "a_TRAIN.ts", Some(7));
+    let e = expect_err(
+        f.load("a_TRAIN.ts", "a_TRAIN.ts", &LoadOptions::default()),
+        DataErrorKind::Header,
+        "a_TRAIN.ts",
+        Some(7),
+    );
     assert!(e.message.contains("@dimensions 6") && e.message.contains("3 dimension"), "{e}");
     f.put("b_TRAIN.ts", "@problemName b\n@univariate true\n@classLabel true x y\n@data\n1,2:3,4:x\n");
-    expect_err(f.load("b_TRAIN.ts", "b_TRAIN.ts", &LoadOptions::default()), DataErrorKind::Header, "b_TRAIN.ts", Some(5));
+    expect_err(
+        f.load("b_TRAIN.ts", "b_TRAIN.ts", &LoadOptions::default()),
+        DataErrorKind::Header,
+        "b_TRAIN.ts",
+        Some(5),
+    );
     f.put("c_TRAIN.ts", "@problemName c\n@classLabel true x y\n@data\n1,2:x\n1,2:z\n");
-    expect_err(f.load("c_TRAIN.ts", "c_TRAIN.ts", &LoadOptions::default()), DataErrorKind::Header, "c_TRAIN.ts", Some(5));
+    expect_err(
+        f.load("c_TRAIN.ts", "c_TRAIN.ts", &LoadOptions::default()),
+        DataErrorKind::Header,
+        "c_TRAIN.ts",
+        Some(5),
+    );
     f.put("d_TRAIN.ts", "@problemName d\n@classLabel true x y\n@seriesLength 3\n@equalLength true\n@data\n1,2:x\n");
-    expect_err(f.load("d_TRAIN.ts", "d_TRAIN.ts", &LoadOptions::default()), DataErrorKind::Ragged, "d_TRAIN.ts", Some(6));
+    expect_err(
+        f.load("d_TRAIN.ts", "d_TRAIN.ts", &LoadOptions::default()),
+        DataErrorKind::Ragged,
+        "d_TRAIN.ts",
+        Some(6),
+    );
     // TRAIN/TEST dimension mismatch.
     f.put("e_TRAIN.ts", "@problemName e\n@classLabel true x\n@data\n1,2:3,4:x\n");
     f.put("e_TEST.ts", "@problemName e\n@classLabel true x\n@data\n1,2:x\n");

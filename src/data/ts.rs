@@ -19,12 +19,9 @@ fn parse_bool(path: &Path, line: usize, tag: &str, v: &str) -> DataResult<bool> 
     match v.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(DataError::at(
-            DataErrorKind::Format,
-            path,
-            line,
-            format!("@{tag} expects true or false, found {v:?}"),
-        )),
+        _ => {
+            Err(DataError::at(DataErrorKind::Format, path, line, format!("@{tag} expects true or false, found {v:?}")))
+        }
     }
 }
 
@@ -73,15 +70,13 @@ pub fn parse_ts(path: &Path, text: &str) -> DataResult<RawFile> {
             let tag_lc = tag.to_ascii_lowercase();
             match tag_lc.as_str() {
                 "problemname" => header.problem_name = Some(value.to_string()),
-                "timestamps" => {
-                    if parse_bool(path, line_no, tag, value)? {
-                        return Err(DataError::at(
-                            DataErrorKind::Format,
-                            path,
-                            line_no,
-                            "`@timeStamps true` is not supported (convert to plain values)",
-                        ));
-                    }
+                "timestamps" if parse_bool(path, line_no, tag, value)? => {
+                    return Err(DataError::at(
+                        DataErrorKind::Format,
+                        path,
+                        line_no,
+                        "`@timeStamps true` is not supported (convert to plain values)",
+                    ));
                 }
                 "missing" => header.missing = Some(parse_bool(path, line_no, tag, value)?),
                 "univariate" => univariate = Some((parse_bool(path, line_no, tag, value)?, line_no)),
@@ -108,15 +103,13 @@ pub fn parse_ts(path: &Path, text: &str) -> DataResult<RawFile> {
                         header.declared_classes = Some(declared);
                     }
                 }
-                "targetlabel" => {
-                    if parse_bool(path, line_no, tag, value)? {
-                        return Err(DataError::at(
-                            DataErrorKind::Format,
-                            path,
-                            line_no,
-                            "`@targetLabel true` marks a regression problem; classification needs `@classLabel`",
-                        ));
-                    }
+                "targetlabel" if parse_bool(path, line_no, tag, value)? => {
+                    return Err(DataError::at(
+                        DataErrorKind::Format,
+                        path,
+                        line_no,
+                        "`@targetLabel true` marks a regression problem; classification needs `@classLabel`",
+                    ));
                 }
                 "data" => {
                     if class_label == Some(false) {

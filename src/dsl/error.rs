@@ -24,8 +24,12 @@ pub enum DslErrorKind {
 }
 
 /// An error in a pipeline definition, with its position and (when known) a suggestion.
+/// Boxed: it travels through every `Result` of the DSL and should stay one pointer wide.
 #[derive(Debug)]
-pub struct DslError {
+pub struct DslError(Box<DslErrorInner>);
+
+#[derive(Debug)]
+pub struct DslErrorInner {
     pub kind: DslErrorKind,
     pub pos: Option<Pos>,
     pub message: String,
@@ -40,18 +44,18 @@ impl DslError {
             let start = loc.span.start.min(end);
             (f.path.display().to_string(), f.text.clone(), start..end)
         });
-        DslError {
+        DslError(Box::new(DslErrorInner {
             kind,
             pos: sources.file(loc.file).map(|_| sources.pos(loc)),
             message: message.into(),
             help: None,
             snippet,
-        }
+        }))
     }
 
     /// An error with no position in a file (e.g. a cycle across several stages).
     pub fn general(kind: DslErrorKind, message: impl Into<String>) -> DslError {
-        DslError { kind, pos: None, message: message.into(), help: None, snippet: None }
+        DslError(Box::new(DslErrorInner { kind, pos: None, message: message.into(), help: None, snippet: None }))
     }
 
     pub fn syntax(sources: &SourceMap, loc: Loc, message: String) -> DslError {
@@ -59,7 +63,7 @@ impl DslError {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> DslError {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
@@ -69,6 +73,13 @@ impl DslError {
             Some(s) => self.with_help(format!("did you mean `{s}`?")),
             None => self,
         }
+    }
+}
+
+impl std::ops::Deref for DslError {
+    type Target = DslErrorInner;
+    fn deref(&self) -> &DslErrorInner {
+        &self.0
     }
 }
 
@@ -111,11 +122,7 @@ impl DslError {
         let base = miette::miette!(
             code = format!("tscpipe::pipeline::{:?}", self.kind).to_lowercase(),
             help = self.help.clone().unwrap_or_default(),
-            labels = self
-                .snippet
-                .iter()
-                .map(|(_, _, r)| LabeledSpan::at(r.clone(), "here"))
-                .collect::<Vec<_>>(),
+            labels = self.snippet.iter().map(|(_, _, r)| LabeledSpan::at(r.clone(), "here")).collect::<Vec<_>>(),
             "{}{}",
             self.pos.as_ref().map(|p| format!("{p}: ")).unwrap_or_default(),
             self.message

@@ -14,9 +14,9 @@ use serde_json::Value as Json;
 use super::error::{DslError, DslErrorKind};
 use super::load::PipelineSource;
 use super::value::{Loc, Node, SourceMap, Table, Value};
+use crate::stages::Registry;
 use crate::stages::kind::{CheckEnv, Params, StageKind};
 use crate::stages::spec::ParamSpec;
-use crate::stages::Registry;
 
 /// Keys of a stage table that are not parameters of its kind.
 pub const STAGE_KEYS: &[&str] = &["kind", "inputs", "foreach", "matrix", "publish", "description"];
@@ -161,7 +161,11 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
     let mut raws: Vec<RawStage> = Vec::with_capacity(stage_table.len());
     for (sname, node) in stage_table {
         if sname.contains('.') || sname.contains('[') {
-            return Err(err(DslErrorKind::Invalid, &node.key_loc, format!("stage name `{sname}` may not contain `.` or `[`")));
+            return Err(err(
+                DslErrorKind::Invalid,
+                &node.key_loc,
+                format!("stage name `{sname}` may not contain `.` or `[`"),
+            ));
         }
         let t = expect_table(sm, node, &format!("stage `{sname}`"))?;
         let kind_node = t.get("kind").ok_or_else(|| {
@@ -170,8 +174,12 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
         })?;
         let kind_name = expect_str(sm, kind_node, "kind")?;
         let kind = registry.get(kind_name).ok_or_else(|| {
-            err(DslErrorKind::UnknownKind, &kind_node.loc, format!("unknown stage kind `{kind_name}` in stage `{sname}`"))
-                .suggest(kind_name, registry.names())
+            err(
+                DslErrorKind::UnknownKind,
+                &kind_node.loc,
+                format!("unknown stage kind `{kind_name}` in stage `{sname}`"),
+            )
+            .suggest(kind_name, registry.names())
         })?;
         let mut raw = RawStage {
             name: sname.clone(),
@@ -224,7 +232,8 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
     for r in &raws {
         for (a, vals) in &r.local_axes {
             if axes.iter().any(|(n, _)| n == a) {
-                let loc = r.node.as_table().and_then(|t| t.get("matrix")).map(|m| m.key_loc.clone()).unwrap_or_default();
+                let loc =
+                    r.node.as_table().and_then(|t| t.get("matrix")).map(|m| m.key_loc.clone()).unwrap_or_default();
                 return Err(err(DslErrorKind::Invalid, &loc, format!("matrix axis `{a}` is defined twice")));
             }
             axes.push((a.clone(), vals.clone()));
@@ -299,8 +308,12 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
         let mut own: Vec<String> = Vec::new();
         for (a, loc) in &r.foreach {
             if !axis_index.contains_key(a.as_str()) {
-                return Err(err(DslErrorKind::Reference, loc, format!("unknown matrix axis `{a}` in stage `{}`", r.name))
-                    .suggest(a, axis_names.iter().copied()));
+                return Err(err(
+                    DslErrorKind::Reference,
+                    loc,
+                    format!("unknown matrix axis `{a}` in stage `{}`", r.name),
+                )
+                .suggest(a, axis_names.iter().copied()));
             }
             own.push(a.clone());
         }
@@ -311,8 +324,12 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
             }
             if !axis_index.contains_key(u.as_str()) {
                 let loc = find_template_loc(&r.params, u).unwrap_or_else(|| r.node.key_loc.clone());
-                return Err(err(DslErrorKind::Reference, &loc, format!("`${{{u}}}` in stage `{}` is not a matrix axis", r.name))
-                    .suggest(u, axis_names.iter().copied().chain(["stage"])));
+                return Err(err(
+                    DslErrorKind::Reference,
+                    &loc,
+                    format!("`${{{u}}}` in stage `{}` is not a matrix axis", r.name),
+                )
+                .suggest(u, axis_names.iter().copied().chain(["stage"])));
             }
             own.push(u.clone());
         }
@@ -332,7 +349,11 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
                                     return Err(err(
                                         DslErrorKind::Reference,
                                         &rf.loc,
-                                        format!("gather over `{o}`: stage `{}` has no axis `{o}` (its axes: {})", rf.stage, fmt_list(&up_axes)),
+                                        format!(
+                                            "gather over `{o}`: stage `{}` has no axis `{o}` (its axes: {})",
+                                            rf.stage,
+                                            fmt_list(&up_axes)
+                                        ),
                                     ));
                                 }
                             }
@@ -363,11 +384,13 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
                 let vals = &axes[axis_index[a.as_str()]].1;
                 combos = combos
                     .iter()
-                    .flat_map(|c| vals.iter().map(move |v| {
-                        let mut c = c.clone();
-                        c.push((a.clone(), v.clone()));
-                        c
-                    }))
+                    .flat_map(|c| {
+                        vals.iter().map(move |v| {
+                            let mut c = c.clone();
+                            c.push((a.clone(), v.clone()));
+                            c
+                        })
+                    })
                     .collect();
             }
         }
@@ -390,10 +413,8 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
         let mut sorted: Vec<(Vec<(usize, String)>, Combo)> = combos
             .into_iter()
             .map(|c| {
-                let mut c: Combo = ordered_axes
-                    .iter()
-                    .filter_map(|a| c.iter().find(|(x, _)| x == a).cloned())
-                    .collect();
+                let mut c: Combo =
+                    ordered_axes.iter().filter_map(|a| c.iter().find(|(x, _)| x == a).cloned()).collect();
                 c.dedup_by(|a, b| a.0 == b.0);
                 (c.iter().map(|(a, v)| rank(a, v)).collect(), c)
             })
@@ -413,9 +434,10 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
                     let ui = index[rf.stage.as_str()];
                     if inp.gather {
                         for &ii in &decls[ui].instances {
-                            let agrees = instances[ii].coords.iter().all(|(a, v)| {
-                                coords.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v)
-                            });
+                            let agrees = instances[ii]
+                                .coords
+                                .iter()
+                                .all(|(a, v)| coords.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v));
                             if agrees {
                                 sources_.push(Source { instance: ii, output: rf.output.clone() });
                             }
@@ -446,8 +468,12 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
     let main = match main {
         Some((m, loc)) => {
             if !index.contains_key(m.as_str()) {
-                return Err(err(DslErrorKind::Reference, &loc, format!("pipeline.main names `{m}`, which is not a stage"))
-                    .suggest(&m, names.iter().copied()));
+                return Err(err(
+                    DslErrorKind::Reference,
+                    &loc,
+                    format!("pipeline.main names `{m}`, which is not a stage"),
+                )
+                .suggest(&m, names.iter().copied()));
             }
             Some(m)
         }
@@ -519,7 +545,8 @@ fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> 
                     specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
                 )
             };
-            return Err(DslError::at(DslErrorKind::UnknownKey, sm, &val.key_loc, msg).suggest(name, specs.iter().map(|s| s.name)));
+            return Err(DslError::at(DslErrorKind::UnknownKey, sm, &val.key_loc, msg)
+                .suggest(name, specs.iter().map(|s| s.name)));
         };
         let parse_ref = |n: &Node| -> Result<RawRef, DslError> {
             let s = expect_str(sm, n, "an input reference")?;
@@ -554,24 +581,43 @@ fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> 
                             over = Some(o);
                         }
                         _ => {
-                            return Err(DslError::at(DslErrorKind::UnknownKey, sm, &x.key_loc, format!("unknown key `{k}` in input `{name}`"))
-                                .suggest(k, ["gather", "over"]));
+                            return Err(DslError::at(
+                                DslErrorKind::UnknownKey,
+                                sm,
+                                &x.key_loc,
+                                format!("unknown key `{k}` in input `{name}`"),
+                            )
+                            .suggest(k, ["gather", "over"]));
                         }
                     }
                 }
                 if refs.is_empty() {
-                    return Err(DslError::at(DslErrorKind::MissingKey, sm, &val.loc, format!("input `{name}` needs `gather = [\"stage\", …]`")));
+                    return Err(DslError::at(
+                        DslErrorKind::MissingKey,
+                        sm,
+                        &val.loc,
+                        format!("input `{name}` needs `gather = [\"stage\", …]`"),
+                    ));
                 }
                 (true, refs, over)
             }
-            _ => return Err(type_err(sm, val, name, "a stage name, an array of stage names, or { gather = …, over = … }")),
+            _ => {
+                return Err(type_err(
+                    sm,
+                    val,
+                    name,
+                    "a stage name, an array of stage names, or { gather = …, over = … }",
+                ));
+            }
         };
         if gather && !spec.gather {
             return Err(DslError::at(
                 DslErrorKind::Type,
                 sm,
                 &val.loc,
-                format!("input `{name}` of stage `{stage}` reads a single upstream instance; use a stage name, not a gather"),
+                format!(
+                    "input `{name}` of stage `{stage}` reads a single upstream instance; use a stage name, not a gather"
+                ),
             ));
         }
         if !gather && spec.gather {
@@ -584,7 +630,13 @@ fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> 
     Ok(out)
 }
 
-fn build_params(sm: &SourceMap, r: &RawStage, specs: &[ParamSpec], coords: &[(String, Json)], env: &CheckEnv) -> Result<Params, DslError> {
+fn build_params(
+    sm: &SourceMap,
+    r: &RawStage,
+    specs: &[ParamSpec],
+    coords: &[(String, Json)],
+    env: &CheckEnv,
+) -> Result<Params, DslError> {
     let mut map = serde_json::Map::new();
     for (k, node) in &r.params {
         let Some(spec) = specs.iter().find(|s| s.name == k) else {
@@ -598,7 +650,7 @@ fn build_params(sm: &SourceMap, r: &RawStage, specs: &[ParamSpec], coords: &[(St
             )
             .suggest(k, candidates));
         };
-        let v = interpolate(sm, node, &r.name, coords)?;
+        let v = interpolate(node, &r.name, coords);
         let v = spec.ty.coerce(&v).map_err(|m| {
             DslError::at(DslErrorKind::Type, sm, &node.loc, format!("parameter `{k}` of stage `{}`: {m}", r.name))
         })?;
@@ -628,33 +680,24 @@ fn build_params(sm: &SourceMap, r: &RawStage, specs: &[ParamSpec], coords: &[(St
         }
     }
     let mut params = Params(map);
-    r.kind.canonicalize(&mut params).map_err(|m| {
-        DslError::at(DslErrorKind::Invalid, sm, &r.node.key_loc, format!("stage `{}`: {m}", r.name))
-    })?;
+    r.kind
+        .canonicalize(&mut params)
+        .map_err(|m| DslError::at(DslErrorKind::Invalid, sm, &r.node.key_loc, format!("stage `{}`: {m}", r.name)))?;
     r.kind.check(&params, env).map_err(|e| {
-        let loc = e
-            .param
-            .and_then(|p| r.params.get(p))
-            .map(|n| n.loc.clone())
-            .unwrap_or_else(|| r.node.key_loc.clone());
+        let loc =
+            e.param.and_then(|p| r.params.get(p)).map(|n| n.loc.clone()).unwrap_or_else(|| r.node.key_loc.clone());
         DslError::at(DslErrorKind::Reference, sm, &loc, format!("stage `{}`: {}", r.name, e.message))
     })?;
     Ok(params)
 }
 
-fn interpolate(sm: &SourceMap, node: &Node, stage: &str, coords: &[(String, Json)]) -> Result<Json, DslError> {
-    Ok(match &node.value {
+fn interpolate(node: &Node, stage: &str, coords: &[(String, Json)]) -> Json {
+    match &node.value {
         Value::Str(s) => interpolate_str(s, stage, coords),
-        Value::Array(a) => Json::Array(a.iter().map(|n| interpolate(sm, n, stage, coords)).collect::<Result<_, _>>()?),
-        Value::Table(t) => {
-            let mut m = serde_json::Map::new();
-            for (k, v) in t {
-                m.insert(k.clone(), interpolate(sm, v, stage, coords)?);
-            }
-            Json::Object(m)
-        }
+        Value::Array(a) => Json::Array(a.iter().map(|n| interpolate(n, stage, coords)).collect()),
+        Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), interpolate(v, stage, coords))).collect()),
         _ => node.to_json(),
-    })
+    }
 }
 
 /// `"${cells}"` alone keeps the axis value's type; inside a longer string it is spliced as text.
@@ -668,12 +711,12 @@ fn interpolate_str(s: &str, stage: &str, coords: &[(String, Json)]) -> Json {
         }
         coords.iter().find(|(a, _)| a == name).map(|(_, v)| v.clone())
     };
-    if let Some(inner) = s.strip_prefix("${").and_then(|x| x.strip_suffix('}')) {
-        if !inner.contains("${") && !inner.contains('}') {
-            if let Some(v) = lookup(inner) {
-                return v;
-            }
-        }
+    if let Some(inner) = s.strip_prefix("${").and_then(|x| x.strip_suffix('}'))
+        && !inner.contains("${")
+        && !inner.contains('}')
+        && let Some(v) = lookup(inner)
+    {
+        return v;
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;

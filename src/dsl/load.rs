@@ -121,8 +121,7 @@ impl Loader {
     fn load_file(&mut self, path: &Path, from: Option<&Loc>) -> Result<Table, DslError> {
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some(i) = self.stack.iter().position(|p| *p == canon) {
-            let chain: Vec<String> =
-                self.stack[i..].iter().chain([&canon]).map(|p| p.display().to_string()).collect();
+            let chain: Vec<String> = self.stack[i..].iter().chain([&canon]).map(|p| p.display().to_string()).collect();
             let msg = format!("include cycle: {}", chain.join(" -> "));
             return Err(match from {
                 Some(loc) => DslError::at(DslErrorKind::IncludeCycle, &self.sources, loc, msg),
@@ -143,11 +142,7 @@ impl Loader {
         }
         let _ = file;
         self.stack.push(canon);
-        let includes = table
-            .get("pipeline")
-            .and_then(Node::as_table)
-            .and_then(|p| p.get("include"))
-            .cloned();
+        let includes = table.get("pipeline").and_then(Node::as_table).and_then(|p| p.get("include")).cloned();
         let mut merged = Table::new();
         if let Some(inc) = includes {
             let items: Vec<Node> = match &inc.value {
@@ -230,7 +225,12 @@ impl Loader {
         let mut base = Table::new();
         for item in items {
             let Some(name) = item.as_str().map(str::to_string) else {
-                return Err(DslError::at(DslErrorKind::Type, &self.sources, &item.loc, "fragment name must be a string"));
+                return Err(DslError::at(
+                    DslErrorKind::Type,
+                    &self.sources,
+                    &item.loc,
+                    "fragment name must be a string",
+                ));
             };
             if chain.contains(&name) {
                 return Err(DslError::at(
@@ -268,10 +268,7 @@ impl Loader {
         }
         if !ROOT_KEYS.contains(&path[0]) {
             path.insert(0, "stages");
-            let exists = root
-                .get("stages")
-                .and_then(Node::as_table)
-                .is_some_and(|s| s.contains_key(path[1]));
+            let exists = root.get("stages").and_then(Node::as_table).is_some_and(|s| s.contains_key(path[1]));
             if !exists {
                 let names: Vec<String> = root
                     .get("stages")
@@ -288,9 +285,8 @@ impl Loader {
         let value = parse_cli_value(&mut self.sources, &format!("--set {key}"), raw.trim());
         let mut cur = root;
         for seg in &path[..path.len() - 1] {
-            let entry = cur
-                .entry(seg.to_string())
-                .or_insert_with(|| Node::new(Value::Table(Table::new()), value.loc.clone()));
+            let entry =
+                cur.entry(seg.to_string()).or_insert_with(|| Node::new(Value::Table(Table::new()), value.loc.clone()));
             if !matches!(entry.value, Value::Table(_)) {
                 return Err(DslError::general(
                     DslErrorKind::Type,
@@ -310,10 +306,10 @@ fn collect_fragments(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             collect_fragments(root, &p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            if let Ok(rel) = p.strip_prefix(root) {
-                out.push(rel.with_extension("").to_string_lossy().replace('\\', "/"));
-            }
+        } else if p.extension().is_some_and(|x| x == "toml")
+            && let Ok(rel) = p.strip_prefix(root)
+        {
+            out.push(rel.with_extension("").to_string_lossy().replace('\\', "/"));
         }
     }
 }

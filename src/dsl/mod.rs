@@ -14,11 +14,16 @@ pub use load::{LoadOptions, PipelineSource, load};
 
 use std::path::Path;
 
-use crate::stages::kind::CheckEnv;
 use crate::stages::Registry;
+use crate::stages::kind::CheckEnv;
 
 /// Reads, merges, expands and validates a pipeline file in one call.
-pub fn load_pipeline(path: &Path, opts: &LoadOptions, registry: &Registry, env: &CheckEnv) -> Result<Expanded, DslError> {
+pub fn load_pipeline(
+    path: &Path,
+    opts: &LoadOptions,
+    registry: &Registry,
+    env: &CheckEnv,
+) -> Result<Expanded, DslError> {
     expand(load(path, opts)?, registry, env)
 }
 

@@ -21,10 +21,10 @@ pub fn parse_source(sources: &SourceMap, file: FileId) -> Result<Table, DslError
 pub fn parse_cli_value(sources: &mut SourceMap, label: &str, raw: &str) -> Node {
     let wrapped = format!("v = {raw}");
     let file = sources.add(label, wrapped.clone());
-    if let Ok(doc) = Document::parse(wrapped.as_str()) {
-        if let Some(Item::Value(v)) = doc.as_item().as_table().and_then(|t| t.get("v")) {
-            return convert_value(v, file);
-        }
+    if let Ok(doc) = Document::parse(wrapped.as_str())
+        && let Some(Item::Value(v)) = doc.as_item().as_table().and_then(|t| t.get("v"))
+    {
+        return convert_value(v, file);
     }
     Node::new(Value::Str(raw.to_string()), Loc { file, span: 4..wrapped.len() })
 }
@@ -54,10 +54,8 @@ fn convert_item(item: &Item, file: FileId) -> Option<Node> {
         Item::Value(v) => Some(convert_value(v, file)),
         Item::Table(t) => Some(Node::new(Value::Table(convert_table(t, file)), loc(file, t.span()))),
         Item::ArrayOfTables(a) => {
-            let items = a
-                .iter()
-                .map(|t| Node::new(Value::Table(convert_table(t, file)), loc(file, t.span())))
-                .collect();
+            let items =
+                a.iter().map(|t| Node::new(Value::Table(convert_table(t, file)), loc(file, t.span()))).collect();
             Some(Node::new(Value::Array(items), loc(file, a.span())))
         }
     }

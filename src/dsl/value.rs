@@ -71,7 +71,9 @@ impl SourceMap {
         match self.files.get(loc.file) {
             Some(f) => {
                 let line = f.line_starts.partition_point(|&s| s <= loc.span.start).max(1);
-                let col = f.text.get(f.line_starts[line - 1]..loc.span.start.min(f.text.len()))
+                let col = f
+                    .text
+                    .get(f.line_starts[line - 1]..loc.span.start.min(f.text.len()))
                     .map(|s| s.chars().count() + 1)
                     .unwrap_or(1);
                 Pos { path: f.path.clone(), line, col }
@@ -161,9 +163,7 @@ impl Node {
                 .unwrap_or_else(|| serde_json::Value::String(f.to_string())),
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Node::to_json).collect()),
-            Value::Table(t) => serde_json::Value::Object(
-                t.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Table(t) => serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         }
     }
 

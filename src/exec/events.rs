@@ -5,16 +5,42 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Planned { pipeline: String, instances: usize },
-    Cached { id: String },
+    Planned {
+        pipeline: String,
+        instances: usize,
+    },
+    Cached {
+        id: String,
+    },
     /// A cache entry failed verification and was dropped; the stage will run.
-    Corrupt { id: String, reason: String },
-    Started { id: String, device: String },
-    Progress { id: String, fraction: Option<f64>, message: String },
-    Finished { id: String, seconds: f64 },
-    Failed { id: String, error: String },
-    Skipped { id: String, reason: String },
-    Cancelled { id: String },
+    Corrupt {
+        id: String,
+        reason: String,
+    },
+    Started {
+        id: String,
+        device: String,
+    },
+    Progress {
+        id: String,
+        fraction: Option<f64>,
+        message: String,
+    },
+    Finished {
+        id: String,
+        seconds: f64,
+    },
+    Failed {
+        id: String,
+        error: String,
+    },
+    Skipped {
+        id: String,
+        reason: String,
+    },
+    Cancelled {
+        id: String,
+    },
 }
 
 pub trait EventSink: Send + Sync {

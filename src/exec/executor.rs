@@ -85,7 +85,7 @@ impl Executor for LocalExecutor {
         // Another tscpipe on the same cache may be computing this very entry: wait, then reuse.
         let _guard = self.cache.lock_key(&job.key)?;
         if let Lookup::Hit(manifest) = self.cache.lookup(&job.key, Verify::Full) {
-            return Ok(Executed { manifest, reused: true });
+            return Ok(Executed { manifest: *manifest, reused: true });
         }
         let staging = self.cache.staging()?;
         let ckpt = self.cache.checkpoint_dir(&job.key);

@@ -15,7 +15,8 @@ pub fn instance_dir(results: &Path, p: &Expanded, i: usize) -> PathBuf {
     let inst = &p.instances[i];
     let mut d = results.join(safe(&p.name)).join(safe(&p.stages[inst.stage].name));
     if !inst.coords.is_empty() {
-        let label: Vec<String> = inst.coords.iter().map(|(a, v)| format!("{a}={}", crate::dsl::expand::scalar(v))).collect();
+        let label: Vec<String> =
+            inst.coords.iter().map(|(a, v)| format!("{a}={}", crate::dsl::expand::scalar(v))).collect();
         d = d.join(safe(&label.join(",")));
     }
     d
@@ -26,7 +27,13 @@ fn safe(s: &str) -> String {
 }
 
 /// Publishes the outputs of every published stage; returns the files written.
-pub fn publish(results: &Path, p: &Expanded, summary: &RunSummary, registry: &Registry, cache: &Cache) -> std::io::Result<Vec<PathBuf>> {
+pub fn publish(
+    results: &Path,
+    p: &Expanded,
+    summary: &RunSummary,
+    registry: &Registry,
+    cache: &Cache,
+) -> std::io::Result<Vec<PathBuf>> {
     let root = results.join(safe(&p.name));
     if root.exists() {
         fs::remove_dir_all(&root)?;

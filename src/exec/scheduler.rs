@@ -158,7 +158,12 @@ pub fn key_inputs(
     ))
 }
 
-fn artifacts(p: &Expanded, idx: usize, resolved: &[Option<Manifest>], cache: &Cache) -> BTreeMap<String, Vec<InputArtifact>> {
+fn artifacts(
+    p: &Expanded,
+    idx: usize,
+    resolved: &[Option<Manifest>],
+    cache: &Cache,
+) -> BTreeMap<String, Vec<InputArtifact>> {
     let mut out = BTreeMap::new();
     for b in &p.instances[idx].inputs {
         let v = b
@@ -214,7 +219,7 @@ pub struct Scheduler<'a> {
 }
 
 enum Msg {
-    Done(usize, Result<Executed, ExecError>, f64),
+    Done(usize, Box<Result<Executed, ExecError>>, f64),
     Progress(usize, Option<f64>, String),
 }
 
@@ -249,12 +254,19 @@ impl Scheduler<'_> {
                 while let Some(i) = ready.pop_front() {
                     let kind = kind_of(i);
                     let id = p.instances[i].id.clone();
-                    let (ki, sources) = match key_inputs(p, i, kind.as_ref(), &resolved, &opts.device, self.env, &files) {
+                    let (ki, sources) = match key_inputs(p, i, kind.as_ref(), &resolved, &opts.device, self.env, &files)
+                    {
                         Ok(k) => k,
                         Err(KeyBlock::Upstream) => continue,
                         Err(KeyBlock::Source(e)) => {
                             self.events.emit(&Event::Failed { id: id.clone(), error: e.clone() });
-                            results[i] = Some(InstanceResult { id, stage: stage_name(i), outcome: Outcome::Failed(e), seconds: 0.0, manifest: None });
+                            results[i] = Some(InstanceResult {
+                                id,
+                                stage: stage_name(i),
+                                outcome: Outcome::Failed(e),
+                                seconds: 0.0,
+                                manifest: None,
+                            });
                             if !opts.keep_going {
                                 stop = true;
                             }
@@ -264,9 +276,16 @@ impl Scheduler<'_> {
                     let key = ki.key();
                     match self.cache.lookup(&key, Verify::Full) {
                         Lookup::Hit(m) => {
+                            let m = *m;
                             self.events.emit(&Event::Cached { id: id.clone() });
                             resolved[i] = Some(m.clone());
-                            results[i] = Some(InstanceResult { id, stage: stage_name(i), outcome: Outcome::Cached, seconds: 0.0, manifest: Some(m) });
+                            results[i] = Some(InstanceResult {
+                                id,
+                                stage: stage_name(i),
+                                outcome: Outcome::Cached,
+                                seconds: 0.0,
+                                manifest: Some(m),
+                            });
                             for &d in &deps[i] {
                                 waiting[d] -= 1;
                                 if waiting[d] == 0 {
@@ -324,7 +343,7 @@ impl Scheduler<'_> {
                             }
                         };
                         let r = executor.execute(&job, &report, cancel);
-                        let _ = tx.send(Msg::Done(i, r, t0.elapsed().as_secs_f64()));
+                        let _ = tx.send(Msg::Done(i, Box::new(r), t0.elapsed().as_secs_f64()));
                     });
                 }
 
@@ -342,7 +361,7 @@ impl Scheduler<'_> {
                             running_dev -= 1;
                         }
                         let id = p.instances[i].id.clone();
-                        match r {
+                        match *r {
                             Ok(Executed { manifest: m, reused }) => {
                                 let outcome = if reused {
                                     self.events.emit(&Event::Cached { id: id.clone() });
@@ -352,7 +371,13 @@ impl Scheduler<'_> {
                                     Outcome::Ran
                                 };
                                 resolved[i] = Some(m.clone());
-                                results[i] = Some(InstanceResult { id, stage: stage_name(i), outcome, seconds: secs, manifest: Some(m) });
+                                results[i] = Some(InstanceResult {
+                                    id,
+                                    stage: stage_name(i),
+                                    outcome,
+                                    seconds: secs,
+                                    manifest: Some(m),
+                                });
                                 for &d in &deps[i] {
                                     waiting[d] -= 1;
                                     if waiting[d] == 0 {
@@ -362,13 +387,25 @@ impl Scheduler<'_> {
                             }
                             Err(e) if e.is_cancelled() => {
                                 self.events.emit(&Event::Cancelled { id: id.clone() });
-                                results[i] = Some(InstanceResult { id, stage: stage_name(i), outcome: Outcome::Skipped("cancelled".into()), seconds: secs, manifest: None });
+                                results[i] = Some(InstanceResult {
+                                    id,
+                                    stage: stage_name(i),
+                                    outcome: Outcome::Skipped("cancelled".into()),
+                                    seconds: secs,
+                                    manifest: None,
+                                });
                                 stop = true;
                             }
                             Err(e) => {
                                 let msg = e.to_string();
                                 self.events.emit(&Event::Failed { id: id.clone(), error: msg.clone() });
-                                results[i] = Some(InstanceResult { id, stage: stage_name(i), outcome: Outcome::Failed(msg), seconds: secs, manifest: None });
+                                results[i] = Some(InstanceResult {
+                                    id,
+                                    stage: stage_name(i),
+                                    outcome: Outcome::Failed(msg),
+                                    seconds: secs,
+                                    manifest: None,
+                                });
                                 if !opts.keep_going {
                                     stop = true;
                                 }
@@ -385,13 +422,21 @@ impl Scheduler<'_> {
             .enumerate()
             .map(|(i, r)| {
                 r.unwrap_or_else(|| {
-                    let reason = if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, &resolved) };
+                    let reason =
+                        if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, &resolved) };
                     self.events.emit(&Event::Skipped { id: p.instances[i].id.clone(), reason: reason.clone() });
-                    InstanceResult { id: p.instances[i].id.clone(), stage: stage_name(i), outcome: Outcome::Skipped(reason), seconds: 0.0, manifest: None }
+                    InstanceResult {
+                        id: p.instances[i].id.clone(),
+                        stage: stage_name(i),
+                        outcome: Outcome::Skipped(reason),
+                        seconds: 0.0,
+                        manifest: None,
+                    }
                 })
             })
             .collect();
-        let summary = RunSummary { pipeline: p.name.clone(), results, seconds: started.elapsed().as_secs_f64(), cancelled };
+        let summary =
+            RunSummary { pipeline: p.name.clone(), results, seconds: started.elapsed().as_secs_f64(), cancelled };
         let _ = self.cache.save_run(&run_record(p, &summary, now_unix()));
         summary
     }
@@ -444,9 +489,13 @@ fn run_record(p: &Expanded, s: &RunSummary, started: u64) -> RunRecord {
 pub enum Status {
     Cached,
     /// Will run, for these reasons.
-    Run { reasons: Vec<String> },
+    Run {
+        reasons: Vec<String>,
+    },
     /// Its inputs will be recomputed first; it may still be cached afterwards (early cutoff).
-    Waits { on: Vec<String> },
+    Waits {
+        on: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -501,7 +550,7 @@ pub fn status(p: &Expanded, registry: &Registry, cache: &Cache, device: &Device,
                 let key = ki.key();
                 match cache.lookup(&key, Verify::Stat) {
                     Lookup::Hit(m) => {
-                        resolved[i] = Some(m);
+                        resolved[i] = Some(*m);
                         rows[i] = Some(row(Status::Cached));
                     }
                     Lookup::Corrupt(why) => {

@@ -61,7 +61,8 @@ impl InstanceGraph {
     }
 
     pub fn dot(&self, p: &Expanded) -> String {
-        let mut s = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n", esc(&p.name));
+        let mut s =
+            format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n", esc(&p.name));
         for (i, inst) in p.instances.iter().enumerate() {
             s.push_str(&format!("  n{i} [label=\"{}\\n({})\"];\n", esc(&inst.id), esc(&inst.kind)));
         }

@@ -20,7 +20,8 @@ pub fn write_dataset(path: &Path, d: &Dataset) -> Result<(), StageError> {
 
 pub fn read_dataset(path: &Path) -> Result<Dataset, StageError> {
     let bytes = std::fs::read(path).map_err(|e| StageError::io(path, e))?;
-    postcard::from_bytes(&bytes).map_err(|e| StageError::failed(format!("{}: not a dataset artifact: {e}", path.display())))
+    postcard::from_bytes(&bytes)
+        .map_err(|e| StageError::failed(format!("{}: not a dataset artifact: {e}", path.display())))
 }
 
 /// A classifier's output on the test split.

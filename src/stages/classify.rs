@@ -17,7 +17,9 @@ fn window(v: Option<&Json>) -> Result<Window, StageError> {
         Some(Json::Number(n)) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(1.0);
             if !(0.0..=1.0).contains(&f) {
-                return Err(StageError::failed(format!("window {f}: a fraction must be in [0, 1]; use an integer for cells")));
+                return Err(StageError::failed(format!(
+                    "window {f}: a fraction must be in [0, 1]; use an integer for cells"
+                )));
             }
             Ok(if f >= 1.0 { Window::Full } else { Window::Fraction(f) })
         }

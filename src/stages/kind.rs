@@ -78,9 +78,10 @@ pub struct InputArtifact {
 
 impl InputArtifact {
     pub fn file(&self, name: &str) -> Result<&Path, StageError> {
-        self.files.get(name).map(PathBuf::as_path).ok_or_else(|| {
-            StageError::failed(format!("input from `{}` has no output `{name}`", self.from))
-        })
+        self.files
+            .get(name)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| StageError::failed(format!("input from `{}` has no output `{name}`", self.from)))
     }
 }
 

@@ -31,11 +31,9 @@ fn options(p: &Params) -> Result<LoadOptions, String> {
 fn reference(p: &Params, env: &RunEnv) -> DatasetRef {
     let name = p.opt_str("dataset").unwrap_or_default().to_string();
     match (p.opt_str("train"), p.opt_str("test")) {
-        (Some(tr), Some(te)) => DatasetRef::Paths {
-            name: Some(name),
-            train: env.pipeline_dir.join(tr),
-            test: env.pipeline_dir.join(te),
-        },
+        (Some(tr), Some(te)) => {
+            DatasetRef::Paths { name: Some(name), train: env.pipeline_dir.join(tr), test: env.pipeline_dir.join(te) }
+        }
         _ => DatasetRef::Name(name),
     }
 }
@@ -57,7 +55,11 @@ impl StageKind for Load {
     }
     fn params(&self) -> Vec<ParamSpec> {
         vec![
-            ParamSpec::required("dataset", ParamType::Str, "dataset name (e.g. GunPoint), looked up in the data directories"),
+            ParamSpec::required(
+                "dataset",
+                ParamType::Str,
+                "dataset name (e.g. GunPoint), looked up in the data directories",
+            ),
             ParamSpec::optional("train", ParamType::Str, "explicit TRAIN file, relative to the pipeline file"),
             ParamSpec::optional("test", ParamType::Str, "explicit TEST file, relative to the pipeline file"),
             ParamSpec::with_default("format", ParamType::Enum(FORMATS), "auto", "force a file format"),
@@ -67,7 +69,12 @@ impl StageKind for Load {
                 "error",
                 "variable-length policy: error, pad-zero, pad-last, truncate, resample:<len>",
             ),
-            ParamSpec::with_default("missing", ParamType::Enum(MISSING), "auto", "missing values (`?`/NaN inside a series)"),
+            ParamSpec::with_default(
+                "missing",
+                ParamType::Enum(MISSING),
+                "auto",
+                "missing values (`?`/NaN inside a series)",
+            ),
         ]
     }
     fn inputs(&self) -> Vec<InputSpec> {

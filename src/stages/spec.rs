@@ -29,8 +29,12 @@ impl ParamType {
             ParamType::Int => "an integer".into(),
             ParamType::Float => "a number".into(),
             ParamType::Bool => "a boolean".into(),
-            ParamType::Enum(opts) => format!("one of {}", opts.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")),
-            ParamType::List(t) => format!("an array of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),
+            ParamType::Enum(opts) => {
+                format!("one of {}", opts.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", "))
+            }
+            ParamType::List(t) => {
+                format!("an array of {}", t.describe().trim_start_matches("a ").trim_start_matches("an "))
+            }
             ParamType::Table => "a table".into(),
             ParamType::Number => "a number".into(),
         }

@@ -70,7 +70,8 @@ impl ResultsTable {
 
     /// Long form with the exact counts, for analyses that must see ties exactly.
     pub fn to_long_csv(&self) -> String {
-        let mut s = String::from("dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
+        let mut s =
+            String::from("dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
         for r in &self.records {
             s.push_str(&format!(
                 "{},{},{},{},{},{:.6},{:.6},{:.6},{}\n",
@@ -91,7 +92,8 @@ impl ResultsTable {
     /// Markdown with the best value per dataset in bold.
     pub fn to_markdown(&self) -> String {
         let higher_better = self.metric != "error";
-        let mut s = format!("| dataset | {} |\n|---|{}\n", self.methods.join(" | "), "---:|".repeat(self.methods.len()));
+        let mut s =
+            format!("| dataset | {} |\n|---|{}\n", self.methods.join(" | "), "---:|".repeat(self.methods.len()));
         for (d, row) in self.datasets.iter().zip(&self.values) {
             let best = row.iter().flatten().copied().fold(None, |acc: Option<f64>, v| match acc {
                 None => Some(v),
@@ -107,7 +109,11 @@ impl ResultsTable {
                 .collect();
             s.push_str(&format!("| {d} | {} |\n", cells.join(" | ")));
         }
-        s.push_str(&format!("\n{} ({} better); best per dataset in bold.\n", self.metric, if higher_better { "higher" } else { "lower" }));
+        s.push_str(&format!(
+            "\n{} ({} better); best per dataset in bold.\n",
+            self.metric,
+            if higher_better { "higher" } else { "lower" }
+        ));
         s
     }
 }

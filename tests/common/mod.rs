@@ -53,7 +53,14 @@ impl Project {
 
     pub fn try_run(&self, pipeline: &Path) -> Result<(RunOutput, Vec<Event>), app::Error> {
         let sink = CollectSink::default();
-        let out = app::run(pipeline, &self.options(), &RunOptions::default(), &Registry::builtin(), &sink, &AtomicBool::new(false))?;
+        let out = app::run(
+            pipeline,
+            &self.options(),
+            &RunOptions::default(),
+            &Registry::builtin(),
+            &sink,
+            &AtomicBool::new(false),
+        )?;
         let events = sink.0.into_inner().expect("events");
         Ok((out, events))
     }
