@@ -134,6 +134,12 @@ enum CacheCmd {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools under `| head`: die quietly on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match real_main() {
         Ok(code) => code,
         Err(report) => {
