@@ -17,4 +17,5 @@ pub mod dsl;
 pub mod exec;
 pub mod graph;
 pub mod metrics;
+pub mod models;
 pub mod stages;

@@ -45,6 +45,9 @@ impl KeyInputs {
 pub struct OutputEntry {
     pub digest: String,
     pub size: u64,
+    /// Varies run to run without meaning (timings): left out of the digest downstream sees.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub volatile: bool,
 }
 
 /// Stored next to each entry: what went into its key and what came out.
@@ -79,7 +82,7 @@ impl Manifest {
 /// A digest over several named outputs.
 pub fn combined_digest(outputs: &BTreeMap<String, OutputEntry>) -> String {
     let mut h = blake3::Hasher::new();
-    for (name, o) in outputs {
+    for (name, o) in outputs.iter().filter(|(_, o)| !o.volatile) {
         h.update(name.as_bytes());
         h.update(b"\0");
         h.update(o.digest.as_bytes());

@@ -209,11 +209,13 @@ impl Cache {
         Ok(Staging { dir })
     }
 
-    /// Moves a stage's outputs into the store and then writes its manifest.
+    /// Moves a stage's outputs into the store and then writes its manifest. Outputs named in
+    /// `volatile` do not count towards the digest dependents see.
     #[allow(clippy::too_many_arguments)]
     pub fn commit(
         &self,
         staging: &Staging,
+        volatile: &[&str],
         key_inputs: KeyInputs,
         sources: BTreeMap<String, Vec<String>>,
         instance: &str,
@@ -240,7 +242,8 @@ impl Cache {
                 fs::rename(&path, &dest).map_err(io(&dest))?;
                 sync_dir(dest.parent());
             }
-            outputs.insert(rel, OutputEntry { digest, size });
+            let volatile = volatile.contains(&rel.as_str());
+            outputs.insert(rel, OutputEntry { digest, size, volatile });
         }
         let key = key_inputs.key();
         let m = Manifest {
@@ -363,7 +366,7 @@ mod tests {
     fn put(cache: &Cache, n: i64, content: &str) -> Manifest {
         let st = cache.staging().unwrap();
         fs::write(st.dir.join("out.txt"), content).unwrap();
-        cache.commit(&st, ki(n), BTreeMap::new(), "s", "p", Duration::ZERO).unwrap()
+        cache.commit(&st, &[], ki(n), BTreeMap::new(), "s", "p", Duration::ZERO).unwrap()
     }
 
     #[test]

@@ -126,8 +126,10 @@ impl Executor for LocalExecutor {
                 return Err(ExecError::UndeclaredOutput(name));
             }
         }
+        let volatile: Vec<&str> = outputs.iter().filter(|o| o.volatile).map(|o| o.name).collect();
         let manifest = self.cache.commit(
             &staging,
+            &volatile,
             job.key_inputs.clone(),
             job.sources.clone(),
             &job.instance,

@@ -194,11 +194,13 @@ fn dependents(p: &Expanded) -> Vec<Vec<usize>> {
     for (i, inst) in p.instances.iter().enumerate() {
         for b in &inst.inputs {
             for s in &b.sources {
-                if !deps[s.instance].contains(&i) {
-                    deps[s.instance].push(i);
-                }
+                deps[s.instance].push(i);
             }
         }
+    }
+    // An instance may read one upstream through several inputs: count it once.
+    for d in &mut deps {
+        d.dedup();
     }
     deps
 }

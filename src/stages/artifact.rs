@@ -37,6 +37,9 @@ pub struct Predictions {
     /// Per-series class scores (probabilities or negative distances), when the model has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<Vec<f64>>>,
+    /// The loss the model was selected on (deep models), for honest model selection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_loss: Option<f64>,
 }
 
 pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StageError> {

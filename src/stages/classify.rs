@@ -80,6 +80,7 @@ impl StageKind for Classify {
             truth: ds.test.labels.clone(),
             predicted: r.predictions,
             scores: Some(scores),
+            selection_loss: None,
         };
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)
     }

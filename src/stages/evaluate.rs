@@ -27,6 +27,9 @@ pub struct EvalRecord {
     pub macro_f1: f64,
     /// error / n_classes: averaged over datasets this is MPCE.
     pub per_class_error: f64,
+    /// The loss the model was selected on, when it has one (used by `select`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_loss: Option<f64>,
 }
 
 impl EvalRecord {
@@ -84,6 +87,7 @@ impl StageKind for Evaluate {
             macro_recall: m.macro_recall,
             macro_f1: m.macro_f1,
             per_class_error: (1.0 - m.accuracy) / k as f64,
+            selection_loss: p.selection_loss,
         };
         write_json(&ctx.output("metrics.json"), &serde_json::json!({ "summary": record, "metrics": m }))?;
         ctx.write("metrics.csv", m.to_csv())?;

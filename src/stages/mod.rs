@@ -4,12 +4,16 @@
 pub mod artifact;
 pub mod classify;
 pub mod evaluate;
+pub mod finetune;
 pub mod kind;
 pub mod load;
 pub mod normalise;
+pub mod predict;
+pub mod select;
 pub mod spec;
 pub mod split;
 pub mod table;
+pub mod train;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,5 +69,9 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(classify::Classify),
         Arc::new(evaluate::Evaluate),
         Arc::new(table::Table),
+        Arc::new(train::Train),
+        Arc::new(finetune::Finetune),
+        Arc::new(predict::Predict),
+        Arc::new(select::Select),
     ]
 }

@@ -127,14 +127,16 @@ pub struct OutputSpec {
     pub summary: bool,
     /// Some runs may not write it (e.g. attention weights only for attention models).
     pub optional: bool,
+    /// Differs run to run without meaning (timings): stored, but not part of what dependents see.
+    pub volatile: bool,
 }
 
 impl OutputSpec {
     pub fn file(name: &'static str, doc: &'static str) -> Self {
-        OutputSpec { name, doc, publish: false, summary: false, optional: false }
+        OutputSpec { name, doc, publish: false, summary: false, optional: false, volatile: false }
     }
     pub fn published(name: &'static str, doc: &'static str) -> Self {
-        OutputSpec { name, doc, publish: true, summary: false, optional: false }
+        OutputSpec { name, doc, publish: true, summary: false, optional: false, volatile: false }
     }
     pub fn summary(mut self) -> Self {
         self.summary = true;
@@ -142,6 +144,10 @@ impl OutputSpec {
     }
     pub fn optional(mut self) -> Self {
         self.optional = true;
+        self
+    }
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
         self
     }
 }

@@ -1,0 +1,73 @@
+//! `predict`: batched inference of a trained deep model on the TEST split; keeps the attention
+//! weights of attention models (the model's explanation, drawn by the report).
+
+use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, read_json, write_json};
+use super::kind::{Params, StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::train::{SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, model_err};
+use crate::exec::Device;
+use crate::models::DeviceSpec;
+
+pub struct Predict;
+
+impl StageKind for Predict {
+    fn name(&self) -> &'static str {
+        "predict"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Batched inference of a trained model on TEST (probabilities, labels, attention weights)"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
+            ParamSpec::with_default("batch_size", ParamType::Int, 256, "inference batch size (no effect on results)"),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![
+            InputSpec { name: "model", required: true, gather: false, doc: "a train or finetune stage" },
+            InputSpec { name: "data", required: true, gather: false, doc: "the dataset (normalised like the training data)" },
+        ]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::file(PREDICTIONS_FILE, "test predictions with class probabilities"),
+            OutputSpec::file("attention.json", "attention weights per test series [n][step][input step]").optional(),
+        ]
+    }
+    fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
+        Some(Device::Cpu.backend_id())
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let m = ctx.input("model")?;
+        let summary: TrainSummary = read_json(m.file(SUMMARY_FILE)?)?;
+        let wpath = m.file(WEIGHTS_FILE)?;
+        let weights = std::fs::read(wpath).map_err(|e| StageError::io(wpath, e))?;
+        let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
+        let dev = DeviceSpec::Cpu;
+        let model = summary.spec.load(summary.shape, &weights, &dev.device().map_err(model_err)?).map_err(model_err)?;
+        let p = crate::models::predict(&model, &ds.test, &dev, ctx.params.usize("batch_size")?).map_err(model_err)?;
+        let protocol = match &summary.protocol_note {
+            Some(n) => n.clone(),
+            None => format!("weights selected on {} loss", summary.monitor.split_name()),
+        };
+        let preds = Predictions {
+            dataset: ds.name.clone(),
+            method: ctx.params.str("label")?.to_string(),
+            protocol,
+            classes: ds.classes.clone(),
+            truth: ds.test.labels.clone(),
+            predicted: p.labels,
+            scores: Some(p.probabilities.iter().map(|r| r.iter().map(|&v| v as f64).collect()).collect()),
+            selection_loss: Some(summary.best_monitored_loss),
+        };
+        write_json(&ctx.output(PREDICTIONS_FILE), &preds)?;
+        if let Some(att) = p.attention {
+            write_json(&ctx.output("attention.json"), &att)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! `select`: a fan-in that picks the best of a sweep (e.g. the `cells` of LSTM-FCN) per dataset
+//! and model by a declared criterion, and records what was chosen and why.
+
+use serde::Serialize;
+
+use super::artifact::{read_json, write_json};
+use super::evaluate::EvalRecord;
+use super::kind::{StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+
+pub struct Select;
+
+const CRITERIA: &[&str] = &["test_accuracy", "selection_loss"];
+
+#[derive(Serialize)]
+struct Candidate<'a> {
+    from: &'a str,
+    method: &'a str,
+    accuracy: f64,
+    selection_loss: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Selection<'a> {
+    criterion: &'a str,
+    chosen: &'a str,
+    why: String,
+    candidates: Vec<Candidate<'a>>,
+}
+
+impl StageKind for Select {
+    fn name(&self) -> &'static str {
+        "select"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Picks the best of a sweep by test accuracy (the paper's choice, labelled) or by the selection loss"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default(
+                "criterion",
+                ParamType::Enum(CRITERIA),
+                "test_accuracy",
+                "test_accuracy (what the paper did; optimistic) or selection_loss (the monitored loss of training)",
+            ),
+            ParamSpec::required("method", ParamType::Str, "the label of the selected row in results tables"),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "results", required: true, gather: true, doc: "evaluate stages of the sweep" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::file("metrics.json", "the chosen evaluation, relabelled"),
+            OutputSpec::file("selection.json", "every candidate, the criterion and the choice"),
+        ]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let criterion = ctx.params.str("criterion")?;
+        let mut recs: Vec<(String, EvalRecord)> = Vec::new();
+        for a in ctx.gathered("results") {
+            let v: serde_json::Value = read_json(a.file("metrics.json")?)?;
+            let r: EvalRecord = serde_json::from_value(v["summary"].clone())
+                .map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+            recs.push((a.from.clone(), r));
+        }
+        if recs.is_empty() {
+            return Err(StageError::failed("nothing to select from"));
+        }
+        if let Some((from, r)) = recs.iter().find(|(_, r)| r.dataset != recs[0].1.dataset) {
+            return Err(StageError::failed(format!(
+                "select compares one dataset at a time, but {from} is on {} and {} on {}: gather `over` the sweep axis only",
+                r.dataset, recs[0].0, recs[0].1.dataset
+            )));
+        }
+        // Best first; ties go to the lower selection loss, then to the earlier candidate.
+        let key = |r: &EvalRecord| -> (i64, f64) {
+            let loss = r.selection_loss.unwrap_or(f64::INFINITY);
+            match criterion {
+                "selection_loss" => (0, loss),
+                _ => (-(r.correct as i64), loss),
+            }
+        };
+        if criterion == "selection_loss" && recs.iter().any(|(_, r)| r.selection_loss.is_none()) {
+            return Err(StageError::failed("criterion selection_loss needs deep-model predictions (they carry the loss)"));
+        }
+        let best = (0..recs.len())
+            .min_by(|&a, &b| key(&recs[a].1).partial_cmp(&key(&recs[b].1)).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)))
+            .unwrap_or(0);
+        let (from, chosen) = &recs[best];
+        let why = match criterion {
+            "selection_loss" => format!("lowest selection loss ({:.6})", chosen.selection_loss.unwrap_or(f64::NAN)),
+            _ => format!("highest test accuracy ({}/{}) — chosen on TEST, as the paper did", chosen.correct, chosen.total),
+        };
+        let mut out = chosen.clone();
+        out.method = ctx.params.str("method")?.to_string();
+        out.protocol = format!("{}; sweep picked by {criterion}", chosen.protocol);
+        write_json(&ctx.output("metrics.json"), &serde_json::json!({ "summary": out }))?;
+        let sel = Selection {
+            criterion,
+            chosen: from,
+            why,
+            candidates: recs
+                .iter()
+                .map(|(f, r)| Candidate { from: f, method: &r.method, accuracy: r.accuracy, selection_loss: r.selection_loss })
+                .collect(),
+        };
+        write_json(&ctx.output("selection.json"), &sel)
+    }
+}
