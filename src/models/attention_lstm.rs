@@ -102,19 +102,9 @@ impl AttentionLstm {
         let k4 = 4 * k;
         let flat = x.reshape([b * s, d]);
         // x_t W + b for every step, x_j W_a (context kernel) and x_j U_a + b_a, once.
-        let xw = flat
-            .clone()
-            .matmul(self.kernel.val())
-            .add(self.bias.val().unsqueeze::<2>())
-            .reshape([b, s, k4]);
-        let xa = flat
-            .clone()
-            .matmul(self.attention_kernel.val())
-            .reshape([b, s, k4]);
-        let xu = flat
-            .matmul(self.attention_w.val())
-            .add(self.attention_b.val().unsqueeze::<2>())
-            .reshape([b, s, k]);
+        let xw = flat.clone().matmul(self.kernel.val()).add(self.bias.val().unsqueeze::<2>()).reshape([b, s, k4]);
+        let xa = flat.clone().matmul(self.attention_kernel.val()).reshape([b, s, k4]);
+        let xu = flat.matmul(self.attention_w.val()).add(self.attention_b.val().unsqueeze::<2>()).reshape([b, s, k]);
 
         let mut h: Option<Tensor<2>> = None;
         let mut c: Option<Tensor<2>> = None;
@@ -122,30 +112,16 @@ impl AttentionLstm {
         for t in 0..s {
             // (7) energies over the input steps j, per series.
             let pre = match &h {
-                Some(h) => {
-                    xu.clone() + h.clone().matmul(self.attention_u.val()).unsqueeze_dim::<3>(1)
-                }
+                Some(h) => xu.clone() + h.clone().matmul(self.attention_u.val()).unsqueeze_dim::<3>(1),
                 None => xu.clone(),
             };
-            let e = self
-                .energy_act(pre)
-                .reshape([b * s, k])
-                .matmul(self.attention_v.val())
-                .reshape([b, s]);
+            let e = self.energy_act(pre).reshape([b * s, k]).matmul(self.attention_v.val()).reshape([b, s]);
             // (8) softmax over j; (9) context projected by W_a: Σ_j α_tj (x_j W_a).
             let alpha = softmax(e, 1);
-            let ctx = alpha
-                .clone()
-                .unsqueeze_dim::<3>(1)
-                .matmul(xa.clone())
-                .reshape([b, k4]);
+            let ctx = alpha.clone().unsqueeze_dim::<3>(1).matmul(xa.clone()).reshape([b, k4]);
             alphas.push(alpha);
 
-            let x_t = if s == 1 {
-                xw.clone().reshape([b, k4])
-            } else {
-                xw.clone().narrow(1, t, 1).reshape([b, k4])
-            };
+            let x_t = if s == 1 { xw.clone().reshape([b, k4]) } else { xw.clone().narrow(1, t, 1).reshape([b, k4]) };
             let mut z = x_t + ctx;
             if let Some(h) = h {
                 z = z + h.matmul(self.recurrent_kernel.val());
@@ -154,9 +130,6 @@ impl AttentionLstm {
             h = Some(h_new);
             c = Some(c_new);
         }
-        (
-            h.expect("an LSTM input has at least one step"),
-            Tensor::stack(alphas, 1),
-        )
+        (h.expect("an LSTM input has at least one step"), Tensor::stack(alphas, 1))
     }
 }

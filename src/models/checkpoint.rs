@@ -93,9 +93,7 @@ impl<'a> Dec<'a> {
 }
 
 fn encode(c: &Checkpoint) -> Vec<u8> {
-    let mut e = Enc(Vec::with_capacity(
-        c.model.len() * 2 + c.optimizer.len() + 4096 + c.history.len() * 64,
-    ));
+    let mut e = Enc(Vec::with_capacity(c.model.len() * 2 + c.optimizer.len() + 4096 + c.history.len() * 64));
     e.0.extend_from_slice(MAGIC);
     e.0.extend_from_slice(&c.fingerprint);
     e.u64(c.epoch as u64);
@@ -140,11 +138,7 @@ fn decode(buf: &[u8]) -> Result<Checkpoint> {
     let mut d = Dec(&body[MAGIC.len()..]);
     let fingerprint: [u8; 32] = d.take(32)?.try_into().expect("32 bytes");
     let epoch = d.usize()?;
-    let plateau = PlateauState {
-        lr: d.f64()?,
-        best: d.f64()?,
-        wait: d.usize()?,
-    };
+    let plateau = PlateauState { lr: d.f64()?, best: d.f64()?, wait: d.usize()? };
     let best_loss = d.f64()?;
     let best_epoch = d.usize()?;
     let n = d.usize()?;
@@ -167,17 +161,7 @@ fn decode(buf: &[u8]) -> Result<Checkpoint> {
         0 => None,
         _ => Some(d.bytes()?),
     };
-    Ok(Checkpoint {
-        fingerprint,
-        epoch,
-        plateau,
-        best_loss,
-        best_epoch,
-        history,
-        model,
-        optimizer,
-        best,
-    })
+    Ok(Checkpoint { fingerprint, epoch, plateau, best_loss, best_epoch, history, model, optimizer, best })
 }
 
 /// Writes `c` to `dir/checkpoint.bin` atomically (creating `dir`).

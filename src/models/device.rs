@@ -64,11 +64,7 @@ impl FromStr for DeviceSpec {
                 .strip_prefix("cuda:")
                 .and_then(|i| i.parse().ok())
                 .map(DeviceSpec::Cuda)
-                .ok_or_else(|| {
-                    ModelError::Device(format!(
-                        "unknown device {s:?} (expected \"cpu\" or \"cuda:N\")"
-                    ))
-                }),
+                .ok_or_else(|| ModelError::Device(format!("unknown device {s:?} (expected \"cpu\" or \"cuda:N\")"))),
         }
     }
 }

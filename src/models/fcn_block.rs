@@ -54,10 +54,7 @@ impl FcnBlock {
 
     /// Number of output channels.
     pub fn out_channels(&self) -> usize {
-        self.convs
-            .last()
-            .map(|c| c.weight.dims()[0])
-            .unwrap_or_default()
+        self.convs.last().map(|c| c.weight.dims()[0]).unwrap_or_default()
     }
 
     /// `(B, C, T)` → feature maps `(B, F, T)`.

@@ -31,13 +31,7 @@ pub struct FinetuneConfig {
 
 impl Default for FinetuneConfig {
     fn default() -> Self {
-        Self {
-            iterations: 5,
-            epochs_per_iteration: 3000,
-            lr_floor: 1e-4,
-            batch_floor: 1,
-            revert_to_best: false,
-        }
+        Self { iterations: 5, epochs_per_iteration: 3000, lr_floor: 1e-4, batch_floor: 1, revert_to_best: false }
     }
 }
 
@@ -105,13 +99,7 @@ pub fn finetune(
             "fine-tuning needs at least one iteration and one epoch per iteration".into(),
         ));
     }
-    let schedule = finetune_schedule(
-        base.learning_rate,
-        base.batch_size,
-        ft.iterations,
-        ft.lr_floor,
-        ft.batch_floor,
-    );
+    let schedule = finetune_schedule(base.learning_rate, base.batch_size, ft.iterations, ft.lr_floor, ft.batch_floor);
     let mut start: Vec<u8> = initial_weights.to_vec();
     let mut results = Vec::with_capacity(ft.iterations);
     let mut best: Option<(usize, f64, Vec<u8>, Vec<u8>, String)> = None;
@@ -121,21 +109,13 @@ pub fn finetune(
             epochs: ft.epochs_per_iteration,
             learning_rate: lr,
             batch_size: batch,
-            seed: base
-                .seed
-                .wrapping_add((it as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            seed: base.seed.wrapping_add((it as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             ..base.clone()
         };
         let dir = ctx.checkpoint_dir.map(|d| d.join(format!("iter-{it}")));
-        let ictx = TrainContext {
-            device: ctx.device,
-            checkpoint_dir: dir.as_deref(),
-            initial_weights: Some(&start),
-        };
+        let ictx = TrainContext { device: ctx.device, checkpoint_dir: dir.as_deref(), initial_weights: Some(&start) };
         let out = train(spec, data, &cfg, &ictx, |r| progress(it, r))?;
-        let acc = out
-            .best_record()
-            .map_or(f64::NAN, |r| r.monitored_acc);
+        let acc = out.best_record().map_or(f64::NAN, |r| r.monitored_acc);
         results.push(IterationResult {
             iteration: it,
             learning_rate: lr,
@@ -146,32 +126,12 @@ pub fn finetune(
             history: out.history,
             digest: out.digest.clone(),
         });
-        let better = best
-            .as_ref()
-            .is_none_or(|b| out.best_monitored_loss < b.1);
+        let better = best.as_ref().is_none_or(|b| out.best_monitored_loss < b.1);
         if better {
-            best = Some((
-                it,
-                out.best_monitored_loss,
-                out.weights.clone(),
-                out.safetensors,
-                out.digest,
-            ));
+            best = Some((it, out.best_monitored_loss, out.weights.clone(), out.safetensors, out.digest));
         }
-        start = if ft.revert_to_best {
-            best.as_ref().map(|b| b.2.clone()).unwrap_or(out.weights)
-        } else {
-            out.weights
-        };
+        start = if ft.revert_to_best { best.as_ref().map(|b| b.2.clone()).unwrap_or(out.weights) } else { out.weights };
     }
-    let (best_iteration, _, weights, safetensors, digest) =
-        best.expect("at least one iteration ran");
-    Ok(FinetuneOutcome {
-        iterations: results,
-        best_iteration,
-        weights,
-        safetensors,
-        digest,
-        monitor: base.monitor,
-    })
+    let (best_iteration, _, weights, safetensors, digest) = best.expect("at least one iteration ran");
+    Ok(FinetuneOutcome { iterations: results, best_iteration, weights, safetensors, digest, monitor: base.monitor })
 }

@@ -24,11 +24,7 @@ pub(crate) struct Init {
 
 impl Init {
     pub(crate) fn new(seed: u64, device: &Device) -> Self {
-        Self {
-            rng: rng(seed, INIT_STREAM),
-            next_id: 0,
-            device: device.clone(),
-        }
+        Self { rng: rng(seed, INIT_STREAM), next_id: 0, device: device.clone() }
     }
 
     pub(crate) fn device(&self) -> &Device {
@@ -45,11 +41,7 @@ impl Init {
         Tensor::from_data(TensorData::new(values, shape), &self.device)
     }
 
-    pub(crate) fn param<const D: usize>(
-        &mut self,
-        values: Vec<f32>,
-        shape: [usize; D],
-    ) -> Param<Tensor<D>> {
+    pub(crate) fn param<const D: usize>(&mut self, values: Vec<f32>, shape: [usize; D]) -> Param<Tensor<D>> {
         let mut p = Param::from_tensor(self.tensor(values, shape));
         p.id = self.id();
         p
@@ -70,21 +62,13 @@ impl Init {
             .collect()
     }
 
-    pub(crate) fn constant<const D: usize>(
-        &mut self,
-        value: f32,
-        shape: [usize; D],
-    ) -> Param<Tensor<D>> {
+    pub(crate) fn constant<const D: usize>(&mut self, value: f32, shape: [usize; D]) -> Param<Tensor<D>> {
         let n = shape.iter().product();
         self.param(vec![value; n], shape)
     }
 
     /// He-uniform: `U(-sqrt(6 / fan_in), +sqrt(6 / fan_in))`.
-    pub(crate) fn he_uniform<const D: usize>(
-        &mut self,
-        shape: [usize; D],
-        fan_in: usize,
-    ) -> Param<Tensor<D>> {
+    pub(crate) fn he_uniform<const D: usize>(&mut self, shape: [usize; D], fan_in: usize) -> Param<Tensor<D>> {
         let limit = (6.0 / fan_in as f64).sqrt();
         let v = self.uniform_values(shape.iter().product(), limit);
         self.param(v, shape)
@@ -112,11 +96,7 @@ impl Init {
     /// Orthogonal (Keras `orthogonal`): a `[rows, cols]` matrix with orthonormal rows (when
     /// `rows <= cols`) or columns, from Gram–Schmidt on a Gaussian matrix.
     pub(crate) fn orthogonal(&mut self, rows: usize, cols: usize) -> Param<Tensor<2>> {
-        let (nvec, dim) = if rows <= cols {
-            (rows, cols)
-        } else {
-            (cols, rows)
-        };
+        let (nvec, dim) = if rows <= cols { (rows, cols) } else { (cols, rows) };
         let mut vecs: Vec<Vec<f64>> = Vec::with_capacity(nvec);
         while vecs.len() < nvec {
             let mut v: Vec<f64> = (0..dim).map(|_| self.normal()).collect();
@@ -135,11 +115,7 @@ impl Init {
         let mut out = vec![0f32; rows * cols];
         for r in 0..rows {
             for c in 0..cols {
-                out[r * cols + c] = if rows <= cols {
-                    vecs[r][c]
-                } else {
-                    vecs[c][r]
-                } as f32;
+                out[r * cols + c] = if rows <= cols { vecs[r][c] } else { vecs[c][r] } as f32;
             }
         }
         self.param(out, [rows, cols])

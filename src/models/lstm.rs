@@ -72,13 +72,7 @@ impl Lstm {
         let kernel = init.glorot_uniform([d_input, 4 * cells], d_input, 4 * cells);
         let recurrent_kernel = init.orthogonal(cells, 4 * cells);
         let bias = init.param(lstm_bias(cells, unit_forget_bias), [4 * cells]);
-        Self {
-            kernel,
-            recurrent_kernel,
-            bias,
-            cells,
-            gate_activation,
-        }
+        Self { kernel, recurrent_kernel, bias, cells, gate_activation }
     }
 
     /// `x`: `[B, S, D]` (batch first) → last hidden state `[B, K]`.
@@ -86,19 +80,12 @@ impl Lstm {
         let [b, s, d] = x.dims();
         let k4 = 4 * self.cells;
         // Input projections of every step at once.
-        let xw = x
-            .reshape([b * s, d])
-            .matmul(self.kernel.val())
-            .add(self.bias.val().unsqueeze::<2>())
-            .reshape([b, s, k4]);
+        let xw =
+            x.reshape([b * s, d]).matmul(self.kernel.val()).add(self.bias.val().unsqueeze::<2>()).reshape([b, s, k4]);
         let mut h: Option<Tensor<2>> = None;
         let mut c: Option<Tensor<2>> = None;
         for t in 0..s {
-            let mut z = if s == 1 {
-                xw.clone().reshape([b, k4])
-            } else {
-                xw.clone().narrow(1, t, 1).reshape([b, k4])
-            };
+            let mut z = if s == 1 { xw.clone().reshape([b, k4]) } else { xw.clone().narrow(1, t, 1).reshape([b, k4]) };
             if let Some(h) = h {
                 z = z + h.matmul(self.recurrent_kernel.val());
             }

@@ -43,14 +43,7 @@ pub struct LstmFcn {
 
 impl LstmFcn {
     pub(crate) fn new(spec: &LstmFcnSpec, shape: ModelShape, init: &mut Init) -> Self {
-        let fcn = FcnBlock::new(
-            shape.dims,
-            &spec.filters,
-            &spec.kernels,
-            spec.bn_momentum,
-            spec.bn_epsilon,
-            init,
-        );
+        let fcn = FcnBlock::new(shape.dims, &spec.filters, &spec.kernels, spec.bn_momentum, spec.bn_epsilon, init);
         let recurrent = match (spec.lstm, spec.attention) {
             (false, _) => None,
             (true, false) => Some(Recurrent::Lstm(Lstm::new(
@@ -70,11 +63,7 @@ impl LstmFcn {
             ))),
         };
         let features = fcn.out_channels() + if spec.lstm { spec.cells } else { 0 };
-        let head_weight = init.glorot_uniform(
-            [features, shape.classes],
-            features,
-            shape.classes,
-        );
+        let head_weight = init.glorot_uniform([features, shape.classes], features, shape.classes);
         let head_bias = init.constant(0.0, [shape.classes]);
         Self {
             fcn,
@@ -89,11 +78,7 @@ impl LstmFcn {
     }
 
     pub fn shape(&self) -> ModelShape {
-        ModelShape {
-            dims: self.dims,
-            len: self.len,
-            classes: self.classes,
-        }
+        ModelShape { dims: self.dims, len: self.len, classes: self.classes }
     }
 
     /// The dimension shuffle: what the LSTM branch sees for an input `(B, C, T)` —
@@ -132,31 +117,15 @@ impl LstmFcn {
                 (Tensor::cat(vec![pooled, h], 1), attention)
             }
         };
-        let logits = features
-            .matmul(self.head_weight.val())
-            .add(self.head_bias.val().unsqueeze::<2>());
+        let logits = features.matmul(self.head_weight.val()).add(self.head_bias.val().unsqueeze::<2>());
         ModelOutput { logits, attention }
     }
 }
 
 /// Inverted-dropout mask `[b, k]`: 0 with probability `rate`, else `1 / (1 - rate)`.
-fn dropout_mask(
-    rng: &mut ChaCha8Rng,
-    b: usize,
-    k: usize,
-    rate: f64,
-    device: &burn::tensor::Device,
-) -> Tensor<2> {
+fn dropout_mask(rng: &mut ChaCha8Rng, b: usize, k: usize, rate: f64, device: &burn::tensor::Device) -> Tensor<2> {
     let keep = 1.0 - rate;
     let scale = (1.0 / keep) as f32;
-    let values: Vec<f32> = (0..b * k)
-        .map(|_| {
-            if rng.random::<f64>() < keep {
-                scale
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let values: Vec<f32> = (0..b * k).map(|_| if rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
     Tensor::from_data(TensorData::new(values, [b, k]), device)
 }

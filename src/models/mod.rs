@@ -35,8 +35,7 @@ pub use finetune::{FinetuneConfig, FinetuneOutcome, IterationResult, finetune, f
 pub use lstm_fcn::LstmFcn;
 pub use predict::{Predictions, predict};
 pub use train::{
-    EpochRecord, Monitor, PlateauConfig, TrainConfig, TrainContext, TrainOutcome, evaluate,
-    train, write_history_csv,
+    EpochRecord, Monitor, PlateauConfig, TrainConfig, TrainContext, TrainOutcome, evaluate, train, write_history_csv,
 };
 
 /// Errors of the model stages.
@@ -201,10 +200,7 @@ impl ModelSpec {
     pub fn lstm_fcn_spec(&self) -> LstmFcnSpec {
         match self {
             ModelSpec::LstmFcn(s) => s.clone(),
-            ModelSpec::AlstmFcn(s) => LstmFcnSpec {
-                attention: true,
-                ..s.clone()
-            },
+            ModelSpec::AlstmFcn(s) => LstmFcnSpec { attention: true, ..s.clone() },
         }
     }
 
@@ -224,11 +220,7 @@ impl ModelSpec {
         self.validate()?;
         shape.validate()?;
         let mut init = init::Init::new(seed, device);
-        Ok(Model::LstmFcn(LstmFcn::new(
-            &self.lstm_fcn_spec(),
-            shape,
-            &mut init,
-        )))
+        Ok(Model::LstmFcn(LstmFcn::new(&self.lstm_fcn_spec(), shape, &mut init)))
     }
 
     /// Builds the model and loads weights produced by [`weights_bytes`] (or a training run).
@@ -252,16 +244,10 @@ pub struct ModelShape {
 impl ModelShape {
     pub fn validate(&self) -> Result<()> {
         if self.dims == 0 || self.len == 0 {
-            return Err(ModelError::InvalidData(format!(
-                "empty input shape (dims {}, len {})",
-                self.dims, self.len
-            )));
+            return Err(ModelError::InvalidData(format!("empty input shape (dims {}, len {})", self.dims, self.len)));
         }
         if self.classes < 2 {
-            return Err(ModelError::InvalidData(format!(
-                "at least 2 classes are needed, got {}",
-                self.classes
-            )));
+            return Err(ModelError::InvalidData(format!("at least 2 classes are needed, got {}", self.classes)));
         }
         Ok(())
     }
@@ -302,11 +288,7 @@ impl Model {
 /// Full-precision burn record of the model (burnpack bytes, parameter paths and ids included).
 /// BatchNorm running statistics are synchronised first.
 pub fn weights_bytes(model: &Model) -> Result<Vec<u8>> {
-    let bytes = model
-        .valid()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| ModelError::Weights(e.to_string()))?;
+    let bytes = model.valid().into_record().into_bytes().map_err(|e| ModelError::Weights(e.to_string()))?;
     Ok(bytes.to_vec())
 }
 
@@ -314,24 +296,15 @@ pub fn weights_bytes(model: &Model) -> Result<Vec<u8>> {
 pub fn load_weights(model: Model, weights: &[u8]) -> Result<Model> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|e| ModelError::Weights(e.to_string()))?;
-    model
-        .try_load_record(record)
-        .map_err(|e| ModelError::Weights(e.to_string()))
+    model.try_load_record(record).map_err(|e| ModelError::Weights(e.to_string()))
 }
 
 /// SafeTensors export of the model's tensors (named by module path, e.g.
 /// `fcn.convs.0.weight`), for use outside burn.
 pub fn safetensors_bytes(model: &Model) -> Result<Vec<u8>> {
-    let mut store = SafetensorsStore::from_bytes(None)
-        .metadata("tscpipe_model", "lstm_fcn")
-        .skip_enum_variants(true);
-    model
-        .valid()
-        .save_into(&mut store)
-        .map_err(|e| ModelError::Weights(e.to_string()))?;
-    store
-        .get_bytes()
-        .map_err(|e| ModelError::Weights(e.to_string()))
+    let mut store = SafetensorsStore::from_bytes(None).metadata("tscpipe_model", "lstm_fcn").skip_enum_variants(true);
+    model.valid().save_into(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
+    store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))
 }
 
 /// blake3 hex digest of [`weights_bytes`].

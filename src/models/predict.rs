@@ -27,24 +27,14 @@ impl Predictions {
         if labels.is_empty() {
             return 0.0;
         }
-        let hits = self
-            .labels
-            .iter()
-            .zip(labels)
-            .filter(|(a, b)| a == b)
-            .count();
+        let hits = self.labels.iter().zip(labels).filter(|(a, b)| a == b).count();
         hits as f64 / labels.len() as f64
     }
 }
 
 /// Runs `model` in inference mode over `split` in batches of `batch_size` (results do not
 /// depend on the batch size beyond floating-point summation order inside the kernels).
-pub fn predict(
-    model: &Model,
-    split: &Split,
-    device: &DeviceSpec,
-    batch_size: usize,
-) -> Result<Predictions> {
+pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: usize) -> Result<Predictions> {
     let dev = device.device()?;
     let shape = model.shape();
     check_split(split, shape, "predicted")?;
@@ -58,10 +48,7 @@ pub fn predict(
     let mut start = 0;
     while start < split.n {
         let b = batch_size.min(split.n - start);
-        let x: Vec<f32> = split.values[start * width..(start + b) * width]
-            .iter()
-            .map(|&v| v as f32)
-            .collect();
+        let x: Vec<f32> = split.values[start * width..(start + b) * width].iter().map(|&v| v as f32).collect();
         let x: Tensor<3> = Tensor::from_data(TensorData::new(x, [b, split.dims, split.len]), &dev);
         let out = model.forward(x, None);
         let p = to_vec(softmax(out.logits, 1).into_data());
@@ -69,9 +56,7 @@ pub fn predict(
             let arg = row
                 .iter()
                 .enumerate()
-                .fold((0, f32::NEG_INFINITY), |acc, (i, &v)| {
-                    if v > acc.1 { (i, v) } else { acc }
-                })
+                .fold((0, f32::NEG_INFINITY), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc })
                 .0;
             labels.push(arg);
             probabilities.push(row.to_vec());
@@ -86,15 +71,9 @@ pub fn predict(
         }
         start += b;
     }
-    Ok(Predictions {
-        probabilities,
-        labels,
-        attention,
-    })
+    Ok(Predictions { probabilities, labels, attention })
 }
 
 fn to_vec(data: TensorData) -> Vec<f32> {
-    data.convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float tensor data converts to f32")
+    data.convert::<f32>().into_vec::<f32>().expect("float tensor data converts to f32")
 }

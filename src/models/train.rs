@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{self, Checkpoint};
 use super::init;
 use super::{
-    DeviceSpec, Model, ModelError, ModelShape, ModelSpec, Result, load_weights,
-    safetensors_bytes, weights_bytes, weights_digest,
+    DeviceSpec, Model, ModelError, ModelShape, ModelSpec, Result, load_weights, safetensors_bytes, weights_bytes,
+    weights_digest,
 };
 use crate::data::dataset::{Dataset, Split};
 
@@ -87,13 +87,7 @@ pub struct PlateauConfig {
 
 impl Default for PlateauConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            factor: 1.0 / 2f64.cbrt(),
-            patience: 100,
-            min_lr: 1e-4,
-            min_delta: 1e-4,
-        }
+        Self { enabled: true, factor: 1.0 / 2f64.cbrt(), patience: 100, min_lr: 1e-4, min_delta: 1e-4 }
     }
 }
 
@@ -241,29 +235,14 @@ impl TrainOutcome {
 
 /// Writes the history as CSV. The monitored columns are named after the monitored split
 /// (`train_`/`validation_`/`test_`), and a `monitored_split` column repeats it.
-pub fn write_history_csv(
-    history: &[EpochRecord],
-    monitor: Monitor,
-    mut w: impl Write,
-) -> std::io::Result<()> {
+pub fn write_history_csv(history: &[EpochRecord], monitor: Monitor, mut w: impl Write) -> std::io::Result<()> {
     let m = monitor.split_name();
-    writeln!(
-        w,
-        "epoch,train_loss,train_acc,monitored_split,{m}_loss,{m}_acc,lr,seconds,improved"
-    )?;
+    writeln!(w, "epoch,train_loss,train_acc,monitored_split,{m}_loss,{m}_acc,lr,seconds,improved")?;
     for r in history {
         writeln!(
             w,
             "{},{},{},{},{},{},{},{:.6},{}",
-            r.epoch,
-            r.train_loss,
-            r.train_acc,
-            m,
-            r.monitored_loss,
-            r.monitored_acc,
-            r.lr,
-            r.seconds,
-            r.improved
+            r.epoch, r.train_loss, r.train_acc, m, r.monitored_loss, r.monitored_acc, r.lr, r.seconds, r.improved
         )?;
     }
     Ok(())
@@ -280,11 +259,7 @@ pub struct PlateauState {
 
 impl PlateauState {
     pub fn new(lr: f64) -> Self {
-        Self {
-            lr,
-            best: f64::INFINITY,
-            wait: 0,
-        }
+        Self { lr, best: f64::INFINITY, wait: 0 }
     }
 
     /// Feeds the epoch's monitored loss; may lower `lr` for the next epoch.
@@ -334,12 +309,7 @@ impl DeviceSplit {
 }
 
 /// Unweighted mean cross-entropy and accuracy of `model` (inference mode) on `split`.
-pub fn evaluate(
-    model: &Model,
-    split: &Split,
-    device: &DeviceSpec,
-    batch_size: usize,
-) -> Result<(f64, f64)> {
+pub fn evaluate(model: &Model, split: &Split, device: &DeviceSpec, batch_size: usize) -> Result<(f64, f64)> {
     let dev = device.device()?;
     let shape = model.shape();
     check_split(split, shape, "evaluated")?;
@@ -354,17 +324,8 @@ pub(crate) fn evaluate_device(model: &Model, ds: &DeviceSplit, batch_size: usize
     while start < ds.n {
         let b = batch_size.min(ds.n - start);
         let out = model.forward(ds.x.clone().narrow(0, start, b), None);
-        let nll = log_softmax(out.logits.clone(), 1)
-            .mul(ds.targets.clone().narrow(0, start, b))
-            .sum()
-            .neg();
-        let hits = out
-            .logits
-            .argmax(1)
-            .reshape([b])
-            .equal(ds.y.clone().narrow(0, start, b))
-            .int()
-            .sum();
+        let nll = log_softmax(out.logits.clone(), 1).mul(ds.targets.clone().narrow(0, start, b)).sum().neg();
+        let hits = out.logits.argmax(1).reshape([b]).equal(ds.y.clone().narrow(0, start, b)).int().sum();
         loss_sum = Some(match loss_sum {
             Some(s) => s + nll,
             None => nll,
@@ -389,9 +350,7 @@ pub(crate) fn check_split(split: &Split, shape: ModelShape, what: &str) -> Resul
         )));
     }
     if split.values.len() != split.n * split.dims * split.len || split.labels.len() != split.n {
-        return Err(ModelError::InvalidData(format!(
-            "{what} split has inconsistent sizes"
-        )));
+        return Err(ModelError::InvalidData(format!("{what} split has inconsistent sizes")));
     }
     if let Some(&l) = split.labels.iter().find(|&&l| l >= shape.classes) {
         return Err(ModelError::InvalidData(format!(
@@ -415,13 +374,7 @@ pub fn class_weights(split: &Split, classes: usize, enabled: bool) -> Vec<f64> {
     split
         .class_counts(classes)
         .iter()
-        .map(|&c| {
-            if c == 0 {
-                1.0
-            } else {
-                split.n as f64 / (classes as f64 * c as f64)
-            }
-        })
+        .map(|&c| if c == 0 { 1.0 } else { split.n as f64 / (classes as f64 * c as f64) })
         .collect()
 }
 
@@ -429,9 +382,7 @@ fn monitored_split<'a>(data: &'a Dataset, monitor: Monitor) -> Result<Option<&'a
     match monitor {
         Monitor::TrainLoss => Ok(None),
         Monitor::Validation => data.validation.as_ref().map(Some).ok_or_else(|| {
-            ModelError::InvalidConfig(
-                "monitor = validation but the dataset has no validation split".into(),
-            )
+            ModelError::InvalidConfig("monitor = validation but the dataset has no validation split".into())
         }),
         Monitor::Test => Ok(Some(&data.test)),
     }
@@ -439,21 +390,11 @@ fn monitored_split<'a>(data: &'a Dataset, monitor: Monitor) -> Result<Option<&'a
 
 /// Identity of a run for checkpoint matching: everything that changes its result (the number
 /// of epochs excluded, so a run can be extended).
-fn fingerprint(
-    spec: &ModelSpec,
-    cfg: &TrainConfig,
-    data: &Dataset,
-    initial: Option<&[u8]>,
-) -> [u8; 32] {
+fn fingerprint(spec: &ModelSpec, cfg: &TrainConfig, data: &Dataset, initial: Option<&[u8]>) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(b"tscpipe.models.train.v1\0");
     h.update(serde_json::to_string(spec).unwrap_or_default().as_bytes());
-    let cfg = TrainConfig {
-        epochs: 0,
-        checkpoint_every: 0,
-        eval_batch_size: 0,
-        ..cfg.clone()
-    };
+    let cfg = TrainConfig { epochs: 0, checkpoint_every: 0, eval_batch_size: 0, ..cfg.clone() };
     h.update(serde_json::to_string(&cfg).unwrap_or_default().as_bytes());
     let mut split = |s: &Split| {
         h.update(&(s.n as u64).to_le_bytes());
@@ -490,11 +431,7 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     spec.validate()?;
     cfg.validate()?;
-    let shape = ModelShape {
-        dims: data.train.dims,
-        len: data.train.len,
-        classes: data.n_classes(),
-    };
+    let shape = ModelShape { dims: data.train.dims, len: data.train.len, classes: data.n_classes() };
     shape.validate()?;
     if data.train.n == 0 {
         return Err(ModelError::InvalidData("the training split is empty".into()));
@@ -503,10 +440,7 @@ pub fn train(
     let mon_split = monitored_split(data, cfg.monitor)?;
     if let Some(s) = mon_split {
         if s.n == 0 {
-            return Err(ModelError::InvalidData(format!(
-                "the monitored {} split is empty",
-                cfg.monitor.split_name()
-            )));
+            return Err(ModelError::InvalidData(format!("the monitored {} split is empty", cfg.monitor.split_name())));
         }
         check_split(s, shape, cfg.monitor.split_name())?;
     }
@@ -579,10 +513,7 @@ pub fn train(
             best_epoch,
             history: history.to_vec(),
             model: weights_bytes(model)?,
-            optimizer: optim
-                .into_bytes()
-                .map_err(|e| ModelError::Checkpoint(e.to_string()))?
-                .to_vec(),
+            optimizer: optim.into_bytes().map_err(|e| ModelError::Checkpoint(e.to_string()))?.to_vec(),
             best: best.as_ref().map(weights_bytes).transpose()?,
         };
         checkpoint::save(dir, &ck)
@@ -605,26 +536,13 @@ pub fn train(
         let mut correct: Option<Tensor<1, Int>> = None;
         for chunk in order.chunks(batch) {
             let b = chunk.len();
-            let idx: Tensor<1, Int> =
-                Tensor::from_data(TensorData::new(chunk.to_vec(), [b]), &device);
+            let idx: Tensor<1, Int> = Tensor::from_data(TensorData::new(chunk.to_vec(), [b]), &device);
             let xb = train_ds.x.clone().select(0, idx.clone());
             let tb = train_ds.targets.clone().select(0, idx.clone());
             let yb = train_ds.y.clone().select(0, idx);
             let out = model.forward(xb, Some(&mut rng));
-            let hits = out
-                .logits
-                .clone()
-                .detach()
-                .argmax(1)
-                .reshape([b])
-                .equal(yb)
-                .int()
-                .sum();
-            let loss = log_softmax(out.logits, 1)
-                .mul(tb)
-                .sum()
-                .neg()
-                .div_scalar(b as f64);
+            let hits = out.logits.clone().detach().argmax(1).reshape([b]).equal(yb).int().sum();
+            let loss = log_softmax(out.logits, 1).mul(tb).sum().neg().div_scalar(b as f64);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
             let weighted = loss.detach().mul_scalar(b as f64);
@@ -671,15 +589,11 @@ pub fn train(
         let done = epoch + 1;
         let periodic = cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0;
         if periodic || done == cfg.epochs {
-            save(
-                done, &model, &optim, &best, plateau, best_loss, best_epoch, &history,
-            )?;
+            save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
         }
         if !progress(&rec) {
             if !(periodic || done == cfg.epochs) {
-                save(
-                    done, &model, &optim, &best, plateau, best_loss, best_epoch, &history,
-                )?;
+                save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
             }
             return Err(ModelError::Cancelled);
         }

@@ -72,8 +72,11 @@ impl StageKind for Finetune {
             revert_to_best: ctx.params.bool("revert_to_best")?,
         };
         let total = ft.iterations * ft.epochs_per_iteration;
-        let tctx =
-            TrainContext { device: device_spec(ctx.device), checkpoint_dir: Some(ctx.checkpoint_dir), initial_weights: None };
+        let tctx = TrainContext {
+            device: device_spec(ctx.device),
+            checkpoint_dir: Some(ctx.checkpoint_dir),
+            initial_weights: None,
+        };
         let out = crate::models::finetune(&base.spec, &data, &base.config, &ft, &tctx, &weights, |it, r| {
             epoch_progress(ctx, &format!("it {it}/{}: ", ft.iterations), total, (it - 1) * ft.epochs_per_iteration, r)
         })
@@ -81,12 +84,18 @@ impl StageKind for Finetune {
         ctx.write(WEIGHTS_FILE, &out.weights)?;
         ctx.write(SAFETENSORS_FILE, &out.safetensors)?;
         let mut csv = Vec::new();
-        let mut iters = String::from("iteration,learning_rate,batch_size,best_epoch,best_monitored_loss,best_monitored_acc\n");
+        let mut iters =
+            String::from("iteration,learning_rate,batch_size,best_epoch,best_monitored_loss,best_monitored_acc\n");
         for it in &out.iterations {
             write_history_csv(&it.history, out.monitor, &mut csv).map_err(|e| StageError::failed(e.to_string()))?;
             iters.push_str(&format!(
                 "{},{},{},{},{},{}\n",
-                it.iteration, it.learning_rate, it.batch_size, it.best_epoch, it.best_monitored_loss, it.best_monitored_acc
+                it.iteration,
+                it.learning_rate,
+                it.batch_size,
+                it.best_epoch,
+                it.best_monitored_loss,
+                it.best_monitored_acc
             ));
         }
         ctx.write(HISTORY_FILE, csv)?;

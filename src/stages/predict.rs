@@ -29,7 +29,12 @@ impl StageKind for Predict {
     fn inputs(&self) -> Vec<InputSpec> {
         vec![
             InputSpec { name: "model", required: true, gather: false, doc: "a train or finetune stage" },
-            InputSpec { name: "data", required: true, gather: false, doc: "the dataset (normalised like the training data)" },
+            InputSpec {
+                name: "data",
+                required: true,
+                gather: false,
+                doc: "the dataset (normalised like the training data)",
+            },
         ]
     }
     fn outputs(&self) -> Vec<OutputSpec> {

@@ -85,15 +85,22 @@ impl StageKind for Select {
             }
         };
         if criterion == "selection_loss" && recs.iter().any(|(_, r)| r.selection_loss.is_none()) {
-            return Err(StageError::failed("criterion selection_loss needs deep-model predictions (they carry the loss)"));
+            return Err(StageError::failed(
+                "criterion selection_loss needs deep-model predictions (they carry the loss)",
+            ));
         }
         let best = (0..recs.len())
-            .min_by(|&a, &b| key(&recs[a].1).partial_cmp(&key(&recs[b].1)).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)))
+            .min_by(|&a, &b| {
+                key(&recs[a].1).partial_cmp(&key(&recs[b].1)).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+            })
             .unwrap_or(0);
         let (from, chosen) = &recs[best];
         let why = match criterion {
             "selection_loss" => format!("lowest selection loss ({:.6})", chosen.selection_loss.unwrap_or(f64::NAN)),
-            _ => format!("highest test accuracy ({}/{}) — chosen on TEST, as the paper did", chosen.correct, chosen.total),
+            _ => format!(
+                "highest test accuracy ({}/{}) — chosen on TEST, as the paper did",
+                chosen.correct, chosen.total
+            ),
         };
         let mut out = chosen.clone();
         out.method = ctx.params.str("method")?.to_string();
@@ -105,7 +112,12 @@ impl StageKind for Select {
             why,
             candidates: recs
                 .iter()
-                .map(|(f, r)| Candidate { from: f, method: &r.method, accuracy: r.accuracy, selection_loss: r.selection_loss })
+                .map(|(f, r)| Candidate {
+                    from: f,
+                    method: &r.method,
+                    accuracy: r.accuracy,
+                    selection_loss: r.selection_loss,
+                })
                 .collect(),
         };
         write_json(&ctx.output("selection.json"), &sel)

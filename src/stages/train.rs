@@ -9,7 +9,8 @@ use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use crate::exec::Device;
 use crate::models::{
-    DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, PlateauConfig, TrainConfig, TrainContext, write_history_csv,
+    DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, PlateauConfig, TrainConfig, TrainContext,
+    write_history_csv,
 };
 
 pub struct Train;
@@ -58,7 +59,12 @@ pub fn train_params() -> Vec<ParamSpec> {
             "what keep-best and the LR schedule watch: train_loss, validation (needs a split stage), or test (the paper's protocol)",
         ),
         ParamSpec::with_default("keep_best", ParamType::Bool, true, "return the best weights by the monitored loss"),
-        ParamSpec::with_default("checkpoint_every", ParamType::Int, 50, "checkpoint period in epochs (resume after a kill)"),
+        ParamSpec::with_default(
+            "checkpoint_every",
+            ParamType::Int,
+            50,
+            "checkpoint period in epochs (resume after a kill)",
+        ),
     ]
 }
 
@@ -119,13 +125,7 @@ pub fn epoch_progress(ctx: &StageContext<'_>, prefix: &str, total: usize, done_b
         Some(done as f64 / total.max(1) as f64),
         format!(
             "{prefix}epoch {}/{} loss {:.4} acc {:.3} {} loss {:.4} lr {:.1e}",
-            done,
-            total,
-            r.train_loss,
-            r.train_acc,
-            "mon",
-            r.monitored_loss,
-            r.lr
+            done, total, r.train_loss, r.train_acc, "mon", r.monitored_loss, r.lr
         ),
     );
     !ctx.cancelled()
@@ -170,10 +170,15 @@ impl StageKind for Train {
         let cfg = train_config(&params)?;
         let data = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         if cfg.monitor == Monitor::Validation && data.validation.is_none() {
-            return Err(StageError::failed("monitor = \"validation\" needs a dataset with a validation split (a `split` stage upstream)"));
+            return Err(StageError::failed(
+                "monitor = \"validation\" needs a dataset with a validation split (a `split` stage upstream)",
+            ));
         }
-        let tctx =
-            TrainContext { device: device_spec(ctx.device), checkpoint_dir: Some(ctx.checkpoint_dir), initial_weights: None };
+        let tctx = TrainContext {
+            device: device_spec(ctx.device),
+            checkpoint_dir: Some(ctx.checkpoint_dir),
+            initial_weights: None,
+        };
         let out = crate::models::train(&spec, &data, &cfg, &tctx, |r| epoch_progress(ctx, "", cfg.epochs, 0, r))
             .map_err(model_err)?;
         ctx.write(WEIGHTS_FILE, &out.weights)?;
