@@ -115,7 +115,9 @@ pub fn build_dataset(name: &str, mut train: RawFile, mut test: RawFile, opts: &L
 /// Where the real archive data for tests lives: `$TSCPIPE_TEST_DATA`, else the bundled `data/`.
 #[cfg(test)]
 pub(crate) fn shared_datasets() -> PathBuf {
-    std::env::var_os("TSCPIPE_TEST_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"))
+    std::env::var_os("TSCPIPE_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"))
 }
 
 #[cfg(test)]
