@@ -102,7 +102,7 @@ pub fn finetune(
     let schedule = finetune_schedule(base.learning_rate, base.batch_size, ft.iterations, ft.lr_floor, ft.batch_floor);
     let mut start: Vec<u8> = initial_weights.to_vec();
     let mut results = Vec::with_capacity(ft.iterations);
-    let mut best: Option<(usize, f64, Vec<u8>, Vec<u8>, String)> = None;
+    let mut best: Option<BestIteration> = None;
     for (i, &(lr, batch)) in schedule.iter().enumerate() {
         let it = i + 1;
         let cfg = TrainConfig {
@@ -126,12 +126,34 @@ pub fn finetune(
             history: out.history,
             digest: out.digest.clone(),
         });
-        let better = best.as_ref().is_none_or(|b| out.best_monitored_loss < b.1);
+        let better = best.as_ref().is_none_or(|b| out.best_monitored_loss < b.loss);
         if better {
-            best = Some((it, out.best_monitored_loss, out.weights.clone(), out.safetensors, out.digest));
+            best = Some(BestIteration {
+                iteration: it,
+                loss: out.best_monitored_loss,
+                weights: out.weights.clone(),
+                safetensors: out.safetensors,
+                digest: out.digest,
+            });
         }
-        start = if ft.revert_to_best { best.as_ref().map(|b| b.2.clone()).unwrap_or(out.weights) } else { out.weights };
+        start = if ft.revert_to_best { best.as_ref().map(|b| b.weights.clone()).unwrap_or(out.weights) } else { out.weights };
     }
-    let (best_iteration, _, weights, safetensors, digest) = best.expect("at least one iteration ran");
-    Ok(FinetuneOutcome { iterations: results, best_iteration, weights, safetensors, digest, monitor: base.monitor })
+    let best = best.expect("at least one iteration ran");
+    Ok(FinetuneOutcome {
+        iterations: results,
+        best_iteration: best.iteration,
+        weights: best.weights,
+        safetensors: best.safetensors,
+        digest: best.digest,
+        monitor: base.monitor,
+    })
+}
+
+/// The iteration kept so far and what it produced.
+struct BestIteration {
+    iteration: usize,
+    loss: f64,
+    weights: Vec<u8>,
+    safetensors: Vec<u8>,
+    digest: String,
 }

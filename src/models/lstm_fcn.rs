@@ -22,6 +22,7 @@ use super::{LstmFcnSpec, ModelOutput, ModelShape};
 
 /// The recurrent branch: a plain LSTM or the attention LSTM.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant, reason = "burn's Module derive does not accept Box; one value per model")]
 pub enum Recurrent {
     Lstm(Lstm),
     Attention(AttentionLstm),

@@ -304,7 +304,29 @@ pub fn load_weights(model: Model, weights: &[u8]) -> Result<Model> {
 pub fn safetensors_bytes(model: &Model) -> Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None).metadata("tscpipe_model", "lstm_fcn").skip_enum_variants(true);
     model.valid().save_into(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
-    store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))
+    let bytes = store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))?;
+    canonical_safetensors(&bytes)
+}
+
+/// Rewrites a SafeTensors header with sorted keys: burn-store writes its metadata from a
+/// `HashMap`, so the same tensors would otherwise give different bytes (and digests) run to run.
+/// Tensor offsets are relative to the data section, so only the header changes.
+fn canonical_safetensors(bytes: &[u8]) -> Result<Vec<u8>> {
+    let bad = |why: &str| ModelError::Weights(format!("safetensors export: {why}"));
+    let len_bytes: [u8; 8] = bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| bad("too short"))?;
+    let header_len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("header length"))?;
+    let header = bytes.get(8..8 + header_len).ok_or_else(|| bad("truncated header"))?;
+    let json: serde_json::Value = serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+    let mut canonical = crate::cache::key::canonical_json(&json).into_bytes();
+    // The format asks for the data section to start 8-byte aligned; pad with spaces as it does.
+    while !(8 + canonical.len()).is_multiple_of(8) {
+        canonical.push(b' ');
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&(canonical.len() as u64).to_le_bytes());
+    out.extend_from_slice(&canonical);
+    out.extend_from_slice(&bytes[8 + header_len..]);
+    Ok(out)
 }
 
 /// blake3 hex digest of [`weights_bytes`].

@@ -75,5 +75,5 @@ pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: us
 }
 
 fn to_vec(data: TensorData) -> Vec<f32> {
-    data.convert::<f32>().into_vec::<f32>().expect("float tensor data converts to f32")
+    data.convert::<f32>().try_into_vec::<f32>().expect("float tensor data converts to f32")
 }

@@ -153,7 +153,7 @@ impl TrainConfig {
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return bad("learning_rate must be positive");
         }
-        if !(self.adam_epsilon > 0.0) {
+        if self.adam_epsilon.is_nan() || self.adam_epsilon <= 0.0 {
             return bad("adam_epsilon must be positive");
         }
         if !((0.0..1.0).contains(&self.adam_beta1) && (0.0..1.0).contains(&self.adam_beta2)) {
@@ -378,7 +378,7 @@ pub fn class_weights(split: &Split, classes: usize, enabled: bool) -> Vec<f64> {
         .collect()
 }
 
-fn monitored_split<'a>(data: &'a Dataset, monitor: Monitor) -> Result<Option<&'a Split>> {
+fn monitored_split(data: &Dataset, monitor: Monitor) -> Result<Option<&Split>> {
     match monitor {
         Monitor::TrainLoss => Ok(None),
         Monitor::Validation => data.validation.as_ref().map(Some).ok_or_else(|| {
