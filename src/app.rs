@@ -151,3 +151,26 @@ pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Opti
     }
     None
 }
+
+/// `tscpipe analyze`: what the `analyze` stage computes, on result tables given directly (the
+/// one-call use people know from autorank or cd-diagram scripts). `params` takes the stage's
+/// parameter names (metric, direction, missing, alpha, ...). Writes the stage's files to `out_dir`.
+pub fn analyze_tables(
+    files: &[PathBuf],
+    params: &crate::stages::kind::Params,
+    out_dir: &Path,
+) -> Result<crate::stats::Analysis, Error> {
+    use crate::stages::analyze;
+    let (_, _, resample) = analyze::options(params).map_err(Error::Usage)?;
+    let metric = params.opt_str("metric").unwrap_or("accuracy");
+    let mut parts = Vec::new();
+    for f in files {
+        parts.push(crate::stats::Scores::read_csv(f, metric, &resample).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { path: out_dir.to_path_buf(), source: e })?;
+    for (name, bytes) in analyze::render(&analysis) {
+        crate::cache::store::atomic_write(out_dir, &out_dir.join(name), &bytes)?;
+    }
+    Ok(analysis)
+}

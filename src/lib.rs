@@ -19,3 +19,4 @@ pub mod graph;
 pub mod metrics;
 pub mod models;
 pub mod stages;
+pub mod stats;

@@ -112,6 +112,36 @@ enum Cmd {
         #[arg(long, global = true, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
     },
+    /// Compare methods on result tables (CSV, wide or long): ranks, Friedman, Wilcoxon–Holm,
+    /// Nemenyi, critical-difference diagram — no pipeline needed.
+    Analyze {
+        /// Result tables, merged on dataset name.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where the analysis files go.
+        #[arg(long, default_value = "analysis", value_name = "DIR")]
+        out: PathBuf,
+        /// The score column of long tables (wide tables hold one score).
+        #[arg(long, default_value = "accuracy")]
+        metric: String,
+        /// Whether higher or lower scores are better (auto: lower for error/loss).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "higher", "lower"])]
+        direction: String,
+        /// Datasets without a result for every method: fail, or analyse the rest (and say which).
+        #[arg(long, default_value = "fail", value_parser = ["fail", "intersect"])]
+        missing: String,
+        /// Long tables: average the resamples (mean) or keep one resample id.
+        #[arg(long, default_value = "mean")]
+        resample: String,
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Wilcoxon zero differences: wilcox (drop), pratt, zsplit.
+        #[arg(long, default_value = "wilcox", value_parser = ["wilcox", "pratt", "zsplit"])]
+        zero_method: String,
+        /// Which test the diagram's bars follow.
+        #[arg(long, default_value = "wilcoxon_holm", value_parser = ["wilcoxon_holm", "nemenyi"])]
+        groups: String,
+    },
     /// List the stage kinds and their parameters.
     Kinds {
         /// Show one kind in detail.
@@ -362,6 +392,25 @@ fn real_main() -> miette::Result<ExitCode> {
                     }
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Analyze { files, out, metric, direction, missing, resample, alpha, zero_method, groups } => {
+            let mut p = serde_json::Map::new();
+            for (k, v) in [
+                ("metric", metric),
+                ("direction", direction),
+                ("missing", missing),
+                ("resample", resample),
+                ("zero_method", zero_method),
+                ("groups", groups),
+            ] {
+                p.insert(k.into(), serde_json::Value::String(v));
+            }
+            p.insert("alpha".into(), serde_json::json!(alpha));
+            let params = tscpipe::stages::kind::Params(p);
+            let a = app::analyze_tables(&files, &params, &out).map_err(to_report)?;
+            print!("{}", a.to_markdown());
+            println!("\nwritten to {}/", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Kinds { kind } => {

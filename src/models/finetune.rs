@@ -136,7 +136,11 @@ pub fn finetune(
                 digest: out.digest,
             });
         }
-        start = if ft.revert_to_best { best.as_ref().map(|b| b.weights.clone()).unwrap_or(out.weights) } else { out.weights };
+        start = if ft.revert_to_best {
+            best.as_ref().map(|b| b.weights.clone()).unwrap_or(out.weights)
+        } else {
+            out.weights
+        };
     }
     let best = best.expect("at least one iteration ran");
     Ok(FinetuneOutcome {

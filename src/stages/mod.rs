@@ -1,6 +1,7 @@
 //! Stage kinds: one file per kind, each a small [`StageKind`] implementation, and the registry
 //! that maps the `kind = "…"` of a pipeline file to them.
 
+pub mod analyze;
 pub mod artifact;
 pub mod classify;
 pub mod evaluate;
@@ -73,5 +74,6 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(finetune::Finetune),
         Arc::new(predict::Predict),
         Arc::new(select::Select),
+        Arc::new(analyze::Analyze),
     ]
 }

@@ -1,0 +1,244 @@
+//! `analyze`: the statistical comparison of the methods a pipeline ran (gathered evaluate or
+//! table stages) and/or published result tables (CSV): ranks, Friedman, Wilcoxon–Holm, Nemenyi,
+//! and the critical-difference diagram.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+
+use super::evaluate::EvalRecord;
+use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::table::METRICS;
+use crate::stats::exact::FLOAT_DECIMALS;
+use crate::stats::scores::MergeReport;
+use crate::stats::wilcoxon::{self, ZeroMethod};
+use crate::stats::{Analysis, AnalysisOptions, Exact, GroupTest, Missing, Resample, Scores, analyze};
+
+pub struct Analyze;
+
+const DIRECTIONS: &[&str] = &["auto", "higher", "lower"];
+
+/// Scores of the pipeline's own evaluations, exact from counts where the metric allows.
+pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -> Result<Scores, String> {
+    let mut s = Scores {
+        source: source.to_string(),
+        metric: metric.to_string(),
+        datasets: Vec::new(),
+        methods: Vec::new(),
+        values: Vec::new(),
+        n_classes: Default::default(),
+    };
+    for r in records {
+        if !s.methods.contains(&r.method) {
+            s.methods.push(r.method.clone());
+        }
+        if !s.datasets.contains(&r.dataset) {
+            s.datasets.push(r.dataset.clone());
+        }
+    }
+    s.values = vec![vec![None; s.methods.len()]; s.datasets.len()];
+    for r in records {
+        let d = s.datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
+        let m = s.methods.iter().position(|x| *x == r.method).unwrap_or(0);
+        if s.values[d][m].is_some() {
+            return Err(format!("two results for dataset `{}` and method `{}`", r.dataset, r.method));
+        }
+        let v = match metric {
+            "accuracy" => Exact::from_counts(r.correct, r.total),
+            "error" => Exact::from_counts(r.total.saturating_sub(r.correct), r.total),
+            other => r.metric(other).and_then(|v| Exact::from_f64(v, FLOAT_DECIMALS)),
+        };
+        s.values[d][m] = Some(v.ok_or_else(|| format!("no `{metric}` for {} on {}", r.method, r.dataset))?);
+        s.n_classes.insert(r.dataset.clone(), r.n_classes);
+    }
+    Ok(s)
+}
+
+/// Analysis options from a stage's parameters (shared with the `tscpipe analyze` command).
+pub fn options(p: &Params) -> Result<(AnalysisOptions, Missing, Resample), String> {
+    let metric = p.opt_str("metric").unwrap_or("accuracy");
+    let higher_is_better = match p.opt_str("direction").unwrap_or("auto") {
+        "higher" => true,
+        "lower" => false,
+        _ => !matches!(metric, "error" | "loss") && !metric.ends_with("error") && !metric.ends_with("loss"),
+    };
+    let alpha = p.get("alpha").and_then(Json::as_f64).unwrap_or(0.05);
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(format!("alpha must be between 0 and 1, not {alpha}"));
+    }
+    let zero_method = ZeroMethod::parse(p.opt_str("zero_method").unwrap_or("wilcox")).unwrap_or_default();
+    let method = wilcoxon::Method::parse(p.opt_str("wilcoxon_method").unwrap_or("auto")).unwrap_or_default();
+    let correction = p.get("correction").and_then(Json::as_bool).unwrap_or(true);
+    let groups = GroupTest::parse(p.opt_str("groups").unwrap_or("wilcoxon_holm")).unwrap_or_default();
+    let missing = Missing::parse(p.opt_str("missing").unwrap_or("fail")).unwrap_or_default();
+    let resample = match p.opt_str("resample").unwrap_or("mean") {
+        "mean" => Resample::Mean,
+        id => Resample::Only(id.to_string()),
+    };
+    let opts = AnalysisOptions {
+        alpha,
+        higher_is_better,
+        wilcoxon: wilcoxon::Options { zero_method, correction, method },
+        groups,
+    };
+    Ok((opts, missing, resample))
+}
+
+fn external_paths(p: &Params, env: &RunEnv) -> Vec<PathBuf> {
+    p.get("external")
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(Json::as_str).map(|s| env.pipeline_dir.join(s)).collect())
+        .unwrap_or_default()
+}
+
+/// Everything an analysis writes, as (file name, bytes).
+pub fn render(analysis: &Analysis) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("analysis.json", analysis.to_json().into_bytes()),
+        ("ranks.csv", analysis.ranks_csv().into_bytes()),
+        ("pairs.csv", analysis.pairs_csv().into_bytes()),
+        ("analysis.md", analysis.to_markdown().into_bytes()),
+    ]
+}
+
+/// Merges, completes and analyses score tables.
+pub fn run_analysis(parts: Vec<Scores>, p: &Params) -> Result<Analysis, String> {
+    let (opts, missing, _) = options(p)?;
+    let merged = Scores::merge(parts).map_err(|e| e.to_string())?;
+    let (complete, MergeReport { dropped }) = merged.complete(missing).map_err(|e| e.to_string())?;
+    analyze(&complete, &opts, dropped).map_err(|e| e.to_string())
+}
+
+fn read_external(path: &Path, p: &Params) -> Result<Scores, String> {
+    let (_, _, resample) = options(p)?;
+    Scores::read_csv(path, p.opt_str("metric").unwrap_or("accuracy"), &resample).map_err(|e| e.to_string())
+}
+
+impl StageKind for Analyze {
+    fn name(&self) -> &'static str {
+        "analyze"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Compares methods over datasets: ranks, Friedman, Wilcoxon–Holm, Nemenyi CD, CD diagram"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default("metric", ParamType::Enum(METRICS), "accuracy", "the score compared"),
+            ParamSpec::with_default(
+                "direction",
+                ParamType::Enum(DIRECTIONS),
+                "auto",
+                "whether higher or lower is better (auto: lower for error)",
+            ),
+            ParamSpec::with_default(
+                "external",
+                ParamType::List(Box::new(ParamType::Str)),
+                Json::Array(vec![]),
+                "published result tables (CSV, wide or long), relative to the pipeline file",
+            ),
+            ParamSpec::with_default(
+                "resample",
+                ParamType::Str,
+                "mean",
+                "long tables: average the resamples (\"mean\") or keep one resample id",
+            ),
+            ParamSpec::with_default(
+                "missing",
+                ParamType::Enum(Missing::NAMES),
+                "fail",
+                "datasets without a result for every method: fail, or intersect (and report them)",
+            ),
+            ParamSpec::with_default("alpha", ParamType::Float, 0.05, "significance level"),
+            ParamSpec::with_default(
+                "zero_method",
+                ParamType::Enum(ZeroMethod::NAMES),
+                "wilcox",
+                "Wilcoxon: zero differences dropped (wilcox), ranked then dropped (pratt), or split",
+            ),
+            ParamSpec::with_default("correction", ParamType::Bool, true, "continuity correction (normal approx.)"),
+            ParamSpec::with_default(
+                "wilcoxon_method",
+                ParamType::Enum(wilcoxon::Method::NAMES),
+                "auto",
+                "exact or normal p-values (auto chooses as SciPy does)",
+            ),
+            ParamSpec::with_default(
+                "groups",
+                ParamType::Enum(GroupTest::NAMES),
+                "wilcoxon_holm",
+                "which test the CD diagram's bars follow",
+            ),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec {
+            name: "results",
+            required: false,
+            gather: true,
+            doc: "evaluate or table stages whose results are compared",
+        }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::published("analysis.json", "every statistic, machine-readable"),
+            OutputSpec::published("ranks.csv", "per-dataset ranks and average ranks"),
+            OutputSpec::published("pairs.csv", "pairwise wins/ties/losses, Wilcoxon and Holm p-values"),
+            OutputSpec::published("analysis.md", "the comparison in Markdown").summary(),
+        ]
+    }
+    fn source_files(&self, p: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+        Ok(external_paths(p, env))
+    }
+    fn check(&self, p: &Params, env: &RunEnv) -> Result<(), CheckError> {
+        options(p).map_err(|m| CheckError::param("alpha", m))?;
+        for path in external_paths(p, env) {
+            if !path.is_file() {
+                return Err(CheckError::param("external", format!("no such file: {}", path.display())));
+            }
+            read_external(&path, p).map_err(|m| CheckError::param("external", m))?;
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let metric = ctx.params.str("metric")?;
+        let mut records = Vec::new();
+        let mut parts = Vec::new();
+        for a in ctx.gathered("results") {
+            if let Some(p) = a.files.get("metrics.json") {
+                let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+                let v: Json =
+                    serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+                let rec: EvalRecord = serde_json::from_value(v.get("summary").cloned().unwrap_or(Json::Null))
+                    .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))?;
+                records.push(rec);
+            } else if let Some(p) = a.files.get("results_long.csv") {
+                let s = Scores::read_csv(p, metric, &Resample::Mean).map_err(|e| StageError::failed(e.to_string()))?;
+                parts.push(Scores { source: a.from.clone(), ..s });
+            } else {
+                return Err(StageError::failed(format!(
+                    "`{}` is neither an evaluate nor a table stage (no metrics.json or results_long.csv)",
+                    a.from
+                )));
+            }
+        }
+        if !records.is_empty() {
+            let own = scores_from_records("this pipeline", &records, metric).map_err(StageError::failed)?;
+            parts.insert(0, own);
+        }
+        for path in external_paths(ctx.params, ctx.env) {
+            parts.push(read_external(&path, ctx.params).map_err(StageError::failed)?);
+        }
+        if parts.is_empty() {
+            return Err(StageError::failed("nothing to analyse: give `inputs.results` or `external` tables"));
+        }
+        let analysis = run_analysis(parts, ctx.params).map_err(StageError::failed)?;
+        for (name, bytes) in render(&analysis) {
+            ctx.write(name, bytes)?;
+        }
+        Ok(())
+    }
+}
