@@ -161,11 +161,9 @@ pub fn analyze_tables(
     out_dir: &Path,
 ) -> Result<crate::stats::Analysis, Error> {
     use crate::stages::analyze;
-    let (_, _, resample) = analyze::options(params).map_err(Error::Usage)?;
-    let metric = params.opt_str("metric").unwrap_or("accuracy");
     let mut parts = Vec::new();
     for f in files {
-        parts.push(crate::stats::Scores::read_csv(f, metric, &resample).map_err(|e| Error::Usage(e.to_string()))?);
+        parts.push(analyze::read_external(f, params).map_err(Error::Usage)?);
     }
     let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { path: out_dir.to_path_buf(), source: e })?;

@@ -141,6 +141,9 @@ enum Cmd {
         /// Which test the diagram's bars follow.
         #[arg(long, default_value = "wilcoxon_holm", value_parser = ["wilcoxon_holm", "nemenyi"])]
         groups: String,
+        /// Rename a dataset of the tables: --alias Gun_Point=GunPoint (repeatable).
+        #[arg(long = "alias", value_name = "OLD=NEW")]
+        aliases: Vec<String>,
     },
     /// List the stage kinds and their parameters.
     Kinds {
@@ -394,8 +397,15 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Analyze { files, out, metric, direction, missing, resample, alpha, zero_method, groups } => {
+        Cmd::Analyze { files, out, metric, direction, missing, resample, alpha, zero_method, groups, aliases } => {
             let mut p = serde_json::Map::new();
+            let mut alias_map = serde_json::Map::new();
+            for a in aliases {
+                let (old, new) =
+                    a.split_once('=').ok_or_else(|| miette::miette!("--alias takes OLD=NEW, not `{a}`"))?;
+                alias_map.insert(old.trim().into(), serde_json::Value::String(new.trim().into()));
+            }
+            p.insert("aliases".into(), serde_json::Value::Object(alias_map));
             for (k, v) in [
                 ("metric", metric),
                 ("direction", direction),

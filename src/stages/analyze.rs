@@ -2,6 +2,7 @@
 //! table stages) and/or published result tables (CSV): ranks, Friedman, Wilcoxon–Holm, Nemenyi,
 //! and the critical-difference diagram.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -110,9 +111,25 @@ pub fn run_analysis(parts: Vec<Scores>, p: &Params) -> Result<Analysis, String> 
     analyze(&complete, &opts, dropped).map_err(|e| e.to_string())
 }
 
-fn read_external(path: &Path, p: &Params) -> Result<Scores, String> {
+/// `aliases = { Gun_Point = "GunPoint" }`: dataset renames applied to external tables.
+pub fn aliases(p: &Params) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    if let Some(t) = p.get("aliases").and_then(Json::as_object) {
+        for (k, v) in t {
+            let v = v.as_str().ok_or_else(|| format!("alias `{k}` must name a dataset (a string)"))?;
+            out.insert(k.clone(), v.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a published table, renaming its datasets by `aliases`.
+pub fn read_external(path: &Path, p: &Params) -> Result<Scores, String> {
     let (_, _, resample) = options(p)?;
-    Scores::read_csv(path, p.opt_str("metric").unwrap_or("accuracy"), &resample).map_err(|e| e.to_string())
+    let mut s =
+        Scores::read_csv(path, p.opt_str("metric").unwrap_or("accuracy"), &resample).map_err(|e| e.to_string())?;
+    s.rename_datasets(&aliases(p)?).map_err(|e| e.to_string())?;
+    Ok(s)
 }
 
 impl StageKind for Analyze {
@@ -139,6 +156,12 @@ impl StageKind for Analyze {
                 ParamType::List(Box::new(ParamType::Str)),
                 Json::Array(vec![]),
                 "published result tables (CSV, wide or long), relative to the pipeline file",
+            ),
+            ParamSpec::with_default(
+                "aliases",
+                ParamType::Table,
+                Json::Object(Default::default()),
+                "dataset renames for external tables, e.g. { Gun_Point = \"GunPoint\" }",
             ),
             ParamSpec::with_default(
                 "resample",
@@ -195,6 +218,7 @@ impl StageKind for Analyze {
     }
     fn check(&self, p: &Params, env: &RunEnv) -> Result<(), CheckError> {
         options(p).map_err(|m| CheckError::param("alpha", m))?;
+        aliases(p).map_err(|m| CheckError::param("aliases", m))?;
         for path in external_paths(p, env) {
             if !path.is_file() {
                 return Err(CheckError::param("external", format!("no such file: {}", path.display())));

@@ -297,6 +297,26 @@ impl Scores {
         self.methods.len() - 1
     }
 
+    /// Renames datasets (published tables often use other spellings: `Gun_Point`, `ItPwDmd`).
+    pub fn rename_datasets(&mut self, aliases: &BTreeMap<String, String>) -> Result<(), StatsError> {
+        for d in &mut self.datasets {
+            if let Some(new) = aliases.get(d.as_str()) {
+                if let Some(k) = self.n_classes.remove(d.as_str()) {
+                    self.n_classes.insert(new.clone(), k);
+                }
+                *d = new.clone();
+            }
+        }
+        let unique: BTreeSet<&String> = self.datasets.iter().collect();
+        if unique.len() != self.datasets.len() {
+            return Err(StatsError::Invalid(format!(
+                "{}: after renaming, two rows name the same dataset; check the aliases",
+                self.source
+            )));
+        }
+        Ok(())
+    }
+
     /// Joins tables on dataset name. A method may come from one table only.
     pub fn merge(parts: Vec<Scores>) -> Result<Scores, StatsError> {
         let mut it = parts.into_iter();
@@ -446,7 +466,19 @@ mod tests {
         let m = Scores::merge(vec![a.clone(), b]).unwrap();
         assert_eq!(m.datasets, ["X", "Y", "Z"]);
         assert_eq!(m.values[1], [Some(e("0.6")), Some(e("0.7"))]);
-        let err = Scores::merge(vec![a.clone(), a]).unwrap_err().to_string();
+        let err = Scores::merge(vec![a.clone(), a.clone()]).unwrap_err().to_string();
         assert!(err.contains("method `A` is in both a.csv and a.csv"), "{err}");
+        // a near name is pointed out, and an alias joins it
+        let c = Scores::parse_csv("c.csv", "dataset,C\nGun_Point,0.9\nX,0.4\n", "accuracy", &Resample::Mean).unwrap();
+        let g = Scores::parse_csv("g.csv", "dataset,G\nGunPoint,0.8\nX,0.3\n", "accuracy", &Resample::Mean).unwrap();
+        let err = Scores::merge(vec![g.clone(), c.clone()]).unwrap().complete(Missing::Fail).unwrap_err().to_string();
+        assert!(err.contains("GunPoint: no result for C (is `Gun_Point` the same dataset?)"), "{err}");
+        let mut c = c;
+        c.rename_datasets(&[("Gun_Point".to_string(), "GunPoint".to_string())].into()).unwrap();
+        let (m, report) = Scores::merge(vec![g, c]).unwrap().complete(Missing::Fail).unwrap();
+        assert_eq!((m.datasets.len(), report.dropped.len()), (2, 0));
+        let mut dup = a;
+        let err = dup.rename_datasets(&[("X".to_string(), "Y".to_string())].into()).unwrap_err().to_string();
+        assert!(err.contains("two rows name the same dataset"), "{err}");
     }
 }
