@@ -18,4 +18,5 @@ pub mod exec;
 pub mod graph;
 pub mod metrics;
 pub mod models;
+pub mod plot;
 pub mod stages;
