@@ -245,7 +245,7 @@ impl Figure for AttentionLayout {
                 let at = (bar_x + BAR_MAX + 4.0, mid);
                 c.text(&format!("{w:.2}"), at, CH_SIZE, ink, Anchor::new(HPos::Left, VPos::Center))?;
 
-                let style = line.stroke_width(stroke(1.0 + 2.5 * rel));
+                let style = line.stroke_width(stroke(1.0 + 2.0 * rel));
                 for path in lane_paths(values, plot_x0 + 4.0, plot_w - 8.0, y0, self.lane_h) {
                     if path.len() == 1 {
                         root.draw(&Circle::new(px(path[0].0, path[0].1), 3, line.filled()))?;
@@ -302,7 +302,7 @@ mod tests {
         // Full weight: the line is drawn in the "hot" colour, at its thickest.
         let l = &lines(&svg)[0];
         assert_eq!(l["stroke"], format!("#{:02X}{:02X}{:02X}", HOT.0, HOT.1, HOT.2));
-        assert_eq!(l["stroke-width"], "4");
+        assert_eq!(l["stroke-width"], "3");
     }
 
     #[test]

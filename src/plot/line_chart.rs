@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    Anchor, Canvas, Figure, PALETTE, PlotError, font, max_text_width, px, render_svg, stroke, text_width, tick_label,
+    Anchor, Canvas, Figure, PALETTE, PlotError, font, max_text_width, needs_sci, px, render_svg, stroke, text_width,
+    tick_label,
 };
 
 /// One curve: `(x, y)` points in drawing order (usually epoch, value).
@@ -64,6 +65,9 @@ pub(crate) struct LineLayout {
     x_range: (f64, f64),
     y_range: (f64, f64),
     x_integral: bool,
+    x_sci: bool,
+    y_sci: bool,
+    y_ticks: Vec<f64>,
     curves: Vec<Curve>,
     /// Plot area (including the tick-label areas): left, top, width, height.
     chart: (f64, f64, f64, f64),
@@ -124,14 +128,19 @@ impl LineLayout {
             (y_lo - pad, y_hi + pad)
         };
 
-        // Tick-label areas sized from the labels plotters will print (their key points).
-        let y_ticks: Vec<String> = if c.log_y {
-            let (lo, hi) = (y_range.0.log10().floor() as i32, y_range.1.log10().ceil() as i32);
-            (lo..=hi).flat_map(|e| [1.0, 2.0, 5.0].map(|m| tick_label(m * 10f64.powi(e)))).collect()
+        // Ticks: plotters' own for linear axes, ours (1, 2, 5 × 10^n) for a log axis. Label areas
+        // are sized from the labels that will be printed.
+        let x_ticks = RangedCoordf64::from(x_range.0..x_range.1).key_points(10);
+        let y_ticks = if c.log_y {
+            log_ticks(y_range.0, y_range.1)
         } else {
-            RangedCoordf64::from(y_range.0..y_range.1).key_points(10).into_iter().map(tick_label).collect()
+            RangedCoordf64::from(y_range.0..y_range.1).key_points(10)
         };
-        let y_tick_w = max_text_width(y_ticks.iter().map(String::as_str), LABEL_SIZE);
+        let (x_sci, y_sci) = (needs_sci(&x_ticks), needs_sci(&y_ticks));
+        let y_tick_w = max_text_width(
+            y_ticks.iter().map(|&v| tick_label(v, y_sci)).collect::<Vec<_>>().iter().map(String::as_str),
+            LABEL_SIZE,
+        );
         let y_area = y_tick_w + 14.0 + if c.y_label.is_empty() { 0.0 } else { DESC_SIZE + 10.0 };
         let x_area = LABEL_SIZE + 14.0 + if c.x_label.is_empty() { 0.0 } else { DESC_SIZE + 10.0 };
 
@@ -162,6 +171,9 @@ impl LineLayout {
             x_range,
             y_range,
             x_integral,
+            x_sci,
+            y_sci,
+            y_ticks,
             curves,
             chart: (left, top, chart_w, chart_h),
             y_area,
@@ -180,9 +192,10 @@ impl LineLayout {
         DB: DrawingBackend,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
-        let x_integral = self.x_integral;
-        let x_fmt = move |v: &f64| if x_integral && v.fract() != 0.0 { String::new() } else { tick_label(*v) };
-        let y_fmt = |v: &f64| tick_label(*v);
+        let (x_integral, x_sci, y_sci) = (self.x_integral, self.x_sci, self.y_sci);
+        // Whole epochs: no label at 2.5.
+        let x_fmt = move |v: &f64| if x_integral && v.fract() != 0.0 { String::new() } else { tick_label(*v, x_sci) };
+        let y_fmt = move |v: &f64| tick_label(*v, y_sci);
         chart
             .configure_mesh()
             .x_labels(10)
@@ -209,6 +222,30 @@ impl LineLayout {
     }
 }
 
+/// Ticks for a log axis over `[lo, hi]` (both > 0): 1, 2, 5 × 10^n over a few decades, 1 × 10^n
+/// over many (every other decade past eight), every digit when the range is under a decade.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let decades = e1 - e0;
+    // Count every other decade from the first power of ten inside the range.
+    let first = lo.log10().ceil() as i32;
+    let within = |m: &[f64], step: i32| -> Vec<f64> {
+        (e0..=e1)
+            .filter(|e| (e - first).rem_euclid(step) == 0)
+            .flat_map(|e| m.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(|v| *v >= lo && *v <= hi)
+            .collect()
+    };
+    if decades > 8 {
+        return within(&[1.0], 2);
+    }
+    if decades > 3 {
+        return within(&[1.0], 1);
+    }
+    let ticks = within(&[1.0, 2.0, 5.0], 1);
+    if ticks.len() >= 3 { ticks } else { within(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], 1) }
+}
+
 impl Figure for LineLayout {
     fn size(&self) -> (u32, u32) {
         (self.width as u32, self.height as u32)
@@ -232,7 +269,8 @@ impl Figure for LineLayout {
         let (x0, x1) = self.x_range;
         let (y0, y1) = self.y_range;
         if self.log_y {
-            self.draw_chart(&mut builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?)?;
+            let y = (y0..y1).log_scale().with_key_points(self.y_ticks.clone());
+            self.draw_chart(&mut builder.build_cartesian_2d(x0..x1, y)?)?;
         } else {
             self.draw_chart(&mut builder.build_cartesian_2d(x0..x1, y0..y1)?)?;
         }
@@ -322,8 +360,27 @@ mod tests {
         let s = [series("lr", &curve(100, |e| 1e-3 * 0.95f64.powf(e)))];
         let svg = line_chart_svg(&chart(&s, true)).unwrap();
         assert_eq!(polylines(&svg), 2);
-        // Some tick label is in scientific notation for such small values.
-        assert!(svg_test::texts(&svg).iter().any(|(_, t)| t.contains("e-")));
+        // Tick labels on such small values are all in scientific notation, each printed once, at
+        // 1, 2 or 5 × 10^n.
+        let ticks: Vec<String> =
+            svg_test::texts(&svg).into_iter().map(|(_, t)| t).filter(|t| t.contains("e-")).collect();
+        assert!(ticks.len() >= 3, "{ticks:?}");
+        assert!(ticks.iter().all(|t| ["1e", "2e", "5e"].iter().any(|m| t.starts_with(m))), "{ticks:?}");
+        let unique: std::collections::HashSet<&String> = ticks.iter().collect();
+        assert_eq!(unique.len(), ticks.len());
+    }
+
+    #[test]
+    fn log_ticks_cover_the_range() {
+        let close = |a: Vec<f64>, b: &[f64]| {
+            assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+            assert!(a.iter().zip(b).all(|(x, y)| (x / y - 1.0).abs() < 1e-9), "{a:?} vs {b:?}");
+        };
+        close(log_ticks(0.9e-4, 1.1e-3), &[1e-4, 2e-4, 5e-4, 1e-3]);
+        close(log_ticks(0.05, 800.0), &[0.1, 1.0, 10.0, 100.0]);
+        close(log_ticks(0.9e-10, 1.1), &[1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0]);
+        // Under a decade: every digit.
+        close(log_ticks(0.75e-3, 1.2e-3), &[8e-4, 9e-4, 1e-3]);
     }
 
     #[test]

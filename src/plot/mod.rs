@@ -326,28 +326,33 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// Short, readable tick label: up to 4 significant digits, no trailing zeros, scientific notation
-/// for very small or large magnitudes (learning rates, losses near zero).
-pub(crate) fn tick_label(v: f64) -> String {
+/// Whether an axis with these tick values reads better in scientific notation (learning rates,
+/// losses near zero, huge counts). Decided per axis so its labels share one style.
+pub(crate) fn needs_sci(ticks: &[f64]) -> bool {
+    ticks.iter().any(|v| v.is_finite() && *v != 0.0 && !(1e-3..1e5).contains(&v.abs()))
+}
+
+/// Short, readable tick label: up to 4 significant digits and no trailing zeros, or scientific
+/// notation (`2.5e-4`) when `sci`.
+pub(crate) fn tick_label(v: f64, sci: bool) -> String {
     if !v.is_finite() {
         return String::new();
     }
     if v == 0.0 {
         return "0".into();
     }
-    let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
+    let trim = |s: &str| {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
+    };
+    if sci {
         let s = format!("{v:.2e}");
-        // 1.00e-4 -> 1e-4, 2.50e-4 -> 2.5e-4
-        if let Some((m, e)) = s.split_once('e') {
-            let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
-            return format!("{m}e{e}");
-        }
-        return s;
+        return match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim(m)),
+            None => s,
+        };
     }
-    let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    trim(&format!("{v:.decimals$}"))
 }
 
 /// Minimal SVG reading for tests: elements of one tag with their attributes, and text contents.
@@ -452,13 +457,15 @@ mod tests {
 
     #[test]
     fn tick_labels_are_short() {
-        assert_eq!(tick_label(0.0), "0");
-        assert_eq!(tick_label(0.5), "0.5");
-        assert_eq!(tick_label(12.0), "12");
-        assert_eq!(tick_label(0.123456), "0.1235");
-        assert_eq!(tick_label(1e-4), "1e-4");
-        assert_eq!(tick_label(2.5e-5), "2.5e-5");
-        assert_eq!(tick_label(-3.0), "-3");
+        assert_eq!(tick_label(0.0, false), "0");
+        assert_eq!(tick_label(0.5, false), "0.5");
+        assert_eq!(tick_label(12.0, false), "12");
+        assert_eq!(tick_label(0.123456, false), "0.1235");
+        assert_eq!(tick_label(-3.0, false), "-3");
+        assert_eq!(tick_label(1e-4, true), "1e-4");
+        assert_eq!(tick_label(2.5e-5, true), "2.5e-5");
+        assert_eq!(tick_label(0.001, true), "1e-3");
+        assert!(needs_sci(&[0.0, 5e-4, 1e-3]) && !needs_sci(&[0.0, 0.5, 1.0]) && needs_sci(&[1e6]));
     }
 
     #[test]
