@@ -11,6 +11,7 @@ use super::{Anchor, Canvas, Figure, PlotError, max_text_width, mix, px, render_s
 
 /// One example: its label (class), its channels (C channels × T values) and one attention weight
 /// per channel (they sum to 1).
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttentionExample {
     pub label: String,
     pub channels: Vec<Vec<f64>>,

@@ -12,6 +12,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::{Anchor, Canvas, Figure, PlotError, max_text_width, px, render_png, render_svg, stroke, text_width};
 
 /// Input of a CD diagram.
+#[derive(Debug, Clone, Copy)]
 pub struct CdDiagram<'a> {
     /// Method name and average rank (1 = best), in any order.
     pub methods: &'a [(String, f64)],
@@ -540,6 +541,19 @@ mod tests {
         for cd in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(matches!(cd_diagram_svg(&diagram(&ok, &[], Some(cd))), Err(PlotError::InvalidInput(_))));
         }
+    }
+
+    #[test]
+    fn ties_and_many_groups_render() {
+        // All methods tied, every pair a group: one bar per pair, stacked, nothing overlapping.
+        let m = methods(&[2.5; 4], 6);
+        let pairs: Vec<Vec<usize>> = (0..4).flat_map(|a| (a + 1..4).map(move |b| vec![a, b])).collect();
+        let layout = CdLayout::new(&diagram(&m, &pairs, Some(0.5)), 1.0).unwrap();
+        assert_eq!(layout.bars.len(), 6);
+        let levels: std::collections::HashSet<i64> = layout.bars.iter().map(|b| b.y.round() as i64).collect();
+        assert_eq!(levels.len(), 6);
+        assert!(layout.bars.iter().all(|b| b.x1 - b.x0 >= 2.0 * BAR_OVERHANG));
+        assert_eq!(bar_rects(&cd_diagram_svg(&diagram(&m, &pairs, None)).unwrap()), 6);
     }
 
     #[test]

@@ -104,6 +104,24 @@ fn gallery() {
     };
     write(dir, "heatmap-5.svg", heatmap_svg(&h).unwrap().as_bytes());
 
+    let many: Vec<String> = (0..12).map(|i| format!("activity class number {i}")).collect();
+    let rates: Vec<Vec<f64>> = (0..12)
+        .map(|r| {
+            let row: Vec<f64> =
+                (0..12).map(|c| if r == c { 8.0 } else { ((r * 5 + c * 3) % 7) as f64 * 0.3 }).collect();
+            let sum: f64 = row.iter().sum();
+            if r == 11 { vec![f64::NAN; 12] } else { row.iter().map(|v| v / sum).collect() }
+        })
+        .collect();
+    let h = Heatmap {
+        title: "Normalised confusion, 12 classes",
+        row_labels: &many,
+        col_labels: &many,
+        values: &rates,
+        annotate: true,
+    };
+    write(dir, "heatmap-12.svg", heatmap_svg(&h).unwrap().as_bytes());
+
     let epochs = 60;
     let curve = |f: &dyn Fn(f64) -> f64| (1..=epochs).map(|e| (e as f64, f(e as f64))).collect::<Vec<_>>();
     let loss = [
@@ -118,6 +136,13 @@ fn gallery() {
         log_y: false,
     };
     write(dir, "curves-loss.svg", line_chart_svg(&c).unwrap().as_bytes());
+    let acc = [
+        Series { name: "train accuracy".into(), points: curve(&|e| 1.0 - 0.5 * (-e / 9.0).exp()) },
+        Series { name: "validation accuracy".into(), points: curve(&|e| 0.95 - 0.5 * (-e / 8.0).exp()) },
+        Series { name: "test accuracy (final)".into(), points: vec![(60.0, 0.93)] },
+    ];
+    let c = LineChart { title: "Accuracy", x_label: "epoch", y_label: "accuracy", series: &acc, log_y: false };
+    write(dir, "curves-acc.svg", line_chart_svg(&c).unwrap().as_bytes());
     let lr = [Series { name: "learning rate".into(), points: curve(&|e| 1e-3 * 0.5f64.powf((e / 15.0).floor())) }];
     let c = LineChart {
         title: "Learning-rate schedule",

@@ -8,6 +8,7 @@ use super::{Anchor, Canvas, Figure, PlotError, max_text_width, mix, px, render_s
 
 /// Input of a heatmap. Non-finite values (a normalised row of a class with no examples) are drawn
 /// as grey "n/a" cells rather than rejected.
+#[derive(Debug, Clone, Copy)]
 pub struct Heatmap<'a> {
     pub title: &'a str,
     /// One label per row (true class).

@@ -12,6 +12,7 @@ use super::{
 };
 
 /// One curve: `(x, y)` points in drawing order (usually epoch, value).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
@@ -19,6 +20,7 @@ pub struct Series {
 
 /// Input of a line chart. Points with a non-finite coordinate (a diverged loss) are left out and the
 /// line is broken there, so the rest of the run still shows.
+#[derive(Debug, Clone, Copy)]
 pub struct LineChart<'a> {
     pub title: &'a str,
     pub x_label: &'a str,
@@ -114,7 +116,13 @@ impl LineLayout {
         let (x_lo, x_hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(x), b.max(x)));
         let (y_lo, y_hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| (a.min(y), b.max(y)));
         let x_integral = all().all(|(x, _)| x.fract() == 0.0);
-        let x_range = if x_hi > x_lo { (x_lo, x_hi) } else { (x_lo - 0.5, x_hi + 0.5) };
+        // A little room left and right so markers at the first and last epoch are not cut.
+        let x_range = if x_hi > x_lo {
+            let pad = (x_hi - x_lo) * 0.02;
+            (x_lo - pad, x_hi + pad)
+        } else {
+            (x_lo - 0.5, x_hi + 0.5)
+        };
         let y_range = if c.log_y {
             // Pad by a twentieth of the decades shown (at least ×1.15) so lines do not sit on the frame.
             let decades = (y_hi / y_lo).log10();
