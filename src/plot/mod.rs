@@ -468,6 +468,46 @@ mod tests {
         assert!(needs_sci(&[0.0, 5e-4, 1e-3]) && !needs_sci(&[0.0, 0.5, 1.0]) && needs_sci(&[1e6]));
     }
 
+    /// One text in the middle of a 240×240 canvas, to check where the PNG rasteriser puts ink.
+    struct Probe(Anchor);
+
+    impl Figure for Probe {
+        fn size(&self) -> (u32, u32) {
+            (240, 240)
+        }
+        fn draw<DB: DrawingBackend>(&self, c: &Canvas<DB>) -> Result<(), PlotError> {
+            c.text("Hello, world", (120.0, 120.0), 24.0, RGBColor(0, 0, 0), self.0)
+        }
+    }
+
+    /// Bounding box (x0, y0, x1, y1) of dark pixels.
+    fn ink_box(a: Anchor) -> (u32, u32, u32, u32) {
+        let (w, h, rgb) = svg_test::decode_png(&render_png(&Probe(a)).unwrap());
+        let mut b = (u32::MAX, u32::MAX, 0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                if rgb[(y * w + x) as usize * 3] < 128 {
+                    b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+                }
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn png_text_lands_where_anchored() {
+        let width = text_width("Hello, world", 24.0);
+        let (x0, y0, x1, y1) = ink_box(Anchor::new(HPos::Center, VPos::Center));
+        assert!((f64::from(x1 - x0) - width).abs() < 6.0, "{x0}..{x1} for width {width}");
+        assert!(((x0 + x1) / 2).abs_diff(120) <= 3 && ((y0 + y1) / 2).abs_diff(120) <= 6);
+        let (x0, _, x1, _) = ink_box(Anchor::new(HPos::Right, VPos::Center));
+        assert!(x1.abs_diff(120) <= 3 && x0 < 120 - width as u32 + 6);
+        // Rotated: reads upwards, so the box is tall and narrow; anchored at its end (top).
+        let (x0, y0, x1, y1) = ink_box(Anchor::up(HPos::Right, VPos::Center));
+        assert!(y1 - y0 > 3 * (x1 - x0), "{x0},{y0} {x1},{y1}");
+        assert!(y0.abs_diff(120) <= 3 && ((x0 + x1) / 2).abs_diff(120) <= 6);
+    }
+
     #[test]
     fn measured_text_grows_with_length_and_size() {
         let a = text_width("abc", 16.0);
