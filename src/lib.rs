@@ -18,5 +18,6 @@ pub mod exec;
 pub mod graph;
 pub mod metrics;
 pub mod models;
+pub mod plot;
 pub mod stages;
 pub mod stats;
