@@ -167,7 +167,7 @@ pub fn analyze_tables(
     }
     let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { path: out_dir.to_path_buf(), source: e })?;
-    for (name, bytes) in analyze::render(&analysis) {
+    for (name, bytes) in analyze::render(&analysis).map_err(Error::Usage)? {
         crate::cache::store::atomic_write(out_dir, &out_dir.join(name), &bytes)?;
     }
     Ok(analysis)

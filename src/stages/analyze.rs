@@ -11,6 +11,7 @@ use super::evaluate::EvalRecord;
 use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::table::METRICS;
+use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
 use crate::stats::exact::FLOAT_DECIMALS;
 use crate::stats::scores::MergeReport;
 use crate::stats::wilcoxon::{self, ZeroMethod};
@@ -93,14 +94,21 @@ fn external_paths(p: &Params, env: &RunEnv) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// Everything an analysis writes, as (file name, bytes).
-pub fn render(analysis: &Analysis) -> Vec<(&'static str, Vec<u8>)> {
-    vec![
+/// Everything an analysis writes, as (file name, bytes): the statistics and the CD diagram.
+pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let (methods, groups, cd) = analysis.cd_diagram_parts();
+    let caption = analysis.cd_caption();
+    let d = CdDiagram { methods: &methods, groups: &groups, cd, title: Some(&caption) };
+    let svg = cd_diagram_svg(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
+    let png = cd_diagram_png(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
+    Ok(vec![
         ("analysis.json", analysis.to_json().into_bytes()),
         ("ranks.csv", analysis.ranks_csv().into_bytes()),
         ("pairs.csv", analysis.pairs_csv().into_bytes()),
         ("analysis.md", analysis.to_markdown().into_bytes()),
-    ]
+        ("cd.svg", svg.into_bytes()),
+        ("cd.png", png),
+    ])
 }
 
 /// Merges, completes and analyses score tables.
@@ -211,6 +219,8 @@ impl StageKind for Analyze {
             OutputSpec::published("ranks.csv", "per-dataset ranks and average ranks"),
             OutputSpec::published("pairs.csv", "pairwise wins/ties/losses, Wilcoxon and Holm p-values"),
             OutputSpec::published("analysis.md", "the comparison in Markdown").summary(),
+            OutputSpec::published("cd.svg", "critical-difference diagram (SVG)"),
+            OutputSpec::published("cd.png", "critical-difference diagram (PNG)"),
         ]
     }
     fn source_files(&self, p: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
@@ -260,7 +270,7 @@ impl StageKind for Analyze {
             return Err(StageError::failed("nothing to analyse: give `inputs.results` or `external` tables"));
         }
         let analysis = run_analysis(parts, ctx.params).map_err(StageError::failed)?;
-        for (name, bytes) in render(&analysis) {
+        for (name, bytes) in render(&analysis).map_err(StageError::failed)? {
             ctx.write(name, bytes)?;
         }
         Ok(())

@@ -213,6 +213,29 @@ fn fmt_p(p: f64) -> String {
 }
 
 impl Analysis {
+    /// The critical-difference diagram's input: bars follow `options.groups`; the Nemenyi CD
+    /// scale bar is drawn when Nemenyi decides the groups.
+    pub fn cd_diagram_parts(&self) -> (Vec<(String, f64)>, Vec<Vec<usize>>, Option<f64>) {
+        let methods: Vec<(String, f64)> =
+            self.methods.iter().cloned().zip(self.average_ranks.iter().copied()).collect();
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| g.iter().filter_map(|name| self.methods.iter().position(|m| m == name)).collect())
+            .collect();
+        let cd = (self.options.groups == GroupTest::Nemenyi).then_some(self.nemenyi_cd);
+        (methods, groups, cd)
+    }
+
+    /// A one-line caption for the diagram.
+    pub fn cd_caption(&self) -> String {
+        let by = match self.options.groups {
+            GroupTest::WilcoxonHolm => "Wilcoxon–Holm",
+            GroupTest::Nemenyi => "Nemenyi",
+        };
+        format!("{}, {} datasets; bars: {by}, α = {}", self.metric, self.datasets.len(), self.options.alpha)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
