@@ -172,3 +172,44 @@ pub fn analyze_tables(
     }
     Ok(analysis)
 }
+
+/// `tscpipe report`: rebuilds the published report(s) of a pipeline's last run from the cache,
+/// with that run's stage timings, without running anything.
+pub fn report(path: &Path, opts: &Options, registry: &Registry) -> Result<Vec<PathBuf>, Error> {
+    use crate::cache::store::{Lookup, Verify};
+    let pipeline = load(path, opts, registry)?;
+    let cache = Cache::open(&opts.cache_dir)?;
+    let run = cache.latest_run(&pipeline.name).ok_or_else(|| {
+        Error::Usage(format!("`{}` has not been run yet: tscpipe run {}", pipeline.name, path.display()))
+    })?;
+    let mut written = Vec::new();
+    for (i, inst) in pipeline.instances.iter().enumerate() {
+        if inst.kind != "report" {
+            continue;
+        }
+        let Some(key) = run.key_of(&inst.id) else { continue };
+        let Lookup::Hit(m) = cache.lookup(key, Verify::Full) else {
+            return Err(Error::Usage(format!(
+                "the cached report of `{}` is gone (cache gc?): run the pipeline again",
+                inst.id
+            )));
+        };
+        let dir = publish::instance_dir(&opts.results_dir, &pipeline, i);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.clone(), source: e })?;
+        for (name, o) in &m.outputs {
+            let bytes = std::fs::read(cache.blob_path(&o.digest))
+                .map_err(|e| Error::Io { path: cache.blob_path(&o.digest), source: e })?;
+            let bytes = if name == "report.html" {
+                crate::report::with_timings(&String::from_utf8_lossy(&bytes), &run).into_bytes()
+            } else {
+                bytes
+            };
+            crate::cache::store::atomic_write(&dir, &dir.join(name), &bytes)?;
+            written.push(dir.join(name));
+        }
+    }
+    if written.is_empty() {
+        return Err(Error::Usage(format!("`{}` has no report stage that completed in its last run", pipeline.name)));
+    }
+    Ok(written)
+}

@@ -19,5 +19,6 @@ pub mod graph;
 pub mod metrics;
 pub mod models;
 pub mod plot;
+pub mod report;
 pub mod stages;
 pub mod stats;

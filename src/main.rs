@@ -145,6 +145,13 @@ enum Cmd {
         #[arg(long = "alias", value_name = "OLD=NEW")]
         aliases: Vec<String>,
     },
+    /// Rebuild the HTML report of the pipeline's last run from the cache (nothing reruns).
+    Report {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "results", value_name = "DIR")]
+        results_dir: PathBuf,
+    },
     /// List the stage kinds and their parameters.
     Kinds {
         /// Show one kind in detail.
@@ -421,6 +428,14 @@ fn real_main() -> miette::Result<ExitCode> {
             let a = app::analyze_tables(&files, &params, &out).map_err(to_report)?;
             print!("{}", a.to_markdown());
             println!("\nwritten to {}/", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Report { common, results_dir } => {
+            let mut opts = options(&common);
+            opts.results_dir = results_dir;
+            for f in app::report(&common.pipeline, &opts, &registry).map_err(to_report)? {
+                println!("{}", f.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Kinds { kind } => {

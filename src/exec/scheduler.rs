@@ -458,7 +458,8 @@ fn blocked_reason(p: &Expanded, i: usize, resolved: &[Option<Manifest>]) -> Stri
     }
 }
 
-fn run_record(p: &Expanded, s: &RunSummary, started: u64) -> RunRecord {
+/// The record of a run, as saved for `status`, `diff` and `report`.
+pub fn run_record(p: &Expanded, s: &RunSummary, started: u64) -> RunRecord {
     RunRecord {
         pipeline: p.name.clone(),
         path: p.path.display().to_string(),

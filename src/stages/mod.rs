@@ -10,6 +10,7 @@ pub mod kind;
 pub mod load;
 pub mod normalise;
 pub mod predict;
+pub mod report;
 pub mod select;
 pub mod spec;
 pub mod split;
@@ -75,5 +76,6 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(predict::Predict),
         Arc::new(select::Select),
         Arc::new(analyze::Analyze),
+        Arc::new(report::Report),
     ]
 }

@@ -15,7 +15,7 @@ impl StageKind for Predict {
         "predict"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn about(&self) -> &'static str {
         "Batched inference of a trained model on TEST (probabilities, labels, attention weights)"
@@ -40,7 +40,11 @@ impl StageKind for Predict {
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![
             OutputSpec::file(PREDICTIONS_FILE, "test predictions with class probabilities"),
-            OutputSpec::file("attention.json", "attention weights per test series [n][step][input step]").optional(),
+            OutputSpec::file(
+                "attention.json",
+                "attention weights per test series [n][step][input step], and one example series per class",
+            )
+            .optional(),
         ]
     }
     fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
@@ -71,7 +75,17 @@ impl StageKind for Predict {
         };
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)?;
         if let Some(att) = p.attention {
-            write_json(&ctx.output("attention.json"), &att)?;
+            // The first test series of each class, for the report's "where the model looks" figure.
+            let mut examples = Vec::new();
+            for (c, class) in ds.classes.iter().enumerate() {
+                if let Some(i) = ds.test.labels.iter().position(|&l| l == c) {
+                    let channels: Vec<&[f64]> = ds.test.series(i).chunks(ds.test.len.max(1)).collect();
+                    examples.push(serde_json::json!({ "index": i, "label": class, "channels": channels }));
+                }
+            }
+            let doc =
+                serde_json::json!({ "dataset": ds.name, "method": preds.method, "weights": att, "examples": examples });
+            write_json(&ctx.output("attention.json"), &doc)?;
         }
         Ok(())
     }

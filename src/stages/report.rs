@@ -1,0 +1,216 @@
+//! `report`: one self-contained HTML page (and a Markdown summary) of a pipeline's results:
+//! results tables with the best marked, the statistical comparison with its CD diagram, training
+//! curves, confusion matrices, attention weights over the series, and (filled in when published)
+//! the timing of every stage.
+
+use serde_json::Value as Json;
+
+use super::kind::{InputArtifact, StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::plot::attention::{AttentionExample, attention_svg};
+use crate::plot::heatmap::{Heatmap, heatmap_svg};
+use crate::plot::line_chart::{LineChart, Series, line_chart_svg};
+use crate::report::Page;
+
+pub struct Report;
+
+fn read_text(a: &InputArtifact, name: &str) -> Result<String, StageError> {
+    let p = a.file(name)?;
+    std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))
+}
+
+fn read_json(a: &InputArtifact, name: &str) -> Result<Json, StageError> {
+    serde_json::from_str(&read_text(a, name)?).map_err(|e| StageError::failed(format!("{}: {name}: {e}", a.from)))
+}
+
+fn plot_err(what: &str) -> impl Fn(crate::plot::PlotError) -> StageError + '_ {
+    move |e| StageError::failed(format!("{what}: {e}"))
+}
+
+/// Loss, accuracy and learning-rate curves from a `history.csv` (x = epoch across iterations).
+fn training_figures(from: &str, csv: &str) -> Result<Vec<(String, String)>, StageError> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.filter(|l| !l.trim().is_empty()).map(|l| l.split(',').collect()).collect();
+    let series = |suffix: &str| -> Vec<Series> {
+        header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.ends_with(suffix) || **h == suffix)
+            .map(|(c, h)| Series {
+                name: h.to_string(),
+                points: rows
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.get(c).and_then(|v| v.parse::<f64>().ok()).map(|v| ((i + 1) as f64, v)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let mut figs = Vec::new();
+    for (suffix, y, log_y) in [("_loss", "loss", false), ("_acc", "accuracy", false), ("lr", "learning rate", true)] {
+        let s = series(suffix);
+        if s.is_empty() {
+            continue;
+        }
+        let title = format!("{from}: {y}");
+        let chart = LineChart { title: &title, x_label: "epoch", y_label: y, series: &s, log_y };
+        figs.push((line_chart_svg(&chart).map_err(plot_err(&title))?, title));
+    }
+    Ok(figs)
+}
+
+/// The confusion matrix of an evaluation, rows normalised to rates.
+fn confusion_figure(a: &InputArtifact) -> Result<(String, String), StageError> {
+    let v = read_json(a, "metrics.json")?;
+    let summary = &v["summary"];
+    let m = &v["metrics"];
+    let conf: Vec<Vec<f64>> = serde_json::from_value(m["confusion"].clone())
+        .map_err(|e| StageError::failed(format!("{}: confusion matrix: {e}", a.from)))?;
+    let classes: Vec<String> = match m.get("classes").and_then(|c| serde_json::from_value(c.clone()).ok()) {
+        Some(c) => c,
+        None => (0..conf.len()).map(|i| i.to_string()).collect(),
+    };
+    let rates: Vec<Vec<f64>> = conf
+        .iter()
+        .map(|row| {
+            let t: f64 = row.iter().sum();
+            row.iter().map(|v| if t > 0.0 { v / t } else { f64::NAN }).collect()
+        })
+        .collect();
+    let title = format!(
+        "{} on {} (accuracy {:.4})",
+        summary["method"].as_str().unwrap_or("?"),
+        summary["dataset"].as_str().unwrap_or("?"),
+        summary["accuracy"].as_f64().unwrap_or(f64::NAN)
+    );
+    let h = Heatmap { title: &title, row_labels: &classes, col_labels: &classes, values: &rates, annotate: true };
+    Ok((heatmap_svg(&h).map_err(plot_err(&title))?, title))
+}
+
+/// "Where the model looks": each class's example series with its mean attention per channel.
+fn attention_figure(a: &InputArtifact) -> Result<Option<(String, String)>, StageError> {
+    let Some(p) = a.files.get("attention.json") else { return Ok(None) };
+    let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+    let v: Json = serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+    let weights: Vec<Vec<Vec<f64>>> = serde_json::from_value(v["weights"].clone()).unwrap_or_default();
+    let mut examples = Vec::new();
+    for ex in v["examples"].as_array().into_iter().flatten() {
+        let i = ex["index"].as_u64().unwrap_or(0) as usize;
+        let channels: Vec<Vec<f64>> = serde_json::from_value(ex["channels"].clone()).unwrap_or_default();
+        let Some(w) = weights.get(i) else { continue };
+        // mean over the LSTM's output steps of the weights on each input step (= channel)
+        let c = channels.len();
+        let mut per_channel = vec![0.0; c];
+        for row in w {
+            for (j, x) in row.iter().enumerate().take(c) {
+                per_channel[j] += x / w.len().max(1) as f64;
+            }
+        }
+        examples.push(AttentionExample {
+            label: ex["label"].as_str().unwrap_or("?").to_string(),
+            channels,
+            weights: per_channel,
+        });
+    }
+    if examples.is_empty() {
+        return Ok(None);
+    }
+    let title = format!(
+        "{} on {}: attention per channel, one test series per class",
+        v["method"].as_str().unwrap_or("?"),
+        v["dataset"].as_str().unwrap_or("?")
+    );
+    Ok(Some((attention_svg(&title, &examples).map_err(plot_err(&title))?, title)))
+}
+
+impl StageKind for Report {
+    fn name(&self) -> &'static str {
+        "report"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "A self-contained HTML report: tables, statistics + CD diagram, curves, confusion, attention, timings"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default("title", ParamType::Str, "tscpipe report", "the page title"),
+            ParamSpec::with_default(
+                "max_figures",
+                ParamType::Int,
+                48,
+                "at most this many figures per section (large sweeps stay readable)",
+            ),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        let slot = |name, doc| InputSpec { name, required: false, gather: true, doc };
+        vec![
+            slot("tables", "table stages"),
+            slot("analyses", "analyze stages"),
+            slot("trainings", "train or finetune stages (their history)"),
+            slot("evaluations", "evaluate stages (their confusion matrices)"),
+            slot("attention", "predict stages of attention models"),
+        ]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::published("report.html", "the report, one self-contained file"),
+            OutputSpec::published("report.md", "tables and statistics in Markdown"),
+        ]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let max = ctx.params.usize("max_figures")?;
+        let mut page = Page::new(ctx.params.str("title")?);
+        let mut md = format!("# {}\n\n", ctx.params.str("title")?);
+        let tables = ctx.gathered("tables");
+        if !tables.is_empty() {
+            page.section("Results");
+            for a in tables {
+                let t = read_text(a, "results.md")?;
+                page.subheading(&a.from);
+                page.markdown(&t);
+                md.push_str(&format!("## {}\n\n{t}\n", a.from));
+            }
+        }
+        for a in ctx.gathered("analyses") {
+            page.section(&format!("Statistical comparison ({})", a.from));
+            page.figure(&read_text(a, "cd.svg")?, "Critical-difference diagram: average ranks (1 = best); a bar joins methods not significantly different.");
+            let t = read_text(a, "analysis.md")?;
+            page.markdown(&t);
+            md.push_str(&format!("{t}\n"));
+        }
+        let section = |name: &str, figs: Vec<(String, String)>, page: &mut Page| {
+            if figs.is_empty() {
+                return;
+            }
+            page.section(name);
+            let n = figs.len();
+            page.grid(&figs.into_iter().take(max).collect::<Vec<_>>());
+            if n > max {
+                page.note(&format!("{} more not shown (max_figures = {max}).", n - max));
+            }
+        };
+        let mut figs = Vec::new();
+        for a in ctx.gathered("trainings") {
+            ctx.check_cancel()?;
+            figs.extend(training_figures(&a.from, &read_text(a, "history.csv")?)?);
+        }
+        section("Training curves", figs, &mut page);
+        let mut figs = Vec::new();
+        for a in ctx.gathered("evaluations") {
+            figs.push(confusion_figure(a)?);
+        }
+        section("Confusion matrices (row-normalised)", figs, &mut page);
+        let mut figs = Vec::new();
+        for a in ctx.gathered("attention") {
+            figs.extend(attention_figure(a)?);
+        }
+        section("Where the attention model looks", figs, &mut page);
+        ctx.write("report.html", page.finish())?;
+        ctx.write("report.md", md)
+    }
+}
