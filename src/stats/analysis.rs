@@ -373,8 +373,16 @@ impl Analysis {
         }
         if !self.dropped.is_empty() {
             s.push_str(&format!("\n{} datasets left out for missing results:\n", self.dropped.len()));
+            // one line per set of missing methods: published tables can leave out a hundred datasets
+            let mut by_missing: Vec<(Vec<String>, Vec<&str>)> = Vec::new();
             for d in &self.dropped {
-                s.push_str(&format!("- {} (no result for {})\n", d.dataset, d.missing.join(", ")));
+                match by_missing.iter_mut().find(|(m, _)| *m == d.missing) {
+                    Some((_, names)) => names.push(&d.dataset),
+                    None => by_missing.push((d.missing.clone(), vec![&d.dataset])),
+                }
+            }
+            for (missing, names) in by_missing {
+                s.push_str(&format!("- no result for {}: {}\n", missing.join(", "), names.join(", ")));
             }
         }
         s

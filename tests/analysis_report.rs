@@ -1,0 +1,136 @@
+//! The statistics and the report, end to end: the shipped baselines pipeline ends with an
+//! analysis and an HTML report; published CSVs join the pipeline's own results; `tscpipe analyze`
+//! and `tscpipe report` work from the command line; bad tables are pointed at.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Project, published, ran, repo};
+
+#[test]
+fn baselines_end_with_analysis_cd_diagram_and_report() {
+    let p = Project::new();
+    let out = p.run(&repo().join("pipelines/baselines.toml"));
+    let md = published(&out, "analyze/analysis.md");
+    // 1NN-ED wins on ItalyPowerDemand and ArrowHead, ties Coffee, loses GunPoint to the band.
+    assert!(md.contains("| 1 | 1NN-ED | 1.5000 |"), "{md}");
+    assert!(md.contains("| 1NN-ED | 1NN-DTW | 3/1/0 |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&published(&out, "analyze/analysis.json")).unwrap();
+    assert_eq!(json["methods"].as_array().unwrap().len(), 3);
+    // MPCE is known because the pipeline knows each dataset's classes.
+    assert!(json["mpce"][0].as_f64().unwrap() > 0.0);
+    let svg = published(&out, "analyze/cd.svg");
+    for m in ["1NN-ED", "1NN-DTW", "1NN-DTW-10%"] {
+        assert!(svg.contains(m), "{m} missing from the CD diagram");
+    }
+    let png = std::fs::read(out.published.iter().find(|f| f.ends_with("cd.png")).unwrap()).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let html = published(&out, "report/report.html");
+    assert!(html.contains("<strong>0.9400</strong>"), "the best GunPoint result is marked");
+    assert!(html.contains("Critical-difference diagram"));
+    assert_eq!(html.matches("true class").count(), 12, "one confusion matrix per evaluation");
+    assert!(html.contains("Stage timings") && html.contains("<td>nn_dtw[dataset=Coffee]</td>"));
+    for external in ["src=\"http", "href=\"http", "<link", "<script"] {
+        assert!(!html.contains(external), "self-contained: found {external}");
+    }
+
+    // A rerun changes nothing and the report is rebuilt from the cache by `tscpipe report`.
+    let again = p.run(&repo().join("pipelines/baselines.toml"));
+    assert!(ran(&again).is_empty());
+    let status = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .args(["report", "pipelines/baselines.toml", "--cache-dir"])
+        .arg(p.cache_dir())
+        .arg("--results-dir")
+        .arg(p.path("rebuilt"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let rebuilt = std::fs::read_to_string(p.path("rebuilt/baselines/report/report.html")).unwrap();
+    assert!(rebuilt.contains("cached"), "the rebuilt report shows the last run, where everything was cached");
+}
+
+#[test]
+fn published_results_join_the_pipelines_own_and_edits_rerun_only_the_analysis() {
+    let p = Project::new();
+    let published_csv = p.write(
+        "published.csv",
+        "Dataset,ResNet (paper)\nGun_Point,0.993\nItalyPowerDemand,0.963\nCoffee,1.0\nArrowHead,0.845\nAdiac,0.83\n",
+    );
+    let pipeline = p.write(
+        "p.toml",
+        &format!(
+            r#"
+[pipeline]
+name = "vs"
+include = ["{base}"]
+main = "analyze"
+
+[stages.analyze]
+external = ["{csv}"]
+aliases = {{ Gun_Point = "GunPoint" }}
+missing = "intersect"
+"#,
+            base = repo().join("pipelines/baselines.toml").display(),
+            csv = published_csv.display()
+        ),
+    );
+    let out = p.run(&pipeline);
+    let md = published(&out, "analyze/analysis.md");
+    assert!(md.contains("Comparison of 4 methods on 4 datasets"), "{md}");
+    assert!(md.contains("| 1 | ResNet (paper) |"), "{md}");
+    assert!(md.contains("no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%: Adiac"), "{md}");
+
+    // Editing the published table reruns the analysis (and the report), nothing else.
+    std::fs::write(
+        &published_csv,
+        "Dataset,ResNet (paper)\nGun_Point,0.5\nItalyPowerDemand,0.5\nCoffee,0.5\nArrowHead,0.5\n",
+    )
+    .unwrap();
+    let out = p.run(&pipeline);
+    let mut r = ran(&out);
+    r.sort();
+    assert_eq!(r, ["analyze", "report"]);
+    assert!(published(&out, "analyze/analysis.md").contains("| 4 | ResNet (paper) |"));
+
+    // Without aliases the gap is an error that names the near spelling.
+    let strict = p.write(
+        "strict.toml",
+        &std::fs::read_to_string(&pipeline)
+            .unwrap()
+            .replace("missing = \"intersect\"", "")
+            .replace("aliases = { Gun_Point = \"GunPoint\" }", ""),
+    );
+    let (out, _) = p.try_run(&strict).unwrap();
+    let failed = out.summary.results.iter().find(|r| r.id == "analyze").unwrap();
+    let msg = format!("{:?}", failed.outcome);
+    assert!(msg.contains("GunPoint: no result for ResNet (paper) (is `Gun_Point` the same dataset?)"), "{msg}");
+    assert!(msg.contains("missing = \\\"intersect\\\""), "{msg}");
+}
+
+#[test]
+fn analyze_command_on_published_tables() {
+    let p = Project::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .args(["analyze", "data/published/lstm_fcn_report_table2.csv", "--out"])
+        .arg(p.path("an"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Comparison of 4 methods on 128 datasets"), "{stdout}");
+    // The report's own conclusion: fine-tuned ALSTM-FCN ranks first.
+    assert!(stdout.contains("| 1 | FT-ALSTM-FCN (report) |"), "{stdout}");
+    for f in ["analysis.json", "ranks.csv", "pairs.csv", "analysis.md", "cd.svg", "cd.png"] {
+        assert!(p.path("an").join(f).is_file(), "{f}");
+    }
+
+    let bad = p.write("bad.csv", "dataset,A,B\nX,0.5,0.6\nY,0.7,oops\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe")).arg("analyze").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("bad.csv:3: `oops` in column `B` is not a number"), "{stderr}");
+}
