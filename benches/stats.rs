@@ -53,7 +53,7 @@ fn main() {
         let analysis = median_ms(|| {
             analyze(&s, &opts, vec![]).expect("analysis");
         });
-        let (methods, groups, cd) = a.cd_diagram_parts();
+        let tscpipe::stats::analysis::CdParts { methods, groups, cd } = a.cd_diagram_parts();
         let d = CdDiagram { methods: &methods, groups: &groups, cd, title: None };
         let svg = median_ms(|| {
             cd_diagram_svg(&d).expect("svg");

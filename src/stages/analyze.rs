@@ -12,6 +12,7 @@ use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKin
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::table::METRICS;
 use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
+use crate::stats::analysis::CdParts;
 use crate::stats::exact::FLOAT_DECIMALS;
 use crate::stats::scores::MergeReport;
 use crate::stats::wilcoxon::{self, ZeroMethod};
@@ -96,7 +97,7 @@ fn external_paths(p: &Params, env: &RunEnv) -> Vec<PathBuf> {
 
 /// Everything an analysis writes, as (file name, bytes): the statistics and the CD diagram.
 pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-    let (methods, groups, cd) = analysis.cd_diagram_parts();
+    let CdParts { methods, groups, cd } = analysis.cd_diagram_parts();
     let caption = analysis.cd_caption();
     let d = CdDiagram { methods: &methods, groups: &groups, cd, title: Some(&caption) };
     let svg = cd_diagram_svg(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;

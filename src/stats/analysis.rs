@@ -149,7 +149,7 @@ pub fn analyze(scores: &Scores, opts: &AnalysisOptions, dropped: Vec<DroppedData
     let mut pairs = Vec::new();
     for a in 0..k {
         for b in a + 1..k {
-            let d: Vec<Exact> = rows.iter().map(|r| r[a].sub(r[b])).collect();
+            let d: Vec<Exact> = rows.iter().map(|r| r[a] - r[b]).collect();
             let better = |x: &Exact| if opts.higher_is_better { x.signum() > 0 } else { x.signum() < 0 };
             let wins = d.iter().filter(|x| better(x)).count();
             let ties = d.iter().filter(|x| x.is_zero()).count();
@@ -208,6 +208,15 @@ pub fn analyze(scores: &Scores, opts: &AnalysisOptions, dropped: Vec<DroppedData
     })
 }
 
+/// What a critical-difference diagram draws (see [`crate::plot::cd_diagram::CdDiagram`]).
+pub struct CdParts {
+    /// Method names and average ranks.
+    pub methods: Vec<(String, f64)>,
+    /// Indices into `methods` of each group not significantly different.
+    pub groups: Vec<Vec<usize>>,
+    pub cd: Option<f64>,
+}
+
 fn fmt_p(p: f64) -> String {
     if p < 1e-4 { format!("{p:.2e}") } else { format!("{p:.4}") }
 }
@@ -215,7 +224,7 @@ fn fmt_p(p: f64) -> String {
 impl Analysis {
     /// The critical-difference diagram's input: bars follow `options.groups`; the Nemenyi CD
     /// scale bar is drawn when Nemenyi decides the groups.
-    pub fn cd_diagram_parts(&self) -> (Vec<(String, f64)>, Vec<Vec<usize>>, Option<f64>) {
+    pub fn cd_diagram_parts(&self) -> CdParts {
         let methods: Vec<(String, f64)> =
             self.methods.iter().cloned().zip(self.average_ranks.iter().copied()).collect();
         let groups = self
@@ -224,7 +233,7 @@ impl Analysis {
             .map(|g| g.iter().filter_map(|name| self.methods.iter().position(|m| m == name)).collect())
             .collect();
         let cd = (self.options.groups == GroupTest::Nemenyi).then_some(self.nemenyi_cd);
-        (methods, groups, cd)
+        CdParts { methods, groups, cd }
     }
 
     /// A one-line caption for the diagram.

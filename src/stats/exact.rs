@@ -107,12 +107,6 @@ impl Exact {
         Exact { num: self.num.abs(), den: self.den }
     }
 
-    /// `self - other`, exact while it fits; otherwise rounded through f64.
-    pub fn sub(self, other: Exact) -> Exact {
-        self.checked_add(Exact { num: -other.num, den: other.den })
-            .unwrap_or_else(|| Exact::from_f64(self.to_f64() - other.to_f64(), FLOAT_DECIMALS).unwrap_or(self))
-    }
-
     pub fn checked_add(self, other: Exact) -> Option<Exact> {
         let g = gcd(self.den, other.den).max(1);
         let den = (self.den / g).checked_mul(other.den)?;
@@ -128,6 +122,15 @@ impl Exact {
             sum = sum.checked_add(*v)?;
         }
         Exact::ratio(sum.num, sum.den.checked_mul(n)?)
+    }
+}
+
+/// `self - other`, exact while it fits; otherwise rounded through f64.
+impl std::ops::Sub for Exact {
+    type Output = Exact;
+    fn sub(self, other: Exact) -> Exact {
+        self.checked_add(Exact { num: -other.num, den: other.den })
+            .unwrap_or_else(|| Exact::from_f64(self.to_f64() - other.to_f64(), FLOAT_DECIMALS).unwrap_or(self))
     }
 }
 
@@ -179,11 +182,11 @@ mod tests {
         let (a, b, c, d) = (0.7, 0.6, 0.4, 0.3);
         assert_ne!(a - b, c - d);
         let e = |s: &str| Exact::parse_decimal(s).unwrap();
-        assert_eq!(e("0.7").sub(e("0.6")), e("0.4").sub(e("0.3")));
+        assert_eq!(e("0.7") - e("0.6"), e("0.4") - e("0.3"));
         // counts: 137/150 vs 0.91333.. are different values, 2/4 and 1/2 are the same
         assert_eq!(Exact::from_counts(2, 4).unwrap(), Exact::from_counts(1, 2).unwrap());
         assert!(Exact::from_counts(137, 150).unwrap() > e("0.9133"));
-        assert!(e("0.5").sub(e("0.5")).is_zero());
+        assert!((e("0.5") - e("0.5")).is_zero());
     }
 
     #[test]
