@@ -41,6 +41,8 @@ pub enum Method {
     /// (permutation) distribution for n ≤ 13 otherwise; the normal approximation beyond.
     #[default]
     Auto,
+    /// Exact; with ties or zeros this is the exact *conditional* distribution of the observed
+    /// ranks (SciPy's `method="exact"` would use the no-ties distribution with rounded R+).
     Exact,
     Approx,
 }
