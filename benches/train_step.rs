@@ -1,0 +1,77 @@
+//! One LSTM-FCN training step (forward, backward, Adam) at the sizes issue 3 names — B=50, T=150
+//! and B=128, T=500 — on the default CPU backend (burn `flex`), next to the same step in PyTorch
+//! when a reference interpreter is given, reported as ms/step and the ratio.
+//!
+//! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
+//! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
+
+use std::process::Command;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tscpipe::models::{LstmFcnSpec, ModelShape, ModelSpec};
+
+/// Median ms per step of `steps` timed steps after `warmup`.
+fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize) -> f64 {
+    let device = Device::flex().autodiff();
+    let spec = ModelSpec::LstmFcn(LstmFcnSpec { cells: 8, ..LstmFcnSpec::default() });
+    let classes = 2;
+    let mut model = spec.build(ModelShape { dims: 1, len: t, classes }, 0, &device).expect("model");
+    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut r = ChaCha8Rng::seed_from_u64(1);
+    let x: Vec<f32> = (0..b * t).map(|_| r.random::<f32>() * 2.0 - 1.0).collect();
+    let y: Vec<f32> =
+        (0..b * classes).map(|i| if i % classes == (i / classes) % classes { 1.0 } else { 0.0 }).collect();
+    let x = Tensor::<3>::from_data(TensorData::new(x, [b, 1, t]), &device);
+    let y = Tensor::<2>::from_data(TensorData::new(y, [b, classes]), &device);
+    let mut times = Vec::new();
+    for i in 0..warmup + steps {
+        let s = Instant::now();
+        let out = model.forward(x.clone(), Some(&mut r));
+        let loss = log_softmax(out.logits, 1).mul(y.clone()).sum().neg().div_scalar(b as f64);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+        if i >= warmup {
+            times.push(s.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference/lstm_fcn_step.py");
+    let out = Command::new(python)
+        .args([script, "--batch", &b.to_string(), "--length", &t.to_string(), "--steps", &steps.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("torch reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ms_per_step ")?.trim().parse().ok())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let torch = args.iter().position(|a| a == "--torch").and_then(|i| args.get(i + 1)).cloned();
+    println!("LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step, {} threads", rayon_threads());
+    for (b, t, steps) in [(50, 150, 10), (128, 500, 3)] {
+        let ours = burn_step_ms(b, t, 2, steps);
+        match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
+            Some(theirs) => println!(
+                "B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   PyTorch {theirs:8.1} ms   burn/PyTorch = {:.2}",
+                ours / theirs
+            ),
+            None => println!("B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   (PyTorch: pass --torch PYTHON)"),
+        }
+    }
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
