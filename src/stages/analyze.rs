@@ -243,13 +243,8 @@ impl StageKind for Analyze {
         let mut records = Vec::new();
         let mut parts = Vec::new();
         for a in ctx.gathered("results") {
-            if let Some(p) = a.files.get("metrics.json") {
-                let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
-                let v: Json =
-                    serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
-                let rec: EvalRecord = serde_json::from_value(v.get("summary").cloned().unwrap_or(Json::Null))
-                    .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))?;
-                records.push(rec);
+            if a.files.contains_key("metrics.json") {
+                records.push(super::evaluate::read_record(a)?);
             } else if let Some(p) = a.files.get("results_long.csv") {
                 let s = Scores::read_csv(p, metric, &Resample::Mean).map_err(|e| StageError::failed(e.to_string()))?;
                 parts.push(Scores { source: a.from.clone(), ..s });

@@ -32,6 +32,16 @@ pub struct EvalRecord {
     pub selection_loss: Option<f64>,
 }
 
+/// The evaluation record an evaluate (or select) stage wrote, as gathered by `table` and `analyze`.
+pub fn read_record(a: &super::kind::InputArtifact) -> Result<EvalRecord, StageError> {
+    let p = a.file("metrics.json")?;
+    let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+    serde_json::from_value(v.get("summary").cloned().unwrap_or(serde_json::Value::Null))
+        .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))
+}
+
 impl EvalRecord {
     pub fn metric(&self, name: &str) -> Option<f64> {
         Some(match name {

@@ -1,7 +1,5 @@
 //! `table`: gathers evaluation records into a dataset × method results table (CSV + Markdown).
 
-use serde_json::Value as Json;
-
 use super::evaluate::EvalRecord;
 use super::kind::{StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
@@ -49,23 +47,10 @@ impl ResultsTable {
     }
 
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("dataset");
-        for m in &self.methods {
-            s.push(',');
-            s.push_str(&csv_field(m));
-        }
-        s.push('\n');
-        for (d, row) in self.datasets.iter().zip(&self.values) {
-            s.push_str(&csv_field(d));
-            for v in row {
-                s.push(',');
-                if let Some(v) = v {
-                    s.push_str(&format!("{v:.6}"));
-                }
-            }
-            s.push('\n');
-        }
-        s
+        let rows = self.datasets.iter().zip(&self.values).map(|(d, row)| {
+            (d.as_str(), row.iter().map(|v| v.map(|v| format!("{v:.6}")).unwrap_or_default()).collect())
+        });
+        wide_csv(&self.methods, rows)
     }
 
     /// Long form with the exact counts, for analyses that must see ties exactly.
@@ -118,6 +103,25 @@ impl ResultsTable {
     }
 }
 
+/// A `dataset,<column>…` CSV: one row per (name, cells).
+pub fn wide_csv<'a>(columns: &[String], rows: impl IntoIterator<Item = (&'a str, Vec<String>)>) -> String {
+    let mut s = String::from("dataset");
+    for c in columns {
+        s.push(',');
+        s.push_str(&csv_field(c));
+    }
+    s.push('\n');
+    for (name, cells) in rows {
+        s.push_str(&csv_field(name));
+        for c in cells {
+            s.push(',');
+            s.push_str(&c);
+        }
+        s.push('\n');
+    }
+    s
+}
+
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
@@ -149,12 +153,7 @@ impl StageKind for Table {
         let metric = ctx.params.str("metric")?;
         let mut records = Vec::new();
         for a in ctx.gathered("results") {
-            let p = a.file("metrics.json")?;
-            let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
-            let v: Json = serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
-            let rec: EvalRecord = serde_json::from_value(v.get("summary").cloned().unwrap_or(Json::Null))
-                .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))?;
-            records.push(rec);
+            records.push(super::evaluate::read_record(a)?);
         }
         if records.is_empty() {
             return Err(StageError::failed("no results to tabulate"));

@@ -251,30 +251,15 @@ impl Analysis {
 
     /// Ranks per dataset, then the average rank (and mean score) of each method.
     pub fn ranks_csv(&self) -> String {
-        let field = crate::stages::table::csv_field;
-        let mut s = String::from("dataset");
-        for m in &self.methods {
-            s.push(',');
-            s.push_str(&field(m));
-        }
-        s.push('\n');
-        for (d, r) in self.datasets.iter().zip(&self.ranks) {
-            s.push_str(&field(d));
-            for v in r {
-                s.push_str(&format!(",{v}"));
-            }
-            s.push('\n');
-        }
-        s.push_str("average rank");
-        for v in &self.average_ranks {
-            s.push_str(&format!(",{v:.6}"));
-        }
-        s.push_str(&format!("\nmean {}", self.metric));
-        for v in &self.mean_scores {
-            s.push_str(&format!(",{v:.6}"));
-        }
-        s.push('\n');
-        s
+        let fmt = |v: &[f64], p: Option<usize>| -> Vec<String> {
+            v.iter().map(|x| p.map_or_else(|| x.to_string(), |p| format!("{x:.p$}"))).collect()
+        };
+        let mean = format!("mean {}", self.metric);
+        let rows = self.datasets.iter().zip(&self.ranks).map(|(d, r)| (d.as_str(), fmt(r, None))).chain([
+            ("average rank", fmt(&self.average_ranks, Some(6))),
+            (mean.as_str(), fmt(&self.mean_scores, Some(6))),
+        ]);
+        crate::stages::table::wide_csv(&self.methods, rows)
     }
 
     pub fn pairs_csv(&self) -> String {
