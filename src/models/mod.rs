@@ -1,4 +1,5 @@
-//! Deep-learning models (LSTM-FCN, ALSTM-FCN) and their training loop, on burn 0.22.
+//! Deep-learning models (LSTM-FCN, ALSTM-FCN, and the zoo: FCN, ResNet, MLP, a plain 1D CNN,
+//! the hybrid CNN-LSTM ± spatial attention) and their training loop, on burn 0.22.
 //!
 //! * [`ModelSpec`] — serde-deserialisable description of a model; every size is a field so an
 //!   ablation is a config edit. [`ModelSpec::build`] is the factory.
@@ -15,15 +16,20 @@
 
 pub mod attention_lstm;
 pub mod checkpoint;
+pub mod cnn1d;
 pub mod device;
+pub mod fcn;
 pub mod fcn_block;
 pub mod finetune;
+pub mod hybrid;
 pub(crate) mod init;
 pub mod layers;
 pub mod lstm;
 pub mod lstm_fcn;
+pub mod mlp;
 pub mod predict;
 pub mod residual;
+pub mod resnet;
 pub mod train;
 
 use burn::module::Module;
@@ -32,12 +38,18 @@ use burn::tensor::{Bytes, Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use cnn1d::{Cnn1d, Cnn1dSpec};
 pub use device::DeviceSpec;
+pub use fcn::{Fcn, FcnSpec};
 pub use finetune::{FinetuneConfig, FinetuneOutcome, IterationResult, finetune, finetune_schedule};
+pub use hybrid::{Hybrid, HybridSpec};
 pub use lstm_fcn::LstmFcn;
+pub use mlp::{Mlp, MlpSpec};
 pub use predict::{Predictions, predict};
+pub use resnet::{Resnet, ResnetSpec};
 pub use train::{
-    EpochRecord, Monitor, PlateauConfig, TrainConfig, TrainContext, TrainOutcome, evaluate, train, write_history_csv,
+    EpochRecord, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext, TrainOutcome, evaluate, train,
+    write_history_csv,
 };
 
 /// Errors of the model stages.
@@ -176,6 +188,16 @@ pub enum ModelSpec {
     LstmFcn(LstmFcnSpec),
     /// ALSTM-FCN: the same fields, attention always on.
     AlstmFcn(LstmFcnSpec),
+    /// FCN of Wang et al. 2017.
+    Fcn(FcnSpec),
+    /// ResNet of Wang et al. 2017.
+    Resnet(ResnetSpec),
+    /// MLP of Wang et al. 2017.
+    Mlp(MlpSpec),
+    /// The write-up's plain 1D CNN.
+    Cnn1d(Cnn1dSpec),
+    /// The write-up's hybrid CNN-LSTM (spatial attention unless `attention = false`).
+    Hybrid(HybridSpec),
 }
 
 impl Default for ModelSpec {
@@ -190,30 +212,57 @@ impl ModelSpec {
         ModelSpec::AlstmFcn(LstmFcnSpec::default())
     }
 
-    /// Short name: `lstm_fcn` / `alstm_fcn`.
+    /// Short name, the serde tag: `lstm_fcn`, `alstm_fcn`, `fcn`, `resnet`, `mlp`, `cnn1d`, `hybrid`.
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::LstmFcn(_) => "lstm_fcn",
             ModelSpec::AlstmFcn(_) => "alstm_fcn",
+            ModelSpec::Fcn(_) => "fcn",
+            ModelSpec::Resnet(_) => "resnet",
+            ModelSpec::Mlp(_) => "mlp",
+            ModelSpec::Cnn1d(_) => "cnn1d",
+            ModelSpec::Hybrid(_) => "hybrid",
         }
     }
 
-    /// The effective LSTM-FCN hyper-parameters (attention forced on for `AlstmFcn`).
-    pub fn lstm_fcn_spec(&self) -> LstmFcnSpec {
+    /// The effective LSTM-FCN hyper-parameters (attention forced on for `AlstmFcn`); `None`
+    /// for the other models.
+    pub fn lstm_fcn_spec(&self) -> Option<LstmFcnSpec> {
         match self {
-            ModelSpec::LstmFcn(s) => s.clone(),
-            ModelSpec::AlstmFcn(s) => LstmFcnSpec { attention: true, ..s.clone() },
+            ModelSpec::LstmFcn(s) => Some(s.clone()),
+            ModelSpec::AlstmFcn(s) => Some(LstmFcnSpec { attention: true, ..s.clone() }),
+            _ => None,
         }
     }
 
     pub fn validate(&self) -> Result<()> {
-        self.lstm_fcn_spec().validate()
+        match self {
+            ModelSpec::LstmFcn(_) | ModelSpec::AlstmFcn(_) => self.lstm_fcn_spec().map_or(Ok(()), |s| s.validate()),
+            ModelSpec::Fcn(s) => s.validate(),
+            ModelSpec::Resnet(s) => s.validate(),
+            ModelSpec::Mlp(s) => s.validate(),
+            ModelSpec::Cnn1d(s) => s.validate(),
+            ModelSpec::Hybrid(s) => s.validate(),
+        }
     }
 
     /// Whether inference returns attention weights.
     pub fn has_attention(&self) -> bool {
-        let s = self.lstm_fcn_spec();
-        s.lstm && s.attention
+        match self {
+            ModelSpec::Hybrid(s) => s.attention,
+            _ => self.lstm_fcn_spec().is_some_and(|s| s.lstm && s.attention),
+        }
+    }
+
+    /// What the attention weights are over: `"channels"` (ALSTM-FCN: `[B, C, C]`, steps are the
+    /// input's channels after the dimension shuffle) or `"time"` (hybrid: `[B, 1, S]` over the
+    /// pooled time steps); `None` without attention.
+    pub fn attention_axis(&self) -> Option<&'static str> {
+        match self {
+            ModelSpec::Hybrid(s) if s.attention => Some("time"),
+            _ if self.has_attention() => Some("channels"),
+            _ => None,
+        }
     }
 
     /// Builds a freshly initialised model on `device` (an autodiff device for training).
@@ -222,7 +271,23 @@ impl ModelSpec {
         self.validate()?;
         shape.validate()?;
         let mut init = init::Init::new(seed, device);
-        Ok(Model::LstmFcn(LstmFcn::new(&self.lstm_fcn_spec(), shape, &mut init)))
+        Ok(match self {
+            ModelSpec::LstmFcn(s) => Model::LstmFcn(LstmFcn::new(s, shape, &mut init)),
+            ModelSpec::AlstmFcn(s) => {
+                Model::LstmFcn(LstmFcn::new(&LstmFcnSpec { attention: true, ..s.clone() }, shape, &mut init))
+            }
+            ModelSpec::Fcn(s) => Model::Fcn(Fcn::new(s, shape, &mut init)),
+            ModelSpec::Resnet(s) => Model::Resnet(Resnet::new(s, shape, &mut init)),
+            ModelSpec::Mlp(s) => Model::Mlp(Mlp::new(s, shape, &mut init)),
+            ModelSpec::Cnn1d(s) => {
+                s.check_shape(shape)?;
+                Model::Cnn1d(Cnn1d::new(s, shape, &mut init))
+            }
+            ModelSpec::Hybrid(s) => {
+                s.check_shape(shape)?;
+                Model::Hybrid(Hybrid::new(s, shape, &mut init))
+            }
+        })
     }
 
     /// Builds the model and loads weights produced by [`weights_bytes`] (or a training run).
@@ -260,15 +325,22 @@ impl ModelShape {
 pub struct ModelOutput {
     /// Unnormalised class scores `[B, K]` (softmax gives the probabilities).
     pub logits: Tensor<2>,
-    /// Attention weights `[B, steps, steps]` (`[b, t, j]` = weight of input step `j` when the
-    /// attention LSTM computes step `t`), for attention models.
+    /// Attention weights `[B, rows, steps]`, each row a distribution over `steps`, for attention
+    /// models: ALSTM-FCN `[B, C, C]` (`[b, t, j]` = weight of input step `j` when the attention
+    /// LSTM computes step `t`); the hybrid `[B, 1, S]` (weight of pooled time step `j`).
     pub attention: Option<Tensor<3>>,
 }
 
 /// Every model of this module (an enum, so the training loop is shared).
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant, reason = "burn's Module derive does not accept Box; one value per model")]
 pub enum Model {
     LstmFcn(LstmFcn),
+    Fcn(Fcn),
+    Resnet(Resnet),
+    Mlp(Mlp),
+    Cnn1d(Cnn1d),
+    Hybrid(Hybrid),
 }
 
 impl Model {
@@ -277,12 +349,34 @@ impl Model {
     pub fn forward(&self, x: Tensor<3>, dropout_rng: Option<&mut ChaCha8Rng>) -> ModelOutput {
         match self {
             Model::LstmFcn(m) => m.forward(x, dropout_rng),
+            Model::Fcn(m) => m.forward(x),
+            Model::Resnet(m) => m.forward(x),
+            Model::Mlp(m) => m.forward(x, dropout_rng),
+            Model::Cnn1d(m) => m.forward(x),
+            Model::Hybrid(m) => m.forward(x),
+        }
+    }
+
+    /// The architecture's name (`lstm_fcn` covers ALSTM-FCN too).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::LstmFcn(_) => "lstm_fcn",
+            Model::Fcn(_) => "fcn",
+            Model::Resnet(_) => "resnet",
+            Model::Mlp(_) => "mlp",
+            Model::Cnn1d(_) => "cnn1d",
+            Model::Hybrid(_) => "hybrid",
         }
     }
 
     pub fn shape(&self) -> ModelShape {
         match self {
             Model::LstmFcn(m) => m.shape(),
+            Model::Fcn(m) => m.shape(),
+            Model::Resnet(m) => m.shape(),
+            Model::Mlp(m) => m.shape(),
+            Model::Cnn1d(m) => m.shape(),
+            Model::Hybrid(m) => m.shape(),
         }
     }
 }
@@ -304,7 +398,7 @@ pub fn load_weights(model: Model, weights: &[u8]) -> Result<Model> {
 /// SafeTensors export of the model's tensors (named by module path, e.g.
 /// `fcn.convs.0.weight`), for use outside burn.
 pub fn safetensors_bytes(model: &Model) -> Result<Vec<u8>> {
-    let mut store = SafetensorsStore::from_bytes(None).metadata("tscpipe_model", "lstm_fcn").skip_enum_variants(true);
+    let mut store = SafetensorsStore::from_bytes(None).metadata("tscpipe_model", model.name()).skip_enum_variants(true);
     model.valid().save_into(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
     let bytes = store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))?;
     canonical_safetensors(&bytes)
@@ -338,3 +432,5 @@ pub fn weights_digest(weights: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zoo_tests;

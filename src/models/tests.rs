@@ -29,6 +29,7 @@ fn data_of(t: Tensor<3>) -> Vec<f32> {
 fn lstm_fcn(m: &Model) -> &LstmFcn {
     match m {
         Model::LstmFcn(m) => m,
+        other => panic!("expected an LSTM-FCN, got {}", other.name()),
     }
 }
 
@@ -394,9 +395,9 @@ fn weights_and_safetensors_round_trip() {
 fn spec_serde_and_validation() {
     let s: ModelSpec = serde_json::from_str(r#"{"model":"alstm_fcn","cells":64}"#).unwrap();
     assert!(s.has_attention());
-    assert_eq!(s.lstm_fcn_spec().cells, 64);
-    assert_eq!(s.lstm_fcn_spec().filters, vec![128, 256, 128]);
-    assert_eq!(s.lstm_fcn_spec().attention_activation, EnergyActivation::Tanh);
+    assert_eq!(s.lstm_fcn_spec().unwrap().cells, 64);
+    assert_eq!(s.lstm_fcn_spec().unwrap().filters, vec![128, 256, 128]);
+    assert_eq!(s.lstm_fcn_spec().unwrap().attention_activation, EnergyActivation::Tanh);
     let s: ModelSpec = serde_json::from_str(
         r#"{"model":"lstm_fcn","filters":[4,4],"kernels":[3,3],"attention_activation":"hard_sigmoid","attention":true}"#,
     )

@@ -1,6 +1,6 @@
 //! The training loop (phase 1 of the LSTM-FCN protocol).
 //!
-//! Adam (explicit ε, Keras' 1e-7 by default) on the class-weighted categorical cross-entropy
+//! Adam (explicit ε, Keras' 1e-7 by default; or SGD with optional momentum, [`Optimizer`]) on the class-weighted categorical cross-entropy
 //! `mean_i w_{y_i} · CE_i` with `w_c = n / (K · n_c)`; Keras' ReduceLROnPlateau on the monitored
 //! loss; keep-best weights by the monitored loss (strictly lower wins, so ties keep the
 //! earliest epoch). The monitored loss is, per [`Monitor`]:
@@ -21,7 +21,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::RngExt;
@@ -68,6 +69,28 @@ impl Monitor {
             _ => None,
         }
     }
+}
+
+/// The optimiser of a training run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    /// Adam with the configured ε and betas.
+    #[default]
+    Adam,
+    /// SGD with [`TrainConfig::momentum`] (PyTorch semantics: no dampening; 0 = plain SGD), as
+    /// the hybrid write-up trains its model without attention.
+    Sgd,
+}
+
+impl Optimizer {
+    fn is_adam(&self) -> bool {
+        *self == Optimizer::Adam
+    }
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Keras' ReduceLROnPlateau.
@@ -118,6 +141,13 @@ pub struct TrainConfig {
     pub eval_batch_size: usize,
     /// Shuffle the training series every epoch.
     pub shuffle: bool,
+    /// Adam (default) or SGD. Left out of the serialised form when Adam, so configurations
+    /// (and checkpoint fingerprints) written before the choice existed are unchanged.
+    #[serde(skip_serializing_if = "Optimizer::is_adam")]
+    pub optimizer: Optimizer,
+    /// SGD momentum in [0, 1) (ignored by Adam).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub momentum: f64,
 }
 
 impl Default for TrainConfig {
@@ -137,6 +167,8 @@ impl Default for TrainConfig {
             checkpoint_every: 50,
             eval_batch_size: 256,
             shuffle: true,
+            optimizer: Optimizer::Adam,
+            momentum: 0.0,
         }
     }
 }
@@ -158,6 +190,9 @@ impl TrainConfig {
         }
         if !((0.0..1.0).contains(&self.adam_beta1) && (0.0..1.0).contains(&self.adam_beta2)) {
             return bad("Adam betas must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad("momentum must be in [0, 1)");
         }
         let p = &self.plateau;
         if p.enabled && !(p.factor > 0.0 && p.factor < 1.0) {
@@ -419,6 +454,26 @@ fn fingerprint(spec: &ModelSpec, cfg: &TrainConfig, data: &Dataset, initial: Opt
     *h.finalize().as_bytes()
 }
 
+/// The configured optimiser (its state starts empty).
+fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    match cfg.optimizer {
+        Optimizer::Adam => AdamConfig::new()
+            .with_epsilon(cfg.adam_epsilon as f32)
+            .with_beta_1(cfg.adam_beta1 as f32)
+            .with_beta_2(cfg.adam_beta2 as f32)
+            .init(),
+        Optimizer::Sgd => {
+            // burn's momentum defaults to dampening 0.1; PyTorch's (the write-up's) is 0.
+            let momentum = (cfg.momentum > 0.0).then_some(MomentumConfig {
+                momentum: cfg.momentum,
+                dampening: 0.0,
+                nesterov: false,
+            });
+            SgdConfig::new().with_momentum(momentum).init()
+        }
+    }
+}
+
 /// Trains `spec` on `data.train`. `progress` is called after every epoch; returning `false`
 /// cancels the run (a checkpoint is written first when a checkpoint directory is set) and
 /// yields [`ModelError::Cancelled`].
@@ -451,11 +506,7 @@ pub fn train(
     if let Some(w) = ctx.initial_weights {
         model = load_weights(model, w)?;
     }
-    let mut optim: ModuleOptimizer = AdamConfig::new()
-        .with_epsilon(cfg.adam_epsilon as f32)
-        .with_beta_1(cfg.adam_beta1 as f32)
-        .with_beta_2(cfg.adam_beta2 as f32)
-        .init();
+    let mut optim = optimizer(cfg);
 
     let weights = class_weights(&data.train, shape.classes, cfg.class_weights);
     let train_ds = DeviceSplit::new(&data.train, shape.classes, &weights, &device);
