@@ -23,7 +23,12 @@ pub struct Heatmap<'a> {
 
 /// The heatmap as an SVG document.
 pub fn heatmap_svg(h: &Heatmap) -> Result<String, PlotError> {
-    render_svg(&HeatmapLayout::new(h)?)
+    render_svg(&HeatmapLayout::new(h, ROW_TITLE, COL_TITLE)?)
+}
+
+/// A heatmap whose axes are not true/predicted class (e.g. examples × attention steps).
+pub fn heatmap_svg_titled(h: &Heatmap, row_title: &str, col_title: &str) -> Result<String, PlotError> {
+    render_svg(&HeatmapLayout::new(h, row_title, col_title)?)
 }
 
 const MARGIN: f64 = 16.0;
@@ -86,6 +91,8 @@ pub(crate) struct HeatmapLayout {
     pub grid_y: f64,
     pub cell: f64,
     cols_rotated: bool,
+    row_title: String,
+    col_title: String,
     row_title_x: f64,
     col_title_y: f64,
     bar_x: f64,
@@ -93,7 +100,7 @@ pub(crate) struct HeatmapLayout {
 }
 
 impl HeatmapLayout {
-    fn new(h: &Heatmap) -> Result<Self, PlotError> {
+    fn new(h: &Heatmap, row_title: &str, col_title: &str) -> Result<Self, PlotError> {
         let (nr, nc) = (h.row_labels.len(), h.col_labels.len());
         if nr == 0 || nc == 0 {
             return Err(PlotError::Empty("a heatmap needs at least one row and one column".into()));
@@ -132,7 +139,7 @@ impl HeatmapLayout {
         let bar_x0 = grid_x0 + grid_w + 18.0;
         let content_w = bar_x0 + BAR_W + 6.0 + bar_label_w + MARGIN;
         let title_w = text_width(h.title, TITLE_SIZE) + 2.0 * MARGIN;
-        let col_title_w = text_width(COL_TITLE, DESC_SIZE);
+        let col_title_w = text_width(col_title, DESC_SIZE);
         let width = content_w.max(title_w).max(grid_x0 + grid_w / 2.0 + col_title_w / 2.0 + MARGIN);
         let dx = (width - content_w).max(0.0) / 2.0;
 
@@ -143,7 +150,7 @@ impl HeatmapLayout {
         let col_title_y = grid_y + grid_h + 8.0 + col_labels_h + 10.0 + DESC_SIZE / 2.0;
         let height = (col_title_y + DESC_SIZE / 2.0 + MARGIN).max(grid_y + grid_h + VALUE_SIZE + MARGIN);
         // The vertical row title must fit the grid's height, else the canvas grows downwards.
-        let height = height.max(grid_y + grid_h / 2.0 + text_width(ROW_TITLE, DESC_SIZE) / 2.0 + MARGIN);
+        let height = height.max(grid_y + grid_h / 2.0 + text_width(row_title, DESC_SIZE) / 2.0 + MARGIN);
 
         Ok(HeatmapLayout {
             width: width.ceil(),
@@ -161,6 +168,8 @@ impl HeatmapLayout {
             grid_y: grid_y.round(),
             cell,
             cols_rotated,
+            row_title: row_title.to_string(),
+            col_title: col_title.to_string(),
             row_title_x: row_title_x + dx,
             col_title_y,
             bar_x: bar_x0 + dx,
@@ -226,8 +235,20 @@ impl Figure for HeatmapLayout {
             }
         }
         let grid_mid = (gx + nc as f64 * cell / 2.0, gy + nr as f64 * cell / 2.0);
-        c.text(COL_TITLE, (grid_mid.0, self.col_title_y), DESC_SIZE, ink, Anchor::new(HPos::Center, VPos::Center))?;
-        c.text(ROW_TITLE, (self.row_title_x, grid_mid.1), DESC_SIZE, ink, Anchor::up(HPos::Center, VPos::Center))?;
+        c.text(
+            &self.col_title,
+            (grid_mid.0, self.col_title_y),
+            DESC_SIZE,
+            ink,
+            Anchor::new(HPos::Center, VPos::Center),
+        )?;
+        c.text(
+            &self.row_title,
+            (self.row_title_x, grid_mid.1),
+            DESC_SIZE,
+            ink,
+            Anchor::up(HPos::Center, VPos::Center),
+        )?;
 
         // Colour bar: high values at the top, as the eye expects.
         let bar_h = nr as f64 * cell;
@@ -282,7 +303,7 @@ mod tests {
         let v = matrix(5);
         let h = Heatmap { title: "Confusion", row_labels: &l, col_labels: &l, values: &v, annotate: true };
         let svg = heatmap_svg(&h).unwrap();
-        let layout = HeatmapLayout::new(&h).unwrap();
+        let layout = HeatmapLayout::new(&h, ROW_TITLE, COL_TITLE).unwrap();
         assert_eq!(cells(&svg, layout.cell), 25);
         let texts: Vec<String> = svg_test::texts(&svg).into_iter().map(|(_, t)| t).collect();
         for row in &v {
@@ -302,7 +323,7 @@ mod tests {
         let v = vec![vec![0.1, 0.5, 0.4], vec![0.9, 0.05, 0.05]];
         let h = Heatmap { title: "", row_labels: &rows, col_labels: &cols, values: &v, annotate: false };
         let svg = heatmap_svg(&h).unwrap();
-        assert_eq!(cells(&svg, HeatmapLayout::new(&h).unwrap().cell), 6);
+        assert_eq!(cells(&svg, HeatmapLayout::new(&h, ROW_TITLE, COL_TITLE).unwrap().cell), 6);
         assert!(!svg_test::texts(&svg).iter().any(|(_, t)| t == "0.50"));
     }
 
@@ -322,7 +343,7 @@ mod tests {
         let l: Vec<String> = (0..4).map(|i| format!("a rather long class name {i}")).collect();
         let v = matrix(4);
         let h = Heatmap { title: "t", row_labels: &l, col_labels: &l, values: &v, annotate: true };
-        let layout = HeatmapLayout::new(&h).unwrap();
+        let layout = HeatmapLayout::new(&h, ROW_TITLE, COL_TITLE).unwrap();
         assert!(layout.cols_rotated);
         let svg = heatmap_svg(&h).unwrap();
         let (w, ht) = svg_test::size(&svg);

@@ -83,8 +83,14 @@ impl StageKind for Predict {
                     examples.push(serde_json::json!({ "index": i, "label": class, "channels": channels }));
                 }
             }
-            let doc =
-                serde_json::json!({ "dataset": ds.name, "method": preds.method, "weights": att, "examples": examples });
+            // axis: what a weight row is over, "channels" (ALSTM-FCN) or "time" (hybrid's pooled steps)
+            let doc = serde_json::json!({
+                "dataset": ds.name,
+                "method": preds.method,
+                "axis": summary.spec.attention_axis(),
+                "weights": att,
+                "examples": examples,
+            });
             write_json(&ctx.output("attention.json"), &doc)?;
         }
         Ok(())

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use super::kind::{InputArtifact, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use crate::plot::attention::{AttentionExample, attention_svg};
-use crate::plot::heatmap::{Heatmap, heatmap_svg};
+use crate::plot::heatmap::{Heatmap, heatmap_svg, heatmap_svg_titled};
 use crate::plot::line_chart::{LineChart, Series, line_chart_svg};
 use crate::report::Page;
 
@@ -95,6 +95,9 @@ fn attention_figure(a: &InputArtifact) -> Result<Option<(String, String)>, Stage
     let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
     let v: Json = serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
     let weights: Vec<Vec<Vec<f64>>> = serde_json::from_value(v["weights"].clone()).unwrap_or_default();
+    if v["axis"].as_str() == Some("time") {
+        return time_attention_figure(&v, &weights);
+    }
     let mut examples = Vec::new();
     for ex in v["examples"].as_array().into_iter().flatten() {
         let i = ex["index"].as_u64().unwrap_or(0) as usize;
@@ -123,6 +126,33 @@ fn attention_figure(a: &InputArtifact) -> Result<Option<(String, String)>, Stage
         v["dataset"].as_str().unwrap_or("?")
     );
     Ok(Some((attention_svg(&title, &examples).map_err(plot_err(&title))?, title)))
+}
+
+/// The hybrid's attention: one distribution over its pooled time steps per series, shown as a
+/// heatmap of one test series per class (rows) × pooled steps (columns, early to late).
+fn time_attention_figure(v: &Json, weights: &[Vec<Vec<f64>>]) -> Result<Option<(String, String)>, StageError> {
+    let mut rows = Vec::new();
+    let mut values = Vec::new();
+    for ex in v["examples"].as_array().into_iter().flatten() {
+        let i = ex["index"].as_u64().unwrap_or(0) as usize;
+        // [1][S]: the first (only) row is the distribution over the steps
+        let Some(w) = weights.get(i).and_then(|w| w.first()) else { continue };
+        if values.first().is_some_and(|f: &Vec<f64>| f.len() != w.len()) {
+            continue;
+        }
+        rows.push(format!("{} (#{i})", ex["label"].as_str().unwrap_or("?")));
+        values.push(w.clone());
+    }
+    let Some(steps) = values.first().map(Vec::len) else { return Ok(None) };
+    let cols: Vec<String> = (1..=steps).map(|s| s.to_string()).collect();
+    let title = format!(
+        "{} on {}: attention over {steps} pooled time steps, one test series per class",
+        v["method"].as_str().unwrap_or("?"),
+        v["dataset"].as_str().unwrap_or("?")
+    );
+    let h = Heatmap { title: &title, row_labels: &rows, col_labels: &cols, values: &values, annotate: false };
+    let svg = heatmap_svg_titled(&h, "test series", "pooled time step").map_err(plot_err(&title))?;
+    Ok(Some((svg, title)))
 }
 
 impl StageKind for Report {

@@ -1,4 +1,4 @@
-//! `train`: phase-1 training of a deep model (LSTM-FCN, ALSTM-FCN) with Adam,
+//! `train`: phase-1 training of a deep model (any [`ModelSpec`] kind) with Adam (or SGD),
 //! ReduceLROnPlateau, class weights and keep-best; resumable from periodic checkpoints.
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use crate::exec::Device;
 use crate::models::{
-    DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, PlateauConfig, TrainConfig, TrainContext,
+    DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext,
     write_history_csv,
 };
 
@@ -21,6 +21,7 @@ pub const SUMMARY_FILE: &str = "train.json";
 pub const HISTORY_FILE: &str = "history.csv";
 
 const MONITORS: &[&str] = &["train_loss", "validation", "test"];
+const OPTIMIZERS: &[&str] = &["adam", "sgd"];
 
 /// What a trained model carries to `predict` and `finetune`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,7 +46,10 @@ pub fn train_params() -> Vec<ParamSpec> {
         ParamSpec::required("model", ParamType::Table, "the model, e.g. { model = \"lstm_fcn\", cells = 8 }"),
         ParamSpec::with_default("epochs", ParamType::Int, 2000, "training epochs"),
         ParamSpec::with_default("batch_size", ParamType::Int, 128, "mini-batch size (capped at N)"),
-        ParamSpec::with_default("lr", ParamType::Float, 1e-3, "Adam learning rate"),
+        ParamSpec::with_default("lr", ParamType::Float, 1e-3, "learning rate"),
+        // optional (no written-out default), so the cache keys of existing Adam runs stay the same
+        ParamSpec::optional("optimizer", ParamType::Enum(OPTIMIZERS), "adam (when absent) or sgd"),
+        ParamSpec::optional("momentum", ParamType::Float, "SGD momentum in [0, 1), no dampening (0 when absent)"),
         ParamSpec::with_default("adam_epsilon", ParamType::Float, 1e-7, "Adam ε (Keras 1e-7; burn's default is 1e-5)"),
         ParamSpec::with_default("lr_factor", ParamType::Float, 1.0 / 2f64.cbrt(), "ReduceLROnPlateau factor (1/∛2)"),
         ParamSpec::with_default("lr_patience", ParamType::Int, 100, "ReduceLROnPlateau patience in epochs"),
@@ -100,6 +104,11 @@ pub fn train_config(p: &Params) -> Result<TrainConfig, StageError> {
         monitor,
         keep_best: p.bool("keep_best")?,
         checkpoint_every: p.usize("checkpoint_every")?,
+        optimizer: match p.opt_str("optimizer") {
+            Some("sgd") => Optimizer::Sgd,
+            _ => Optimizer::Adam,
+        },
+        momentum: if p.get("momentum").is_some() { p.f64("momentum")? } else { 0.0 },
         ..TrainConfig::default()
     })
 }
@@ -139,7 +148,7 @@ impl StageKind for Train {
         1
     }
     fn about(&self) -> &'static str {
-        "Phase-1 training of LSTM-FCN / ALSTM-FCN (Adam, ReduceLROnPlateau, class weights, keep-best)"
+        "Phase-1 training of a deep model: LSTM-FCN, ALSTM-FCN, FCN, ResNet, MLP, 1D CNN, hybrid CNN-LSTM (Adam or SGD, ReduceLROnPlateau, class weights, keep-best)"
     }
     fn params(&self) -> Vec<ParamSpec> {
         train_params()
