@@ -47,7 +47,7 @@ fn zoo_pipeline_expands_every_model_on_every_dataset() {
     opts.load.profile = Some("quick".into());
     let quick = app::load(&path, &opts, &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
     let fcn = params(&quick, "train_fcn[dataset=GunPoint]");
-    assert_eq!(fcn["epochs"], 20);
+    assert_eq!(fcn["epochs"], 100);
     assert_eq!(fcn["model"]["filters"], json!([32, 64, 32]));
     assert_eq!(params(&quick, "train_hybrid_noatt[dataset=Coffee]")["optimizer"], "sgd");
 }
