@@ -18,10 +18,12 @@ pub mod checkpoint;
 pub mod device;
 pub mod fcn_block;
 pub mod finetune;
-mod init;
+pub(crate) mod init;
+pub mod layers;
 pub mod lstm;
 pub mod lstm_fcn;
 pub mod predict;
+pub mod residual;
 pub mod train;
 
 use burn::module::Module;
