@@ -109,7 +109,7 @@ pub fn nearmiss(split: &Split, classes: usize, cfg: &NearMiss) -> Result<Vec<usi
             _ => {
                 let k3 = cfg.n_neighbors_ver3.min(members.len());
                 let mut shortlist = vec![false; members.len()];
-                for o in 0..reference.len() {
+                for (o, _) in reference.iter().enumerate() {
                     let mut by_dist: Vec<usize> = (0..members.len()).collect();
                     by_dist.sort_by(|&a, &b| d[a][o].total_cmp(&d[b][o]));
                     by_dist[..k3].iter().for_each(|&p| shortlist[p] = true);
