@@ -7,6 +7,7 @@
 //! - [`exec`]: the scheduler, executors, progress, publishing results;
 //! - [`stages`]: the stage kinds a pipeline can use;
 //! - [`data`], [`classic`], [`metrics`]: datasets and readers, 1-NN/DTW baselines, evaluation metrics;
+//! - [`pairs`]: CNN-TS pair expansion, NearMiss representatives, voting;
 //! - [`app`]: the operations the command line offers, as library calls.
 
 pub mod app;
@@ -18,6 +19,7 @@ pub mod exec;
 pub mod graph;
 pub mod metrics;
 pub mod models;
+pub mod pairs;
 pub mod plot;
 pub mod report;
 pub mod stages;

@@ -7,6 +7,8 @@
 //!   periodic checkpoints and bit-identical resume ([`checkpoint`]).
 //! * [`finetune::finetune`] — the LSTM-FCN paper's fine-tuning phase.
 //! * [`predict::predict`] — batched inference (probabilities, labels, attention weights).
+//! * [`cnn_ts`], [`pair_train`] — CNN-TS (two inputs, intermediate targets) trained on index
+//!   pairs ([`crate::pairs`]), and its inference over representatives.
 //! * [`device::DeviceSpec`] — `cpu` (burn's `flex` backend) or `cuda:N` (feature `cuda`).
 //!
 //! Randomness never goes through burn's global RNG (flex keeps one process-wide generator, so
@@ -17,6 +19,7 @@
 pub mod attention_lstm;
 pub mod checkpoint;
 pub mod cnn1d;
+pub mod cnn_ts;
 pub mod device;
 pub mod fcn;
 pub mod fcn_block;
@@ -27,6 +30,7 @@ pub mod layers;
 pub mod lstm;
 pub mod lstm_fcn;
 pub mod mlp;
+pub mod pair_train;
 pub mod predict;
 pub mod residual;
 pub mod resnet;

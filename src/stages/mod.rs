@@ -9,13 +9,16 @@ pub mod finetune;
 pub mod kind;
 pub mod load;
 pub mod normalise;
+pub mod pair_expand;
 pub mod predict;
+pub mod predict_pairs;
 pub mod report;
 pub mod select;
 pub mod spec;
 pub mod split;
 pub mod table;
 pub mod train;
+pub mod train_pairs;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,5 +80,8 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(select::Select),
         Arc::new(analyze::Analyze),
         Arc::new(report::Report),
+        Arc::new(pair_expand::PairExpand),
+        Arc::new(train_pairs::TrainPairs),
+        Arc::new(predict_pairs::PredictPairs),
     ]
 }

@@ -1,0 +1,139 @@
+//! `pair_expand`: the CNN-TS training pairs of a dataset's TRAIN split — every series paired
+//! with the NearMiss representatives (the paper: 2 per class) or with every series (N²).
+//! Writes index pairs, never copies of the series.
+
+use serde_json::Value as Json;
+
+use super::artifact::{DATASET_FILE, read_dataset, write_json};
+use super::kind::{Params, StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::classic::{Metric, Window};
+use crate::pairs::{NearMiss, PairSet, nearmiss};
+
+pub struct PairExpand;
+
+/// The pair set ([`PairSet::to_bytes`]).
+pub const PAIRS_FILE: &str = "pairs.bin";
+/// The representatives and pair counts, for people.
+pub const REPRESENTATIVES_FILE: &str = "representatives.json";
+
+const PARTNERS: &[&str] = &["representatives", "all"];
+const DISTANCES: &[&str] = &["euclidean", "dtw"];
+
+fn window(v: Option<&Json>) -> Result<Window, StageError> {
+    match v {
+        None => Ok(Window::Full),
+        Some(Json::Number(n)) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(1.0);
+            if !(0.0..=1.0).contains(&f) {
+                return Err(StageError::failed(format!("window {f}: a fraction must be in [0, 1]")));
+            }
+            Ok(if f >= 1.0 { Window::Full } else { Window::Fraction(f) })
+        }
+        Some(Json::Number(n)) => Ok(Window::Cells(n.as_u64().unwrap_or(0) as usize)),
+        Some(_) => Err(StageError::param("window", "a number")),
+    }
+}
+
+/// The NearMiss configuration the parameters describe.
+pub fn nearmiss_config(p: &Params) -> Result<NearMiss, StageError> {
+    let version =
+        u8::try_from(p.usize("nearmiss_version")?).map_err(|_| StageError::param("nearmiss_version", "1, 2 or 3"))?;
+    let metric = match p.str("distance")? {
+        "dtw" => Metric::Dtw { window: window(p.get("window"))? },
+        _ => Metric::Euclidean,
+    };
+    let cfg = NearMiss {
+        version,
+        per_class: p.usize("per_class")?,
+        n_neighbors: p.usize("n_neighbors")?,
+        n_neighbors_ver3: p.usize("n_neighbors_ver3")?,
+        metric,
+    };
+    cfg.validate().map_err(|e| StageError::failed(e.to_string()))?;
+    Ok(cfg)
+}
+
+impl StageKind for PairExpand {
+    fn name(&self) -> &'static str {
+        "pair_expand"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "CNN-TS pair expansion of TRAIN: each series × NearMiss representatives (or × all, N²), as index pairs"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default(
+                "partners",
+                ParamType::Enum(PARTNERS),
+                "representatives",
+                "what In2 ranges over: NearMiss representatives (N × M pairs) or every series (N² pairs)",
+            ),
+            ParamSpec::with_default("per_class", ParamType::Int, 2, "representatives per class (the paper: 2)"),
+            ParamSpec::with_default("nearmiss_version", ParamType::Int, 1, "NearMiss version 1, 2 or 3"),
+            ParamSpec::with_default(
+                "n_neighbors",
+                ParamType::Int,
+                3,
+                "NearMiss neighbours (imbalanced-learn default 3)",
+            ),
+            ParamSpec::with_default("n_neighbors_ver3", ParamType::Int, 3, "NearMiss-3 shortlist size"),
+            ParamSpec::with_default("distance", ParamType::Enum(DISTANCES), "euclidean", "NearMiss distance"),
+            ParamSpec::with_default(
+                "window",
+                ParamType::Number,
+                1.0,
+                "DTW Sakoe–Chiba band: a fraction of the length (1.0 = full) or an integer number of cells",
+            ),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset (its TRAIN split is expanded)" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::file(PAIRS_FILE, "index pairs (i, j) with the labels they derive from (postcard)"),
+            OutputSpec::published(REPRESENTATIVES_FILE, "representatives per class, pair counts, parameters"),
+        ]
+    }
+    fn canonicalize(&self, p: &mut Params) -> Result<(), String> {
+        // Parameters that cannot change the result stay out of the key.
+        if p.opt_str("partners") == Some("all") {
+            for k in ["per_class", "nearmiss_version", "n_neighbors", "n_neighbors_ver3", "distance", "window"] {
+                p.0.remove(k);
+            }
+        } else if p.opt_str("distance") == Some("euclidean") {
+            p.0.remove("window");
+        }
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
+        let k = ds.n_classes();
+        let err = |e: crate::pairs::PairError| StageError::failed(format!("{}: {e}", ds.name));
+        let (set, nm) = match ctx.params.str("partners")? {
+            "all" => (PairSet::all(&ds.train.labels, k).map_err(err)?, None),
+            _ => {
+                let cfg = nearmiss_config(ctx.params)?;
+                ctx.report(None, format!("NearMiss-{} over {} series", cfg.version, ds.train.n));
+                let reps = nearmiss(&ds.train, k, &cfg).map_err(err)?;
+                (PairSet::with_partners(&ds.train.labels, k, &reps).map_err(err)?, Some(cfg))
+            }
+        };
+        ctx.write(PAIRS_FILE, set.to_bytes().map_err(err)?)?;
+        let doc = serde_json::json!({
+            "dataset": ds.name,
+            "classes": ds.classes,
+            "train_series": ds.train.n,
+            "representatives": set.partners,
+            "representative_classes": set.partners.iter().map(|&j| ds.classes[set.labels[j as usize] as usize].clone()).collect::<Vec<_>>(),
+            "per_class": set.partners_per_class(),
+            "counts": set.counts(),
+            "nearmiss": nm,
+        });
+        write_json(&ctx.output(REPRESENTATIVES_FILE), &doc)
+    }
+}
