@@ -59,17 +59,35 @@ fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let torch = args.iter().position(|a| a == "--torch").and_then(|i| args.get(i + 1)).cloned();
-    println!("LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step, {} threads", rayon_threads());
+    println!(
+        "LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step (conv GFLOP/s), {} threads",
+        rayon_threads()
+    );
     for (b, t, steps) in [(50, 150, 10), (128, 500, 3)] {
         let ours = burn_step_ms(b, t, 2, steps);
+        let gflops = |ms: f64| conv_flop(b, t) / ms / 1e6;
         match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
             Some(theirs) => println!(
-                "B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   PyTorch {theirs:8.1} ms   burn/PyTorch = {:.2}",
+                "B={b:>3} T={t:>3}: burn flex {ours:8.1} ms ({:5.1} GFLOP/s)   PyTorch {theirs:8.1} ms ({:5.1} GFLOP/s)   burn/PyTorch = {:.2}",
+                gflops(ours),
+                gflops(theirs),
                 ours / theirs
             ),
-            None => println!("B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   (PyTorch: pass --torch PYTHON)"),
+            None => println!(
+                "B={b:>3} T={t:>3}: burn flex {ours:8.1} ms ({:5.1} GFLOP/s)   (PyTorch: pass --torch PYTHON)",
+                gflops(ours)
+            ),
         }
     }
+}
+
+/// Floating-point operations of the step's convolutions (forward, input and weight gradients:
+/// 3 × 2·B·T·Cout·Cin·k per layer; the input gradient of the first layer is not needed but is
+/// counted, as the LSTM and the rest are not). GFLOP/s = this / time; the machine's measured
+/// fp32 peak is in the README.
+fn conv_flop(b: usize, t: usize) -> f64 {
+    let layers = [(1usize, 128usize, 8usize), (128, 256, 5), (256, 128, 3)];
+    layers.iter().map(|&(cin, cout, k)| 3.0 * 2.0 * (b * t * cout * cin * k) as f64).sum()
 }
 
 fn rayon_threads() -> usize {
