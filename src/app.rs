@@ -97,7 +97,8 @@ pub fn load(path: &Path, opts: &Options, registry: &Registry) -> Result<Expanded
     }
     let src = crate::dsl::load(path, &opts.load)?;
     let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
-    Ok(crate::dsl::expand(src, registry, &env)?)
+    let expanded = crate::dsl::expand(src, registry, &env)?;
+    crate::graph::restrict(expanded, &opts.load.targets).map_err(Error::Usage)
 }
 
 /// The outcome of [`run`]: what happened and which files were published.

@@ -42,6 +42,9 @@ struct Common {
     /// Extra folder to look for datasets in (repeatable); also $TSCPIPE_DATA, $UCR_ARCHIVE.
     #[arg(long = "data-dir", value_name = "DIR")]
     data_dirs: Vec<PathBuf>,
+    /// Only this stage (or instance id) and what it needs (repeatable), like `make TARGET`.
+    #[arg(long = "target", value_name = "STAGE")]
+    targets: Vec<String>,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -195,7 +198,12 @@ fn options(common: &Common) -> Options {
         o.cache_dir = c.clone();
     }
     o.data_dirs = common.data_dirs.clone();
-    o.load = LoadOptions { profile: common.profile.clone(), sets: common.sets.clone(), stdlib_dirs: Vec::new() };
+    o.load = LoadOptions {
+        profile: common.profile.clone(),
+        sets: common.sets.clone(),
+        stdlib_dirs: Vec::new(),
+        targets: common.targets.clone(),
+    };
     o
 }
 

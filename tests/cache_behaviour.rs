@@ -246,3 +246,35 @@ fn a_failed_stage_is_not_cached_and_keep_going_runs_the_rest() {
     let cache = tscpipe::cache::Cache::open(p.cache_dir()).unwrap();
     assert!(cache.list().iter().all(|e| !e.instance.contains("Coffee")), "nothing of the failed branch cached");
 }
+
+#[test]
+fn target_runs_only_what_it_needs_and_the_full_run_reuses_it() {
+    let mut p = Project::new();
+    let file = p.write("small.toml", SMALL);
+    p.targets = vec!["eval[dataset=Coffee]".into()];
+    let partial = p.run(&file);
+    let mut got = ran(&partial);
+    got.sort();
+    assert_eq!(got, ["eval[dataset=Coffee]", "load[dataset=Coffee]", "nn[dataset=Coffee]"]);
+    assert_eq!(partial.summary.results.len(), 3, "nothing else is even planned");
+
+    // A stage name takes all its instances (and their upstream): the ItalyPowerDemand half runs now.
+    p.targets = vec!["nn".into()];
+    let nn = p.run(&file);
+    assert_eq!(ran(&nn).len(), 2, "load + nn for ItalyPowerDemand: {:?}", ran(&nn));
+
+    p.targets.clear();
+    let full = p.run(&file);
+    let mut rest = ran(&full);
+    rest.sort();
+    assert_eq!(rest, ["eval[dataset=ItalyPowerDemand]", "table"]);
+}
+
+#[test]
+fn unknown_target_is_an_error_that_suggests_the_stage() {
+    let mut p = Project::new();
+    let file = p.write("small.toml", SMALL);
+    p.targets = vec!["tabel".into()];
+    let err = p.load_err(&file);
+    assert!(err.contains("tabel") && err.contains("did you mean `table`"), "{err}");
+}

@@ -33,6 +33,9 @@ pub struct LoadOptions {
     pub sets: Vec<String>,
     /// Directories searched for stdlib fragments; empty means [`default_stdlib_dirs`].
     pub stdlib_dirs: Vec<PathBuf>,
+    /// `--target`: stage names or instance ids; the expanded pipeline is cut down to them and
+    /// their upstream ([`crate::graph::restrict`]). Empty = everything.
+    pub targets: Vec<String>,
 }
 
 /// A pipeline document after includes, fragments, profile and overrides.

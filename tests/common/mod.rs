@@ -18,11 +18,18 @@ pub struct Project {
     pub dir: tempfile::TempDir,
     pub sets: Vec<String>,
     pub data_dirs: Vec<PathBuf>,
+    /// `--target`s of the runs.
+    pub targets: Vec<String>,
 }
 
 impl Project {
     pub fn new() -> Project {
-        Project { dir: tempfile::tempdir().expect("tempdir"), sets: Vec::new(), data_dirs: Vec::new() }
+        Project {
+            dir: tempfile::tempdir().expect("tempdir"),
+            sets: Vec::new(),
+            data_dirs: Vec::new(),
+            targets: Vec::new(),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -47,7 +54,7 @@ impl Project {
             cache_dir: self.cache_dir(),
             results_dir: self.path("results"),
             data_dirs: self.data_dirs.clone(),
-            load: LoadOptions { sets: self.sets.clone(), ..Default::default() },
+            load: LoadOptions { sets: self.sets.clone(), targets: self.targets.clone(), ..Default::default() },
         }
     }
 
