@@ -5,6 +5,8 @@ pub mod analyze;
 pub mod artifact;
 pub mod classify;
 pub mod evaluate;
+pub mod features;
+pub mod features_classify;
 pub mod finetune;
 pub mod kind;
 pub mod load;
@@ -16,6 +18,7 @@ pub mod spec;
 pub mod split;
 pub mod table;
 pub mod train;
+pub mod window;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,5 +80,8 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(select::Select),
         Arc::new(analyze::Analyze),
         Arc::new(report::Report),
+        Arc::new(features::Features),
+        Arc::new(features_classify::FeaturesClassify),
+        Arc::new(window::Window),
     ]
 }
