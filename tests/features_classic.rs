@@ -69,9 +69,11 @@ fn classifiers_are_deterministic_and_learn_bundled_data() {
     assert_eq!(accuracy(&ds, &Classifier::linear_svm()).1, l0);
     let (acc_rbf, r0) = accuracy(&ds, &Classifier::rbf_svm());
     assert_eq!(accuracy(&ds, &Classifier::rbf_svm()).1, r0);
-    // Two balanced classes: chance is 0.5. Ten summary features separate them well.
+    // Two balanced classes (chance 0.5). Ten summary statistics of a 24-hour load curve say
+    // less than its shape (1-NN ED: 0.955); scikit-learn 1.9.1 on the same features gets
+    // 0.640 / 0.626 / 0.715 (tests/data/features/sklearn_compare.py).
     for (name, acc) in [("random forest", acc_rf), ("linear SVM", acc_lin), ("RBF SVM", acc_rbf)] {
-        assert!(acc > 0.8, "{name}: accuracy {acc} on ItalyPowerDemand");
+        assert!(acc > 0.6, "{name}: accuracy {acc} on ItalyPowerDemand");
     }
 }
 
