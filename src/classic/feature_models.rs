@@ -409,6 +409,39 @@ mod tests {
     }
 
     #[test]
+    fn span_map_keeps_distances_and_inner_products_to_training_rows() {
+        // 4 rows of 7 features: smartcore alone would read only 4 of them.
+        let rows: Vec<Vec<f64>> =
+            (0..4).map(|i| (0..7).map(|j| ((i * 7 + j) as f64 * 0.37).sin() + j as f64 * 0.1).collect()).collect();
+        let map = SpanMap::fit(&rows);
+        let mapped: Vec<Vec<f64>> = rows.iter().map(|r| map.apply(r)).collect();
+        assert!(mapped[0].len() <= rows.len(), "{} coordinates", mapped[0].len());
+        let q: Vec<f64> = (0..7).map(|j| (j as f64 * 1.3).cos()).collect();
+        let mq = map.apply(&q);
+        let centred = |v: &[f64]| -> Vec<f64> { v.iter().zip(&map.mean).map(|(a, b)| a - b).collect() };
+        for (r, m) in rows.iter().zip(&mapped) {
+            assert!((dist(&q, r) - dist(&mq, m)).abs() < 1e-12, "distance");
+            assert!((dot(&centred(&q), &centred(r)) - dot(&mq, m)).abs() < 1e-12, "inner product");
+        }
+    }
+
+    #[test]
+    fn more_features_than_rows_still_classifies() {
+        // 5 rows per class, 12 features: the pair has fewer rows than features.
+        let make = |offset: usize| {
+            let base = blobs(5, 2, offset);
+            let values = (0..base.n).flat_map(|i| base.row(i).repeat(4)).collect();
+            FeatureRows { n: base.n, width: 12, values, labels: base.labels }
+        };
+        for m in [Classifier::linear_svm(), Classifier::rbf_svm()] {
+            let test = make(50);
+            let r = fit_predict(&make(0), &test, 2, &m).unwrap();
+            let correct = r.predicted.iter().zip(&test.labels).filter(|(a, b)| a == b).count();
+            assert!(correct >= 9, "{m:?}: {correct}/10");
+        }
+    }
+
+    #[test]
     fn non_finite_features_are_refused() {
         let mut train = blobs(3, 2, 0);
         train.values[4] = f64::NAN;
