@@ -1,6 +1,10 @@
-//! Classic baselines: 1-nearest-neighbour with Euclidean distance and DTW.
+//! Classic baselines: 1-nearest-neighbour with Euclidean distance and DTW; hand-crafted features
+//! with SVM and random-forest classifiers.
 
 pub mod dtw;
+pub mod feature_models;
+pub mod features;
+pub mod fft;
 pub mod nn;
 
 pub use dtw::{Envelope, Window, dtw, dtw_bounded, lb_keogh};

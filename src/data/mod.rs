@@ -15,6 +15,7 @@ pub mod table;
 pub mod ts;
 pub mod tsv;
 pub mod txt;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,8 @@ pub mod analyze;
 pub mod artifact;
 pub mod classify;
 pub mod evaluate;
+pub mod features;
+pub mod features_classify;
 pub mod finetune;
 pub mod kind;
 pub mod load;
@@ -19,6 +21,7 @@ pub mod split;
 pub mod table;
 pub mod train;
 pub mod train_pairs;
+pub mod window;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -83,5 +86,8 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(pair_expand::PairExpand),
         Arc::new(train_pairs::TrainPairs),
         Arc::new(predict_pairs::PredictPairs),
+        Arc::new(features::Features),
+        Arc::new(features_classify::FeaturesClassify),
+        Arc::new(window::Window),
     ]
 }

@@ -1,0 +1,76 @@
+//! `window`: cuts continuous (multivariate) recordings into windows with a train/validation/test
+//! split by recording (see [`crate::data::window`]), so no recording leaks across splits.
+
+use super::artifact::{DATASET_FILE, read_dataset, write_dataset, write_json};
+use super::kind::{StageContext, StageError, StageKind};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::data::window::{WindowSpec, window_dataset};
+
+pub struct Window;
+
+impl StageKind for Window {
+    fn name(&self) -> &'static str {
+        "window"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn about(&self) -> &'static str {
+        "Cuts recordings (the series of TRAIN/validation/TEST, pooled) into windows and splits them \
+         train/validation/test by recording, stratified by class and seeded"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::with_default("size", ParamType::Int, 50, "window length in time steps"),
+            ParamSpec::with_default("stride", ParamType::Int, 10, "steps between window starts"),
+            ParamSpec::with_default(
+                "validation",
+                ParamType::Float,
+                0.1,
+                "fraction of each class's recordings for validation",
+            ),
+            ParamSpec::with_default("test", ParamType::Float, 0.1, "fraction of each class's recordings for test"),
+            ParamSpec::with_default("seed", ParamType::Int, 0, "random seed of the recording assignment"),
+        ]
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset whose series are recordings" }]
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        vec![
+            OutputSpec::file(DATASET_FILE, "the windows as a dataset (train, validation, test)"),
+            OutputSpec::published("groups.json", "every recording: its class, split and number of windows"),
+        ]
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let spec = WindowSpec {
+            size: ctx.params.usize("size")?,
+            stride: ctx.params.usize("stride")?,
+            validation: ctx.params.f64("validation")?,
+            test: ctx.params.f64("test")?,
+            seed: ctx.params.i64("seed")? as u64,
+        };
+        let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
+        let w = window_dataset(&ds, &spec).map_err(|e| StageError::failed(e.to_string()))?;
+        let d = &w.dataset;
+        ctx.report(
+            None,
+            format!(
+                "{} windows: train {}, validation {}, test {}",
+                d.train.n + d.test.n + d.validation.as_ref().map_or(0, |v| v.n),
+                d.train.n,
+                d.validation.as_ref().map_or(0, |v| v.n),
+                d.test.n
+            ),
+        );
+        write_dataset(&ctx.output(DATASET_FILE), d)?;
+        let groups = serde_json::json!({
+            "size": spec.size,
+            "stride": spec.stride,
+            "seed": spec.seed,
+            "windows": { "train": d.train.n, "validation": d.validation.as_ref().map_or(0, |v| v.n), "test": d.test.n },
+            "recordings": w.recordings,
+        });
+        write_json(&ctx.output("groups.json"), &groups)
+    }
+}
