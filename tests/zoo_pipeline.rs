@@ -19,6 +19,11 @@ fn params(ex: &tscpipe::dsl::Expanded, id: &str) -> Json {
 
 #[test]
 fn zoo_pipeline_expands_every_model_on_every_dataset() {
+    // Every evaluated method enters the table and the statistics.
+    let text = std::fs::read_to_string(repo().join("pipelines/zoo.toml")).expect("zoo.toml");
+    for e in ["eval_fcn", "eval_lstm_fcn", "eval_linear", "eval_rbf", "eval_rf", "eval_ed", "eval_dtw"] {
+        assert!(text.matches(&format!("\"{e}\"")).count() >= 2, "{e} in the table and the analysis");
+    }
     let p = Project::new();
     let path = repo().join("pipelines/zoo.toml");
     let ex = app::load(&path, &p.options(), &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"));
@@ -39,7 +44,17 @@ fn zoo_pipeline_expands_every_model_on_every_dataset() {
     assert_eq!((noatt["model"]["pool"].clone(), noatt["model"]["adaptive_pool"].clone()), (json!(2), json!(10)));
     assert_eq!(params(&ex, "train_resnet[dataset=Coffee]")["model"]["filters"], json!([64, 128, 128]));
     assert_eq!(params(&ex, "train_mlp[dataset=Coffee]")["epochs"], 5000);
-    for id in ["nn_ed[dataset=ArrowHead]", "nn_dtw[dataset=BasicMotions]", "report", "analyze", "table"] {
+    for id in [
+        "nn_ed[dataset=ArrowHead]",
+        "nn_dtw[dataset=BasicMotions]",
+        "features[dataset=BasicMotions]",
+        "svm_linear[dataset=GunPoint]",
+        "svm_rbf[dataset=Coffee]",
+        "rf[dataset=ArrowHead]",
+        "report",
+        "analyze",
+        "table",
+    ] {
         assert!(ex.instances.iter().any(|i| i.id == id), "missing {id}");
     }
 
