@@ -7,6 +7,7 @@
 //! - [`exec`]: the scheduler, executors, progress, publishing results;
 //! - [`stages`]: the stage kinds a pipeline can use;
 //! - [`data`], [`classic`], [`metrics`]: datasets and readers, 1-NN/DTW baselines, evaluation metrics;
+//! - [`settings`]: the `[cache]` (remote cache) and `[executor]` (SLURM) tables;
 //! - [`app`]: the operations the command line offers, as library calls.
 
 pub mod app;
@@ -20,5 +21,6 @@ pub mod metrics;
 pub mod models;
 pub mod plot;
 pub mod report;
+pub mod settings;
 pub mod stages;
 pub mod stats;
