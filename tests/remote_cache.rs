@@ -82,9 +82,13 @@ impl Nginx {
         self.dir.path().join("data").join("tscpipe").join(rel)
     }
 
+    /// SIGTERM: the master stops its workers too (SIGKILL would leave them serving).
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = self.child.wait();
+        }
     }
 }
 
