@@ -17,6 +17,9 @@ use tscpipe::exec::scheduler::RunOptions;
 use tscpipe::settings::Settings;
 use tscpipe::stages::Registry;
 
+/// The tests share one cluster and one pipeline (so one set of job names): one at a time.
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn cluster(test: &str) -> bool {
     if std::env::var("TSCPIPE_TEST_SLURM").as_deref() != Ok("1") {
         eprintln!(
@@ -50,6 +53,7 @@ fn run_slurm(p: &Project, file: &Path, sink: &dyn EventSink, cancel: &AtomicBool
 
 #[test]
 fn a_pipeline_through_slurm_equals_a_local_run_and_a_rerun_submits_nothing() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     if !cluster("a_pipeline_through_slurm_equals_a_local_run") {
         return;
     }
@@ -119,6 +123,7 @@ impl EventSink for CancelOnSubmit<'_> {
 
 #[test]
 fn cancelling_a_run_scancels_its_jobs_and_the_next_run_completes() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     if !cluster("cancelling_a_run_scancels_its_jobs") {
         return;
     }
@@ -165,6 +170,7 @@ impl EventSink for ReleaseOnAdopt {
 
 #[test]
 fn a_run_killed_with_jobs_queued_is_resumed_without_submitting_them_twice() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     if !cluster("a_run_killed_with_jobs_queued_is_resumed") {
         return;
     }
