@@ -67,6 +67,9 @@ pub struct JobResult {
     pub seconds: f64,
 }
 
+/// SLURM job id → (state, reason), as `squeue` reports them.
+type JobStates = HashMap<String, (String, String)>;
+
 /// Errors of the node side (`tscpipe run-job`).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -91,7 +94,7 @@ pub struct SlurmExecutor {
     pub adopted: AtomicUsize,
     /// One `squeue` answer shared by every followed job, refreshed at most once per poll, so
     /// a hundred jobs in flight cost the controller one query per interval, not a hundred.
-    states: std::sync::Mutex<Option<(Instant, Result<HashMap<String, (String, String)>, String>)>>,
+    states: std::sync::Mutex<Option<(Instant, Result<JobStates, String>)>>,
 }
 
 fn job_error(msg: impl Into<String>) -> ExecError {
@@ -375,7 +378,7 @@ impl SlurmExecutor {
 }
 
 /// All of this user's jobs SLURM still knows, finished ones included: id → (state, reason).
-fn squeue_mine() -> Result<HashMap<String, (String, String)>, String> {
+fn squeue_mine() -> Result<JobStates, String> {
     let out = Command::new("squeue")
         .args(["-h", "-t", "all", "--me", "-o", "%i|%T|%r"])
         .output()
