@@ -7,6 +7,13 @@
 
 mod common;
 
+/// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip must
+/// be seen.
+fn skipped(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -35,9 +42,9 @@ impl Nginx {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(PathBuf::from).find(|p| p.exists());
         let Some(bin) = bin else {
             assert!(!required, "TSCPIPE_TEST_NGINX=1 but nginx is not installed (apt-get install nginx-light)");
-            eprintln!(
+            skipped(&format!(
                 "skipped: {test}: nginx is not installed (apt-get install nginx-light; TSCPIPE_TEST_NGINX=1 requires it)"
-            );
+            ));
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");

@@ -5,6 +5,13 @@
 
 mod common;
 
+/// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip must
+/// be seen.
+fn skipped(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +29,9 @@ static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn cluster(test: &str) -> bool {
     if std::env::var("TSCPIPE_TEST_SLURM").as_deref() != Ok("1") {
-        eprintln!(
+        skipped(&format!(
             "skipped: {test}: no SLURM cluster (eval \"$(.ci/slurm-up.sh)\" starts one and sets TSCPIPE_TEST_SLURM=1)"
-        );
+        ));
         return false;
     }
     let ok = Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| o.status.success());

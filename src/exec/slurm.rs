@@ -540,3 +540,74 @@ fn hostname() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "?".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Resources;
+
+    fn job(kind: &str, instance: &str, device: Device) -> Job {
+        let kind = Registry::builtin().get_arc(kind).expect("kind");
+        let key_inputs = KeyInputs {
+            kind: kind.name().into(),
+            version: kind.version(),
+            params: serde_json::json!({}),
+            inputs: BTreeMap::new(),
+            env: None,
+        };
+        Job {
+            instance: instance.into(),
+            pipeline: "p".into(),
+            kind,
+            params: Params(Default::default()),
+            key: key_inputs.key(),
+            key_inputs,
+            sources: BTreeMap::new(),
+            inputs: BTreeMap::new(),
+            device,
+        }
+    }
+
+    #[test]
+    fn resources_come_from_the_stage_table_then_the_defaults_and_gpus_only_where_wanted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = ExecutorSettings {
+            cpus: Some(2),
+            mem: Some("4G".into()),
+            partition: Some("cpu".into()),
+            account: Some("lab".into()),
+            extra: vec!["--qos=normal".into()],
+            ..Default::default()
+        };
+        s.stages.insert(
+            "train".into(),
+            Resources {
+                partition: Some("gpu".into()),
+                time: Some("12:00:00".into()),
+                gpus: Some(2),
+                ..Default::default()
+            },
+        );
+        let stage_of =
+            HashMap::from([("train[d=A]".to_string(), "train".to_string()), ("eval[d=A]".into(), "eval".into())]);
+        let ex = SlurmExecutor::new(Cache::open(dir.path()).expect("cache"), RunEnv::default(), s, None, stage_of)
+            .expect("executor");
+        let train = ex.sbatch_args(&job("train", "train[d=A]", Device::Cuda(0)));
+        assert_eq!(
+            train,
+            [
+                "--cpus-per-task=2",
+                "--mem=4G",
+                "--time=12:00:00",
+                "--gres=gpu:2",
+                "--partition=gpu",
+                "--account=lab",
+                "--qos=normal"
+            ]
+        );
+        // The same stage computing on the CPU asks for no GPU (it would wait for one forever).
+        assert!(!ex.sbatch_args(&job("train", "train[d=A]", Device::Cpu)).iter().any(|a| a.starts_with("--gres")));
+        let eval = ex.sbatch_args(&job("evaluate", "eval[d=A]", Device::Cpu));
+        assert_eq!(eval, ["--cpus-per-task=2", "--mem=4G", "--partition=cpu", "--account=lab", "--qos=normal"]);
+    }
+}
