@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use crate::cache::remote::{Remote, RemoteConfig, RemoteStats};
 use crate::cache::{Cache, CacheError};
 use crate::dsl::{DslError, Expanded, LoadOptions};
 use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
-use crate::exec::{EventSink, LocalExecutor, publish};
+use crate::exec::slurm::SlurmExecutor;
+use crate::exec::{EventSink, Executor, LocalExecutor, publish};
+use crate::settings::{CacheSettings, Settings};
 use crate::stages::Registry;
 use crate::stages::kind::CheckEnv;
 
@@ -92,13 +95,34 @@ impl Options {
 
 /// Reads, expands and validates a pipeline.
 pub fn load(path: &Path, opts: &Options, registry: &Registry) -> Result<Expanded, Error> {
+    load_with_settings(path, opts, registry).map(|(p, _)| p)
+}
+
+/// [`load`], plus the pipeline's `[cache]` and `[executor]` tables.
+pub fn load_with_settings(path: &Path, opts: &Options, registry: &Registry) -> Result<(Expanded, Settings), Error> {
     if !path.exists() {
         return Err(Error::Usage(format!("pipeline file {} does not exist", path.display())));
     }
     let src = crate::dsl::load(path, &opts.load)?;
+    let settings = Settings::from_table(&src.sources, &src.root)?;
     let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
     let expanded = crate::dsl::expand(src, registry, &env)?;
-    crate::graph::restrict(expanded, &opts.load.targets).map_err(Error::Usage)
+    let expanded = crate::graph::restrict(expanded, &opts.load.targets).map_err(Error::Usage)?;
+    Ok((expanded, settings))
+}
+
+/// The settings in force: the user's config file, then the pipeline's tables, then `cli`.
+pub fn effective_settings(pipeline: Settings, cli: &Settings) -> Result<Settings, Error> {
+    Ok(Settings::user()?.merged(pipeline).merged(cli.clone()))
+}
+
+/// The cache at `dir` with the remote the settings name (if any) behind it.
+pub fn open_cache(dir: &Path, settings: &CacheSettings) -> Result<Cache, Error> {
+    let cache = Cache::open(dir)?;
+    Ok(match RemoteConfig::from_settings(settings)? {
+        Some(cfg) => cache.with_remote(Some(Remote::new(cfg)?)),
+        None => cache,
+    })
 }
 
 /// The outcome of [`run`]: what happened and which files were published.
@@ -106,6 +130,16 @@ pub struct RunOutput {
     pub pipeline: Expanded,
     pub summary: RunSummary,
     pub published: Vec<PathBuf>,
+    /// What the remote cache did, when one was configured.
+    pub remote: Option<RemoteStats>,
+    /// SLURM jobs submitted (and adopted from an earlier run), with the SLURM executor.
+    pub slurm: Option<SlurmStats>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SlurmStats {
+    pub submitted: usize,
+    pub adopted: usize,
 }
 
 /// Runs a pipeline: only what is not cached executes.
@@ -117,17 +151,160 @@ pub fn run(
     events: &dyn EventSink,
     cancel: &AtomicBool,
 ) -> Result<RunOutput, Error> {
-    let pipeline = load(path, opts, registry)?;
-    let cache = Cache::open(&opts.cache_dir)?;
+    run_with(path, opts, run, &Settings::default(), registry, events, cancel)
+}
+
+/// Longest wait at the end of a run for background uploads to the remote cache.
+const UPLOAD_FLUSH: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// [`run`] with settings from the command line (`--executor`, `--remote`) over the user's
+/// config file and the pipeline's `[cache]`/`[executor]` tables.
+#[allow(clippy::too_many_arguments)]
+pub fn run_with(
+    path: &Path,
+    opts: &Options,
+    run: &RunOptions,
+    cli: &Settings,
+    registry: &Registry,
+    events: &dyn EventSink,
+    cancel: &AtomicBool,
+) -> Result<RunOutput, Error> {
+    let (pipeline, declared) = load_with_settings(path, opts, registry)?;
+    let settings = effective_settings(declared, cli)?;
+    let cache = open_cache(&opts.cache_dir, &settings.cache)?;
     let _lock = cache.lock_shared()?;
     let env = opts.run_env(&pipeline);
-    let executor = LocalExecutor { cache: cache.clone(), env: env.clone() };
-    let scheduler = Scheduler { registry, env: &env, cache: &cache, executor: &executor, events };
-    let summary = scheduler.run(&pipeline, run, cancel);
+    let mut run = run.clone();
+    let local = LocalExecutor { cache: cache.clone(), env: env.clone() };
+    let slurm = match settings.executor.kind.as_deref().unwrap_or("local") {
+        "local" => None,
+        "slurm" => {
+            let stage_of =
+                pipeline.instances.iter().map(|i| (i.id.clone(), pipeline.stages[i.stage].name.clone())).collect();
+            let remote = settings.cache.remote.is_some().then(|| settings.cache.clone());
+            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote, stage_of)
+                .map_err(Error::Usage)?;
+            // Jobs wait in SLURM's queue, not here: keep many in flight, GPU stages included.
+            let max = settings.executor.max_jobs.unwrap_or(100).max(1);
+            run.jobs = run.jobs.max(max);
+            run.per_device = run.per_device.max(max);
+            Some(s)
+        }
+        other => {
+            return Err(Error::Usage(format!("unknown executor `{other}` (expected `local` or `slurm`)")));
+        }
+    };
+    let executor: &dyn Executor = match &slurm {
+        Some(s) => s,
+        None => &local,
+    };
+    let scheduler = Scheduler { registry, env: &env, cache: &cache, executor, events };
+    let summary = scheduler.run(&pipeline, &run, cancel);
     events.finish();
+    let slurm_stats = slurm.as_ref().map(|s| SlurmStats {
+        submitted: s.submitted.load(std::sync::atomic::Ordering::Relaxed),
+        adopted: s.adopted.load(std::sync::atomic::Ordering::Relaxed),
+    });
     let published = publish::publish(&opts.results_dir, &pipeline, &summary, registry, &cache)
         .map_err(|source| Error::Io { path: opts.results_dir.clone(), source })?;
-    Ok(RunOutput { pipeline, summary, published })
+    let remote = cache.remote().map(|r| {
+        r.flush(UPLOAD_FLUSH);
+        r.stats()
+    });
+    Ok(RunOutput { pipeline, summary, published, remote, slurm: slurm_stats })
+}
+
+/// `tscpipe cache push`: uploads every local entry the remote lacks.
+pub fn cache_push(cache: &Cache) -> Result<PushReport, Error> {
+    let remote = cache.remote().ok_or_else(|| no_remote("push"))?;
+    let mut r = PushReport::default();
+    for m in cache.entries().into_iter().flatten() {
+        if remote.is_down() {
+            r.failed += 1;
+        } else if remote.has_entry(&m.key) {
+            r.present += 1;
+        } else if remote.upload_now(cache, &m) {
+            r.uploaded += 1;
+        } else {
+            r.failed += 1;
+        }
+    }
+    Ok(r)
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PushReport {
+    pub uploaded: usize,
+    pub present: usize,
+    pub failed: usize,
+}
+
+/// What `tscpipe cache pull` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PullReport {
+    /// Entries that were local already.
+    pub local: usize,
+    /// Entries restored from the remote.
+    pub fetched: usize,
+    /// Instances neither has (they will run).
+    pub missing: usize,
+}
+
+fn no_remote(what: &str) -> Error {
+    Error::Usage(format!(
+        "no remote cache to {what}: pass --remote http://…, or set `[cache] remote` in the pipeline or in {}",
+        Settings::user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "the user config".into())
+    ))
+}
+
+/// `tscpipe cache pull P.toml`: restores from the remote every entry the pipeline would use,
+/// in dependency order (a remote has no listing, so the keys come from the pipeline).
+pub fn cache_pull(
+    pipeline: &Expanded,
+    opts: &Options,
+    cache: &Cache,
+    registry: &Registry,
+    device: &crate::exec::Device,
+) -> Result<PullReport, Error> {
+    use crate::cache::{Lookup, Verify};
+    use crate::exec::scheduler::{FileDigests, key_inputs};
+    if cache.remote().is_none() {
+        return Err(no_remote("pull from"));
+    }
+    let local_only = cache.clone().with_remote(None);
+    let env = opts.run_env(pipeline);
+    let files = FileDigests::default();
+    let n = pipeline.instances.len();
+    let edges: Vec<(usize, usize)> = pipeline
+        .instances
+        .iter()
+        .enumerate()
+        .flat_map(|(i, inst)| inst.inputs.iter().flat_map(move |b| b.sources.iter().map(move |s| (s.instance, i))))
+        .collect();
+    let order = crate::graph::topo_order(n, &edges).unwrap_or_else(|_| (0..n).collect());
+    let mut resolved = vec![None; n];
+    let mut r = PullReport::default();
+    for i in order {
+        let Some(kind) = registry.get(&pipeline.instances[i].kind) else { continue };
+        let Ok((ki, _)) = key_inputs(pipeline, i, kind, &resolved, device, &env, &files) else {
+            r.missing += 1;
+            continue;
+        };
+        let key = ki.key();
+        if let Lookup::Hit(m) = local_only.lookup(&key, Verify::Full) {
+            r.local += 1;
+            resolved[i] = Some(*m);
+            continue;
+        }
+        match cache.lookup(&key, Verify::Full) {
+            Lookup::Hit(m) => {
+                r.fetched += 1;
+                resolved[i] = Some(*m);
+            }
+            _ => r.missing += 1,
+        }
+    }
+    Ok(r)
 }
 
 /// The summary file of the pipeline's main stage (or of the last stage that has one).

@@ -8,6 +8,7 @@
 //! - [`stages`]: the stage kinds a pipeline can use;
 //! - [`data`], [`classic`], [`metrics`]: datasets and readers, 1-NN/DTW baselines, evaluation metrics;
 //! - [`pairs`]: CNN-TS pair expansion, NearMiss representatives, voting;
+//! - [`settings`]: the `[cache]` (remote cache) and `[executor]` (SLURM) tables;
 //! - [`app`]: the operations the command line offers, as library calls.
 
 pub mod app;
@@ -22,5 +23,6 @@ pub mod models;
 pub mod pairs;
 pub mod plot;
 pub mod report;
+pub mod settings;
 pub mod stages;
 pub mod stats;

@@ -17,6 +17,7 @@ use tscpipe::exec::events::{EventSink, JsonSink};
 use tscpipe::exec::progress::{LiveSink, PlainSink};
 use tscpipe::exec::scheduler::{Outcome, RunOptions, Status};
 use tscpipe::graph::InstanceGraph;
+use tscpipe::settings::Settings;
 use tscpipe::stages::Registry;
 
 #[derive(Parser)]
@@ -77,7 +78,18 @@ enum Cmd {
         /// Where published results go.
         #[arg(long, default_value = "results", value_name = "DIR")]
         results_dir: PathBuf,
+        /// Where stages run: local (this process) or slurm (one sbatch job per stage instance;
+        /// the cache must be on a filesystem the nodes share). Also `[executor] kind`.
+        #[arg(long, value_name = "local|slurm")]
+        executor: Option<String>,
+        /// A shared HTTP cache behind the local one (`[cache] remote`; token from the variable
+        /// `[cache] token_env` names, default $TSCPIPE_REMOTE_TOKEN).
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
     },
+    /// Runs one stage instance described by a job file (what SLURM jobs execute on a node).
+    #[command(name = "run-job", hide = true)]
+    RunJob { job: PathBuf },
     /// Dry run: which stage instances are cached, which would run, and why.
     Status {
         #[command(flatten)]
@@ -174,6 +186,22 @@ enum CacheCmd {
     },
     /// Re-hash every blob and manifest; drop what fails.
     Verify,
+    /// Upload every local entry the remote cache lacks (e.g. at the end of a CI job).
+    Push {
+        /// Read `[cache]` from this pipeline (else the user config / --remote).
+        pipeline: Option<PathBuf>,
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+    },
+    /// Restore from the remote cache every entry this pipeline would use (e.g. at the start of
+    /// a CI job); then `run` computes only what changed.
+    Pull {
+        pipeline: PathBuf,
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -223,7 +251,13 @@ fn real_main() -> miette::Result<ExitCode> {
     let cli = Cli::parse();
     let registry = Registry::builtin();
     match cli.cmd {
-        Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir } => {
+        Cmd::RunJob { job } => {
+            let cancel = install_ctrlc();
+            let ok =
+                tscpipe::exec::slurm::run_job_file(&job, &registry, &cancel).map_err(|e| miette::miette!("{e}"))?;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir, executor, remote } => {
             let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
             let mut opts = options(&common);
             opts.results_dir = results_dir;
@@ -236,9 +270,28 @@ fn real_main() -> miette::Result<ExitCode> {
                 Box::new(PlainSink::default())
             };
             let run = RunOptions { jobs, device, per_device, keep_going };
-            let out = app::run(&common.pipeline, &opts, &run, &registry, sink.as_ref(), &cancel).map_err(to_report)?;
+            let mut cli = Settings::default();
+            cli.executor.kind = executor;
+            cli.cache.remote = remote;
+            let out = app::run_with(&common.pipeline, &opts, &run, &cli, &registry, sink.as_ref(), &cancel)
+                .map_err(to_report)?;
             let s = &out.summary;
             if !json {
+                if let Some(st) = &out.slurm {
+                    println!("\nslurm: {} jobs submitted, {} adopted from an earlier run", st.submitted, st.adopted);
+                }
+                if let Some(r) = &out.remote {
+                    println!(
+                        "remote cache: {} entries fetched, {} uploaded ({} failed, {} left for `cache push`), {} \
+                         downloads rejected{}",
+                        r.entries_fetched,
+                        r.entries_uploaded,
+                        r.upload_failures,
+                        r.not_uploaded,
+                        r.rejected,
+                        if r.down { "; it was unreachable, so this run used the local cache only" } else { "" }
+                    );
+                }
                 print_summary(&out);
                 let cache = Cache::open(&opts.cache_dir).into_diagnostic()?;
                 if let Some((id, text)) = app::main_summary(&out, &registry, &cache) {
@@ -365,9 +418,45 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Cache { cmd: CacheCmd::Push { pipeline, remote }, cache_dir } => {
+            let mut o = Options::default();
+            if let Some(d) = cache_dir {
+                o.cache_dir = d;
+            }
+            let declared = match &pipeline {
+                Some(p) => app::load_with_settings(p, &o, &registry).map_err(to_report)?.1,
+                None => Settings::default(),
+            };
+            let mut cli = Settings::default();
+            cli.cache.remote = remote;
+            let settings = app::effective_settings(declared, &cli).map_err(to_report)?;
+            let cache = app::open_cache(&o.cache_dir, &settings.cache).map_err(to_report)?;
+            let r = app::cache_push(&cache).map_err(to_report)?;
+            println!("pushed {} entries ({} already on the remote, {} failed)", r.uploaded, r.present, r.failed);
+            Ok(if r.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Cmd::Cache { cmd: CacheCmd::Pull { pipeline, remote, device }, cache_dir } => {
+            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            let mut o = Options::default();
+            if let Some(d) = cache_dir {
+                o.cache_dir = d;
+            }
+            let (p, declared) = app::load_with_settings(&pipeline, &o, &registry).map_err(to_report)?;
+            let mut cli = Settings::default();
+            cli.cache.remote = remote;
+            let settings = app::effective_settings(declared, &cli).map_err(to_report)?;
+            let cache = app::open_cache(&o.cache_dir, &settings.cache).map_err(to_report)?;
+            let r = app::cache_pull(&p, &o, &cache, &registry, &device).map_err(to_report)?;
+            println!(
+                "pulled {} entries ({} were local, {} not on the remote: they will run)",
+                r.fetched, r.local, r.missing
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Cache { cmd, cache_dir } => {
             let cache = cache_at(cache_dir)?;
             match cmd {
+                CacheCmd::Push { .. } | CacheCmd::Pull { .. } => unreachable!("handled above"),
                 CacheCmd::Ls => {
                     let entries = cache.list();
                     let mut total = 0;

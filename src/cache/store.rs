@@ -50,6 +50,8 @@ pub enum Verify {
 #[derive(Debug, Clone)]
 pub struct Cache {
     root: PathBuf,
+    /// A shared remote cache behind this one (read-through, background upload).
+    remote: Option<super::remote::Remote>,
 }
 
 /// A staging directory for one stage instance's outputs.
@@ -111,7 +113,26 @@ impl Cache {
             let p = root.join(sub);
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
-        Ok(Cache { root })
+        Ok(Cache { root, remote: None })
+    }
+
+    /// This cache with a remote behind it: misses are looked up there, new entries uploaded.
+    pub fn with_remote(mut self, remote: Option<super::remote::Remote>) -> Cache {
+        self.remote = remote;
+        self
+    }
+
+    pub fn remote(&self) -> Option<&super::remote::Remote> {
+        self.remote.as_ref()
+    }
+
+    /// Makes sure a blob is in the local store (fetching it from the remote if there is one).
+    pub fn ensure_blob(&self, digest: &str) -> Result<(), String> {
+        match (&self.remote, hash_file(&self.blob_path(digest))) {
+            (_, Ok((d, _))) if d == digest => Ok(()),
+            (Some(r), _) => r.fetch_blob(self, digest),
+            (None, _) => Err(format!("blob {digest} is missing or corrupt in {}", self.root.display())),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -142,15 +163,7 @@ impl Cache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let (sum, body) = text.split_once('\n').ok_or_else(|| "manifest truncated".to_string())?;
-        if blake3::hash(body.as_bytes()).to_hex().as_str() != sum {
-            return Err("manifest checksum mismatch".into());
-        }
-        let m: Manifest = serde_json::from_str(body).map_err(|e| format!("manifest unreadable: {e}"))?;
-        if m.key != key {
-            return Err("manifest belongs to another key".into());
-        }
-        Ok(Some(m))
+        parse_manifest(&text, key).map(Some)
     }
 
     fn write_manifest(&self, m: &Manifest) -> Result<(), CacheError> {
@@ -159,8 +172,25 @@ impl Cache {
         atomic_write(&self.tmp_dir(), &self.manifest_path(&m.key), text.as_bytes())
     }
 
-    /// Looks a key up; a damaged entry is removed so that the caller recomputes it.
+    /// Looks a key up; a damaged entry is removed so that the caller recomputes it. With a
+    /// remote, a full lookup that misses locally restores the entry from the remote (verified).
     pub fn lookup(&self, key: &str, verify: Verify) -> Lookup {
+        let local = self.lookup_local(key, verify);
+        let (Some(remote), Verify::Full) = (&self.remote, verify) else { return local };
+        if matches!(local, Lookup::Hit(_)) {
+            return local;
+        }
+        match remote.fetch_entry(self, key) {
+            super::remote::Fetch::Restored => match self.lookup_local(key, Verify::Full) {
+                Lookup::Missing => local,
+                other => other,
+            },
+            super::remote::Fetch::Missing => local,
+            super::remote::Fetch::Rejected(why) => Lookup::Corrupt(format!("remote cache: {why}")),
+        }
+    }
+
+    fn lookup_local(&self, key: &str, verify: Verify) -> Lookup {
         let m = match self.read_manifest(key) {
             Ok(Some(m)) => m,
             Ok(None) => return Lookup::Missing,
@@ -259,6 +289,9 @@ impl Cache {
         };
         self.write_manifest(&m)?;
         let _ = fs::remove_dir_all(self.checkpoint_dir(&key));
+        if let Some(r) = &self.remote {
+            r.enqueue(self, &m);
+        }
         Ok(m)
     }
 
@@ -333,7 +366,20 @@ fn process_alive(pid: u32) -> bool {
     if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
 }
 
-fn set_readonly(path: &Path) {
+/// Parses a manifest file's text (its first line is the blake3 of the JSON that follows).
+pub fn parse_manifest(text: &str, key: &str) -> Result<Manifest, String> {
+    let (sum, body) = text.split_once('\n').ok_or_else(|| "manifest truncated".to_string())?;
+    if blake3::hash(body.as_bytes()).to_hex().as_str() != sum {
+        return Err("manifest checksum mismatch".into());
+    }
+    let m: Manifest = serde_json::from_str(body).map_err(|e| format!("manifest unreadable: {e}"))?;
+    if m.key != key {
+        return Err("manifest belongs to another key".into());
+    }
+    Ok(m)
+}
+
+pub(crate) fn set_readonly(path: &Path) {
     if let Ok(md) = fs::metadata(path) {
         let mut perm = md.permissions();
         perm.set_readonly(true);

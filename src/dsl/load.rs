@@ -46,8 +46,8 @@ pub struct PipelineSource {
     pub root: Table,
 }
 
-/// Keys allowed at the top level of a pipeline file.
-pub const ROOT_KEYS: &[&str] = &["pipeline", "matrix", "stages", "profiles"];
+/// Keys allowed at the top level of a pipeline file (`cache` and `executor`: see `crate::settings`).
+pub const ROOT_KEYS: &[&str] = &["pipeline", "matrix", "stages", "profiles", "cache", "executor"];
 
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<PipelineSource, DslError> {
     let mut loader = Loader {

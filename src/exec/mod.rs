@@ -1,4 +1,4 @@
-//! Running a pipeline: the scheduler, the executor behind it, devices, events and their
+//! Running a pipeline: the scheduler, the executor behind it (in-process or SLURM), devices, events and their
 //! renderings, and publishing results for people to open.
 
 pub mod device;
@@ -7,6 +7,7 @@ pub mod executor;
 pub mod progress;
 pub mod publish;
 pub mod scheduler;
+pub mod slurm;
 
 pub use device::Device;
 pub use events::{Event, EventSink};

@@ -1,0 +1,229 @@
+//! Where a run executes and which remote cache it shares: the `[cache]` and `[executor]` tables
+//! of a pipeline or of the user's config file (`$TSCPIPE_CONFIG`, else
+//! `$XDG_CONFIG_HOME/tscpipe/config.toml` or `~/.config/tscpipe/config.toml`).
+//!
+//! These tables say nothing about *what* is computed, so they never enter a cache key. Secrets
+//! never live in a pipeline file (it is committed and shared): the remote's token is read from
+//! the environment variable `token_env` names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::dsl::value::{Node, SourceMap, Table};
+use crate::dsl::{DslError, DslErrorKind};
+
+/// The environment variable holding the remote cache's token unless `token_env` names another.
+pub const DEFAULT_TOKEN_ENV: &str = "TSCPIPE_REMOTE_TOKEN";
+
+/// `[cache]`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Base URL of an HTTP cache (Bazel's layout: `<url>/cas/<digest>`, `<url>/ac/<key>`).
+    pub remote: Option<String>,
+    /// The environment variable holding the bearer token (default `TSCPIPE_REMOTE_TOKEN`).
+    pub token_env: Option<String>,
+    /// Seconds one request may take before the remote is considered down.
+    pub timeout: Option<f64>,
+    /// Upload what this run computes (false: read-only use of the remote).
+    pub upload: Option<bool>,
+}
+
+/// Resources for the stage instances of one stage (`[executor.stages.NAME]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub cpus: Option<u32>,
+    /// Memory as sbatch writes it: `4G`, `500M`.
+    pub mem: Option<String>,
+    /// Time limit as sbatch writes it: `30`, `2:00:00`, `1-00:00:00`.
+    pub time: Option<String>,
+    /// GPUs for stages that want an accelerator (`--gres=gpu:N`).
+    pub gpus: Option<u32>,
+    pub partition: Option<String>,
+    /// Extra sbatch flags for this stage.
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+/// `[executor]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorSettings {
+    /// `local` (default) or `slurm`.
+    pub kind: Option<String>,
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    /// Extra sbatch flags for every job (e.g. `["--qos=long"]`).
+    #[serde(default)]
+    pub extra: Vec<String>,
+    /// Defaults for every job.
+    pub cpus: Option<u32>,
+    pub mem: Option<String>,
+    pub time: Option<String>,
+    pub gpus: Option<u32>,
+    /// SLURM jobs in flight at once.
+    pub max_jobs: Option<usize>,
+    /// Seconds between job-state polls.
+    pub poll: Option<f64>,
+    /// The `tscpipe` binary the compute nodes run (default: this one).
+    pub tscpipe: Option<PathBuf>,
+    /// Per-stage resources, by stage name.
+    #[serde(default)]
+    pub stages: BTreeMap<String, Resources>,
+}
+
+/// Both tables, as merged from the user's config, the pipeline and the command line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    pub cache: CacheSettings,
+    pub executor: ExecutorSettings,
+}
+
+impl CacheSettings {
+    /// `over`'s values win where set.
+    pub fn merged(self, over: CacheSettings) -> CacheSettings {
+        CacheSettings {
+            remote: over.remote.or(self.remote),
+            token_env: over.token_env.or(self.token_env),
+            timeout: over.timeout.or(self.timeout),
+            upload: over.upload.or(self.upload),
+        }
+    }
+}
+
+impl ExecutorSettings {
+    /// `over`'s values win where set; per-stage tables and extra flags are combined.
+    pub fn merged(self, over: ExecutorSettings) -> ExecutorSettings {
+        let mut stages = self.stages;
+        stages.extend(over.stages);
+        let mut extra = self.extra;
+        extra.extend(over.extra);
+        ExecutorSettings {
+            kind: over.kind.or(self.kind),
+            partition: over.partition.or(self.partition),
+            account: over.account.or(self.account),
+            extra,
+            cpus: over.cpus.or(self.cpus),
+            mem: over.mem.or(self.mem),
+            time: over.time.or(self.time),
+            gpus: over.gpus.or(self.gpus),
+            max_jobs: over.max_jobs.or(self.max_jobs),
+            poll: over.poll.or(self.poll),
+            tscpipe: over.tscpipe.or(self.tscpipe),
+            stages,
+        }
+    }
+}
+
+impl Settings {
+    pub fn merged(self, over: Settings) -> Settings {
+        Settings { cache: self.cache.merged(over.cache), executor: self.executor.merged(over.executor) }
+    }
+
+    /// Reads `[cache]` and `[executor]` from a parsed document (pipeline or user config).
+    pub fn from_table(sources: &SourceMap, root: &Table) -> Result<Settings, DslError> {
+        let mut s = Settings::default();
+        if let Some(node) = root.get("cache") {
+            if let Some(t) = node.as_table()
+                && let Some(tok) = t.get("token")
+            {
+                return Err(DslError::at(
+                    DslErrorKind::Invalid,
+                    sources,
+                    &tok.key_loc,
+                    "a token never goes in a file that is shared; put it in an environment variable and name \
+                     that here: token_env = \"MY_CACHE_TOKEN\" (default TSCPIPE_REMOTE_TOKEN)",
+                ));
+            }
+            s.cache = parse(sources, node, "[cache]")?;
+        }
+        if let Some(node) = root.get("executor") {
+            s.executor = parse(sources, node, "[executor]")?;
+        }
+        Ok(s)
+    }
+
+    /// The user's config file, if there is one.
+    pub fn user_config_path() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("TSCPIPE_CONFIG") {
+            return Some(PathBuf::from(p));
+        }
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("tscpipe").join("config.toml"))
+    }
+
+    /// Reads the user's config file; a missing file means no settings.
+    pub fn user() -> Result<Settings, DslError> {
+        match Self::user_config_path() {
+            Some(p) if p.is_file() => Self::from_file(&p),
+            _ => Ok(Settings::default()),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Settings, DslError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| DslError::general(DslErrorKind::Io, format!("cannot read {}: {e}", path.display())))?;
+        let mut sources = SourceMap::default();
+        let id = sources.add(path.to_path_buf(), text);
+        let root = crate::dsl::parse::parse_source(&sources, id)?;
+        for (k, node) in &root {
+            if k != "cache" && k != "executor" {
+                return Err(DslError::at(
+                    DslErrorKind::UnknownKey,
+                    &sources,
+                    &node.key_loc,
+                    format!("unknown table `{k}` in a config file (expected cache, executor)"),
+                ));
+            }
+        }
+        Self::from_table(&sources, &root)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(sources: &SourceMap, node: &Node, what: &str) -> Result<T, DslError> {
+    if node.as_table().is_none() {
+        return Err(DslError::at(DslErrorKind::Type, sources, &node.loc, format!("{what} must be a table")));
+    }
+    serde_json::from_value(node.to_json())
+        .map_err(|e| DslError::at(DslErrorKind::Invalid, sources, &node.key_loc, format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Settings, String> {
+        let mut sources = SourceMap::default();
+        let id = sources.add("p.toml", text.to_string());
+        let root = crate::dsl::parse::parse_source(&sources, id).map_err(|e| e.to_string())?;
+        Settings::from_table(&sources, &root).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_both_tables_and_merges_with_the_later_winning() {
+        let s = parse_text(
+            "[cache]\nremote = \"http://a/\"\n[executor]\nkind = \"slurm\"\ncpus = 2\n[executor.stages.train]\ngpus = 1\n",
+        )
+        .unwrap();
+        assert_eq!(s.cache.remote.as_deref(), Some("http://a/"));
+        assert_eq!(s.executor.stages["train"].gpus, Some(1));
+        let over = parse_text("[cache]\nremote = \"http://b/\"\n").unwrap();
+        let m = s.merged(over);
+        assert_eq!(m.cache.remote.as_deref(), Some("http://b/"));
+        assert_eq!(m.executor.kind.as_deref(), Some("slurm"));
+        assert_eq!(m.executor.cpus, Some(2));
+    }
+
+    #[test]
+    fn a_token_in_the_file_is_refused_and_typos_are_named() {
+        let e = parse_text("[cache]\nremote = \"http://a/\"\ntoken = \"s3cret\"\n").unwrap_err();
+        assert!(e.contains("token_env"), "{e}");
+        let e = parse_text("[executor]\ncpu = 2\n").unwrap_err();
+        assert!(e.contains("unknown field `cpu`"), "{e}");
+    }
+}

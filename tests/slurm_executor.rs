@@ -1,0 +1,238 @@
+//! The SLURM executor against a real one-node cluster (`.ci/slurm-up.sh` starts munged,
+//! slurmctld and slurmd on this machine; `.ci/run` does it and sets `TSCPIPE_TEST_SLURM=1`).
+//! Without that variable the tests say "skipped"; with it, a cluster that is not answering
+//! fails them.
+
+mod common;
+
+/// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip must
+/// be seen.
+fn skipped(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Project, SMALL, published, ran};
+use tscpipe::app::{self, RunOutput};
+use tscpipe::exec::events::{CollectSink, Event, EventSink};
+use tscpipe::exec::scheduler::RunOptions;
+use tscpipe::settings::Settings;
+use tscpipe::stages::Registry;
+
+/// The tests share one cluster and one pipeline (so one set of job names): one at a time.
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cluster(test: &str) -> bool {
+    if std::env::var("TSCPIPE_TEST_SLURM").as_deref() != Ok("1") {
+        skipped(&format!(
+            "skipped: {test}: no SLURM cluster (eval \"$(.ci/slurm-up.sh)\" starts one and sets TSCPIPE_TEST_SLURM=1)"
+        ));
+        return false;
+    }
+    let ok = Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "TSCPIPE_TEST_SLURM=1 but `sinfo` fails: is slurmctld running (SLURM_CONF={:?})?",
+        std::env::var("SLURM_CONF")
+    );
+    true
+}
+
+fn slurm_settings() -> Settings {
+    let mut s = Settings::default();
+    s.executor.kind = Some("slurm".into());
+    s.executor.poll = Some(0.2);
+    s.executor.mem = Some("200M".into());
+    s.executor.time = Some("5".into());
+    s.executor.tscpipe = Some(env!("CARGO_BIN_EXE_tscpipe").into());
+    s
+}
+
+fn run_slurm(p: &Project, file: &Path, sink: &dyn EventSink, cancel: &AtomicBool) -> RunOutput {
+    app::run_with(file, &p.options(), &RunOptions::default(), &slurm_settings(), &Registry::builtin(), sink, cancel)
+        .expect("run")
+}
+
+#[test]
+fn a_pipeline_through_slurm_equals_a_local_run_and_a_rerun_submits_nothing() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster("a_pipeline_through_slurm_equals_a_local_run") {
+        return;
+    }
+    let p = Project::new();
+    let file = p.write("small.toml", SMALL);
+    let sink = CollectSink::default();
+    let out = run_slurm(&p, &file, &sink, &AtomicBool::new(false));
+    assert!(out.summary.ok(), "{:?}", out.summary.results);
+    assert_eq!(ran(&out).len(), 7);
+    assert_eq!(out.slurm.expect("slurm stats").submitted, 7, "one job per stage instance");
+    // The jobs really ran through SLURM: each left its job file, script and output log.
+    for r in &out.summary.results {
+        let key = &r.manifest.as_ref().expect("manifest").key;
+        let dir = p.cache_dir().join("slurm").join(key);
+        for f in ["job.json", "job.sh", "out.log", "result.json"] {
+            assert!(dir.join(f).is_file(), "{}: no {f}", r.id);
+        }
+    }
+    let states: Vec<String> = sink
+        .0
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { message, .. } if message.starts_with("slurm job") => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(states.iter().any(|m| m.ends_with("submitted")), "{states:?}");
+
+    // The same pipeline in-process, in another cache: identical keys and outputs.
+    let local = Project::new();
+    let local_file = local.write("small.toml", SMALL);
+    let l = local.run(&local_file);
+    for (a, b) in out.summary.results.iter().zip(&l.summary.results) {
+        let (ma, mb) = (a.manifest.as_ref().expect("m"), b.manifest.as_ref().expect("m"));
+        assert_eq!(a.id, b.id);
+        assert_eq!(ma.key, mb.key, "{}", a.id);
+        assert_eq!(ma.outputs, mb.outputs, "{}", a.id);
+    }
+    assert_eq!(published(&out, "results.csv"), published(&l, "results.csv"));
+
+    // A rerun: everything is cached, nothing is submitted.
+    let again = run_slurm(&p, &file, &CollectSink::default(), &AtomicBool::new(false));
+    assert!(ran(&again).is_empty());
+    assert_eq!(again.slurm.expect("stats").submitted, 0);
+}
+
+/// Cancels the run (as Ctrl-C does) as soon as a job has been submitted.
+struct CancelOnSubmit<'a> {
+    cancel: &'a AtomicBool,
+    job: std::sync::Mutex<Option<String>>,
+}
+
+impl EventSink for CancelOnSubmit<'_> {
+    fn emit(&self, e: &Event) {
+        if let Event::Progress { message, .. } = e
+            && let Some(id) = message.strip_prefix("slurm job ").and_then(|m| m.strip_suffix(": submitted"))
+        {
+            if let Ok(mut j) = self.job.lock() {
+                j.get_or_insert(id.to_string());
+            }
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn cancelling_a_run_scancels_its_jobs_and_the_next_run_completes() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster("cancelling_a_run_scancels_its_jobs") {
+        return;
+    }
+    let p = Project::new();
+    let file = p.write("small.toml", SMALL);
+    // Hold the first job in the queue so that it is certainly live when the run is cancelled.
+    let cancel = AtomicBool::new(false);
+    let sink = CancelOnSubmit { cancel: &cancel, job: Default::default() };
+    let mut s = slurm_settings();
+    s.executor.extra = vec!["--hold".into()];
+    let out = app::run_with(&file, &p.options(), &RunOptions::default(), &s, &Registry::builtin(), &sink, &cancel)
+        .expect("run");
+    assert!(out.summary.cancelled);
+    let id = sink.job.lock().expect("job").clone().expect("a job was submitted");
+    // scancel took it out of the queue.
+    let t0 = Instant::now();
+    loop {
+        let o = Command::new("squeue").args(["-h", "-t", "all", "-j", &id, "-o", "%T"]).output().expect("squeue");
+        let state = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if state == "CANCELLED" || state.is_empty() {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "job {id} still {state} after the run was cancelled");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again = run_slurm(&p, &file, &CollectSink::default(), &AtomicBool::new(false));
+    assert!(again.summary.ok(), "{:?}", again.summary.results);
+    assert_eq!(again.summary.ran() + again.summary.cached(), 7);
+}
+
+/// Releases held jobs as the run adopts them.
+struct ReleaseOnAdopt;
+
+impl EventSink for ReleaseOnAdopt {
+    fn emit(&self, e: &Event) {
+        if let Event::Progress { message, .. } = e
+            && let Some(id) =
+                message.strip_prefix("slurm job ").and_then(|m| m.strip_suffix(": adopted from an earlier run"))
+        {
+            let _ = Command::new("scontrol").args(["release", id]).status();
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_with_jobs_queued_is_resumed_without_submitting_them_twice() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster("a_run_killed_with_jobs_queued_is_resumed") {
+        return;
+    }
+    use std::io::BufRead;
+    let p = Project::new();
+    let bin = env!("CARGO_BIN_EXE_tscpipe");
+    // The first run's jobs are held in the queue, then the runner is killed (SIGKILL: no
+    // chance to scancel anything).
+    let text =
+        format!("{SMALL}\n[executor]\nkind = \"slurm\"\npoll = 0.2\ntscpipe = \"{bin}\"\nextra = [\"--hold\"]\n");
+    let file = p.write("small.toml", &text);
+    let mut child = Command::new(bin)
+        .arg("run")
+        .arg(&file)
+        .arg("--json")
+        .arg("--cache-dir")
+        .arg(p.cache_dir())
+        .arg("--results-dir")
+        .arg(p.path("results"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start tscpipe");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut submitted = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json event");
+        if let Some(id) =
+            v["message"].as_str().and_then(|m| m.strip_prefix("slurm job ")).and_then(|m| m.strip_suffix(": submitted"))
+        {
+            submitted.push(id.to_string());
+            if submitted.len() == 2 {
+                break;
+            }
+        }
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert_eq!(submitted.len(), 2, "both load instances were submitted");
+
+    // The second run (without --hold) adopts the two queued jobs instead of submitting them again.
+    let file = p.write("small.toml", &text.replace("extra = [\"--hold\"]\n", ""));
+    let mut s = Settings::default();
+    s.executor.tscpipe = Some(bin.into());
+    let out = app::run_with(
+        &file,
+        &p.options(),
+        &RunOptions::default(),
+        &s,
+        &Registry::builtin(),
+        &ReleaseOnAdopt,
+        &AtomicBool::new(false),
+    )
+    .expect("run");
+    assert!(out.summary.ok(), "{:?}", out.summary.results);
+    let st = out.slurm.expect("stats");
+    assert_eq!((st.adopted, st.submitted), (2, 5), "{st:?}");
+}
