@@ -5,7 +5,7 @@
 //! (3 × 2·B·T·Cout·Cin·k flops); on a shared machine the CPU-time rate is the fairer one.
 //!
 //! Run: `RAYON_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 cargo bench --bench conv_gemm`
-//! (add `-- --big` for B=128, T=500).
+//! (add `-- --big` for B=128, T=500, `-- --only openblas` for one variant).
 
 use std::time::Instant;
 
@@ -68,12 +68,27 @@ fn main() {
         }
         Err(e) => println!("(no OpenBLAS: {e})"),
     }
+    // `--only NAME`: keep the variants whose name contains NAME (for profiling one of them).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(only) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+        variants.retain(|(name, _)| name.contains(only.as_str()));
+    }
     println!(
         "Conv1d same, forward + backward (dx, dW), RAYON_NUM_THREADS={:?} OPENBLAS_NUM_THREADS={:?}",
         std::env::var("RAYON_NUM_THREADS").ok(),
         std::env::var("OPENBLAS_NUM_THREADS").ok()
     );
     println!("  median wall ms | mean CPU ms | GFLOP/s per CPU second");
+    // The bare kernel at the forward's shape for B=50, T=150, 128->256 k5: [7500x640]·[640x256].
+    let (m, n, k) = (7500, 256, 640);
+    let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let bm: Vec<f32> = (0..n * k).map(|i| ((i * 104_729) % 1000) as f32 / 1000.0).collect();
+    let mut c = vec![0.0f32; m * n];
+    println!("bare sgemm [{m}x{k}]·[{k}x{n}]ᵀ ({:.2} GFLOP)", 2.0 * (m * n * k) as f64 / 1e9);
+    for (name, p) in variants.iter().filter_map(|(name, p)| Some((name, (*p)?))) {
+        let (wall, cpu) = measure(|| p.sgemm(false, true, (m, n, k), &a, k, &bm, k, 0.0, &mut c, n), 1, 10);
+        println!("  {name:<22} {wall:9.2} ms | {cpu:9.2} ms | {:7.1}", 2.0 * (m * n * k) as f64 / cpu / 1e6);
+    }
     let sizes: &[(usize, usize)] = if big { &[(50, 150), (128, 500)] } else { &[(50, 150)] };
     for &(b, t) in sizes {
         for (cin, cout, k) in [(1, 128, 8), (128, 256, 5), (256, 128, 3)] {

@@ -3,9 +3,11 @@
 //! backward pass, so that the GEMM kernel can be chosen: the `gemm` crate (what burn `flex` uses)
 //! or OpenBLAS loaded at run time.
 //!
-//! With `N = B·T` rows and `CK = Cin·k` columns, `cols[N, CK]` holds every output step's receptive
-//! field (im2col) and, with `G` the output gradient read as `[N, Cout]`:
-//! `Y = cols·Wᵀ`, `∂W = Gᵀ·cols`, `∂cols = G·W` (then col2im into `∂x`). The bias is added with
+//! With `N = B·T` and `CK = Cin·k`, `cols[CK, N]` holds every output step's receptive field
+//! (im2col, as runs of `T` copied values) and, with `G` the output gradient as `[Cout, N]`:
+//! `Y = W·cols`, `∂W = G·colsᵀ`, `∂cols = Wᵀ·G` (then col2im into `∂x`): one GEMM each, with the
+//! whole batch in `N`, and no transposes outside the GEMM (moving `[Cout, B, T]` ↔ `[B, Cout, T]`
+//! copies runs of `T`). The bias is added with
 //! ordinary tensor ops (autodiff derives its gradient). Only tensors of burn's `flex` backend (with
 //! or without autodiff) take this path; others (CUDA) fall back to the same computation in tensor
 //! ops. Not used by the models yet: results differ from burn's `Conv1d` in the last bits and
@@ -247,66 +249,57 @@ impl Dims {
     }
 }
 
-/// `x[B, Cin, T]` → `cols[B·T, Cin·k]`, `cols[b·T + t, c·k + j] = x[b, c, t + j - left]` (0 outside).
+/// `x[B, Cin, T]` → `cols[Cin·k, B·T]`, `cols[c·k + j, b·T + t] = x[b, c, t + j - left]` (0
+/// outside): every row is runs of `T` contiguous values, so this is copies, not a transpose.
 fn im2col(x: &[f32], d: Dims) -> Vec<f32> {
     let (left, _) = same_padding(d.kernel);
-    let ck = d.ck();
-    let mut cols = vec![0.0f32; d.batch * d.len * ck];
-    cols.par_chunks_mut(d.len * ck).enumerate().for_each(|(b, out)| {
-        let xb = &x[b * d.cin * d.len..(b + 1) * d.cin * d.len];
-        for t in 0..d.len {
-            let row = &mut out[t * ck..(t + 1) * ck];
-            for c in 0..d.cin {
-                let xc = &xb[c * d.len..(c + 1) * d.len];
-                for j in 0..d.kernel {
-                    let s = t + j;
-                    if s >= left && s - left < d.len {
-                        row[c * d.kernel + j] = xc[s - left];
-                    }
-                }
-            }
+    let n = d.batch * d.len;
+    let mut cols = vec![0.0f32; d.ck() * n];
+    cols.par_chunks_mut(n).enumerate().for_each(|(row, out)| {
+        let (c, j) = (row / d.kernel, row % d.kernel);
+        // Output steps t with 0 <= t + j - left < T.
+        let t0 = left.saturating_sub(j);
+        let t1 = (d.len + left).saturating_sub(j).min(d.len);
+        if t0 >= t1 {
+            return;
+        }
+        for b in 0..d.batch {
+            let src = &x[(b * d.cin + c) * d.len..][..d.len];
+            out[b * d.len + t0..b * d.len + t1].copy_from_slice(&src[t0 + j - left..t1 + j - left]);
         }
     });
     cols
 }
 
-/// The adjoint of [`im2col`]: `∂x[b, c, s] = Σ_j ∂cols[b·T + s + left - j, c·k + j]`, summed in a
+/// The adjoint of [`im2col`]: `∂x[b, c, s] = Σ_j ∂cols[c·k + j, b·T + s + left - j]`, summed in a
 /// fixed order (j ascending) so the bits do not depend on the thread count.
 fn col2im(dcols: &[f32], d: Dims) -> Vec<f32> {
     let (left, _) = same_padding(d.kernel);
-    let ck = d.ck();
+    let n = d.batch * d.len;
     let mut dx = vec![0.0f32; d.batch * d.cin * d.len];
-    dx.par_chunks_mut(d.cin * d.len).enumerate().for_each(|(b, out)| {
-        let db = &dcols[b * d.len * ck..(b + 1) * d.len * ck];
-        for c in 0..d.cin {
-            let oc = &mut out[c * d.len..(c + 1) * d.len];
-            for (s, o) in oc.iter_mut().enumerate() {
-                let mut acc = 0.0f32;
-                for j in 0..d.kernel {
-                    let t = s + left;
-                    if t >= j && t - j < d.len {
-                        acc += db[(t - j) * ck + c * d.kernel + j];
-                    }
-                }
-                *o = acc;
+    dx.par_chunks_mut(d.len).enumerate().for_each(|(row, out)| {
+        let (b, c) = (row / d.cin, row % d.cin);
+        for j in 0..d.kernel {
+            let src = &dcols[(c * d.kernel + j) * n + b * d.len..][..d.len];
+            // s with 0 <= s + left - j < T.
+            let s0 = j.saturating_sub(left);
+            let s1 = (d.len + j).saturating_sub(left).min(d.len);
+            for s in s0..s1 {
+                out[s] += src[s + left - j];
             }
         }
     });
     dx
 }
 
-/// `[B, T, C]` (rows `b·T + t`) ↔ `[B, C, T]`, per series.
-fn swap_inner(src: &[f32], batch: usize, rows: usize, cols: usize) -> Vec<f32> {
+/// `[P, Q, T]` → `[Q, P, T]`: moves runs of `T` values (`[Cout, B, T]` ↔ `[B, Cout, T]`).
+fn swap_outer(src: &[f32], p: usize, q: usize, len: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; src.len()];
-    out.par_chunks_mut(rows * cols).enumerate().for_each(|(b, o)| {
-        let s = &src[b * rows * cols..(b + 1) * rows * cols];
-        for r in 0..rows {
-            for c in 0..cols {
-                o[c * rows + r] = s[r * cols + c];
-            }
+    out.par_chunks_mut(p * len).enumerate().for_each(|(qi, o)| {
+        for pi in 0..p {
+            o[pi * len..(pi + 1) * len].copy_from_slice(&src[(pi * q + qi) * len..][..len]);
         }
     });
-    debug_assert_eq!(out.len(), batch * rows * cols);
     out
 }
 
@@ -328,17 +321,18 @@ fn flex_tensor(v: Vec<f32>, shape: [usize; 3]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 
-/// Forward on host buffers: `y[B, Cout, T]`.
+/// Forward on host buffers: `y[B, Cout, T]` from `Y' = W·cols` (`[Cout, B·T]`).
 fn forward_host(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> {
     KERNEL_CALLS[0].fetch_add(1, Ordering::Relaxed);
     let n = d.batch * d.len;
     let cols = im2col(x, d);
-    let mut yt = vec![0.0f32; n * d.cout];
-    p.sgemm(false, true, (n, d.cout, d.ck()), &cols, d.ck(), w, d.ck(), 0.0, &mut yt, d.cout);
-    swap_inner(&yt, d.batch, d.len, d.cout)
+    let mut y = vec![0.0f32; d.cout * n];
+    p.sgemm(false, false, (d.cout, n, d.ck()), w, d.ck(), &cols, n, 0.0, &mut y, n);
+    swap_outer(&y, d.cout, d.batch, d.len)
 }
 
-/// Backward on host buffers: `(∂x, ∂W)` from the output gradient `g[B, Cout, T]`.
+/// Backward on host buffers: `(∂x, ∂W)` from the output gradient `g[B, Cout, T]`, with
+/// `G' = g` as `[Cout, B·T]`: `∂W = G'·colsᵀ`, `∂cols = Wᵀ·G'`.
 fn backward_host(
     x: &[f32],
     w: &[f32],
@@ -351,16 +345,16 @@ fn backward_host(
     KERNEL_CALLS[1].fetch_add(1, Ordering::Relaxed);
     let n = d.batch * d.len;
     let ck = d.ck();
-    let gt = swap_inner(g, d.batch, d.cout, d.len);
+    let gt = swap_outer(g, d.batch, d.cout, d.len);
     let dw = need_w.then(|| {
         let cols = im2col(x, d);
         let mut dw = vec![0.0f32; d.cout * ck];
-        p.sgemm(true, false, (d.cout, ck, n), &gt, d.cout, &cols, ck, 0.0, &mut dw, ck);
+        p.sgemm(false, true, (d.cout, ck, n), &gt, n, &cols, n, 0.0, &mut dw, ck);
         dw
     });
     let dx = need_x.then(|| {
-        let mut dcols = vec![0.0f32; n * ck];
-        p.sgemm(false, false, (n, ck, d.cout), &gt, d.cout, w, ck, 0.0, &mut dcols, ck);
+        let mut dcols = vec![0.0f32; ck * n];
+        p.sgemm(true, false, (ck, n, d.cout), w, ck, &gt, n, 0.0, &mut dcols, n);
         col2im(&dcols, d)
     });
     (dx, dw)
@@ -544,7 +538,7 @@ mod tests {
         let device = Device::flex().autodiff();
         for p in providers() {
             for (i, (b, cin, cout, k, t)) in
-                [(2, 1, 4, 8, 13), (3, 3, 5, 5, 9), (2, 4, 2, 3, 7), (1, 2, 3, 1, 6), (2, 2, 2, 4, 3)]
+                [(2, 1, 4, 8, 13), (3, 3, 5, 5, 9), (2, 4, 2, 3, 7), (1, 2, 3, 1, 6), (2, 2, 2, 4, 3), (2, 2, 3, 8, 2)]
                     .into_iter()
                     .enumerate()
             {
