@@ -126,25 +126,39 @@ impl Provider {
                 const ROW_MAJOR: c_int = 101;
                 let op = |t: bool| if t { 112 } else { 111 };
                 let i = |v: usize| c_int::try_from(v).expect("sgemm dimension exceeds the BLAS integer range");
-                // SAFETY: row-major CBLAS call; the asserts above bound the buffers.
-                unsafe {
-                    (lib.sgemm)(
-                        ROW_MAJOR,
-                        op(ta),
-                        op(tb),
-                        i(m),
-                        i(n),
-                        i(k),
-                        1.0,
-                        a.as_ptr(),
-                        i(lda),
-                        b.as_ptr(),
-                        i(ldb),
-                        beta,
-                        c.as_mut_ptr(),
-                        i(ldc),
-                    )
-                }
+                // OpenBLAS runs single-threaded (its own threads spin and fight rayon's); the
+                // columns of C are split into fixed blocks of `BLOCK` run on rayon's pool. The
+                // blocks do not depend on the thread count, so neither do the bits.
+                const BLOCK: usize = 256;
+                let blocks = n.div_ceil(BLOCK);
+                let (a_ptr, b_ptr, c_ptr) = (a.as_ptr() as usize, b.as_ptr() as usize, c.as_mut_ptr() as usize);
+                (0..blocks).into_par_iter().for_each(|blk| {
+                    let j0 = blk * BLOCK;
+                    let nb = BLOCK.min(n - j0);
+                    // Column j0 of op(B): element (p, j0) is at p·ldb + j0 (stored as is) or
+                    // j0·ldb + p (stored transposed); of C at j0.
+                    let b_off = if tb { j0 * ldb } else { j0 };
+                    // SAFETY: row-major CBLAS call inside the buffers bounded by the asserts
+                    // above; the blocks write disjoint columns of C.
+                    unsafe {
+                        (lib.sgemm)(
+                            ROW_MAJOR,
+                            op(ta),
+                            op(tb),
+                            i(m),
+                            i(nb),
+                            i(k),
+                            1.0,
+                            a_ptr as *const f32,
+                            i(lda),
+                            (b_ptr as *const f32).add(b_off),
+                            i(ldb),
+                            beta,
+                            (c_ptr as *mut f32).add(j0),
+                            i(ldc),
+                        )
+                    }
+                });
             }
         }
     }
@@ -222,6 +236,12 @@ impl OpenBlas {
                     }
                 })
                 .unwrap_or_else(|| "unknown".to_string());
+            if let Some(set_threads) = ["openblas_set_num_threads", "scipy_openblas_set_num_threads"]
+                .iter()
+                .find_map(|s| lib.get::<unsafe extern "C" fn(c_int)>(s.as_bytes()).ok().map(|f| *f))
+            {
+                set_threads(1);
+            }
             Ok(OpenBlas { sgemm, corename, path, _lib: lib })
         }
     }
@@ -595,6 +615,29 @@ mod tests {
             assert_eq!(bits(&a.0), bits(&b.0));
             assert_eq!(bits(&a.1), bits(&b.1));
             assert_eq!(bits(&a.2), bits(&b.2));
+        }
+    }
+
+    /// Same bits with 1 and 3 rayon threads (OpenBLAS's column blocks are fixed, the gemm
+    /// crate splits alike), at a size where the blocks and threads do split the work.
+    #[test]
+    fn bits_do_not_depend_on_thread_count() {
+        let device = Device::flex().autodiff();
+        let x = random([6, 16, 100], 8, &device);
+        let w = random([20, 16, 5], 9, &device).require_grad();
+        let r = random([6, 20, 100], 10, &device);
+        for p in providers() {
+            let once = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                pool.install(|| {
+                    let x = x.clone().require_grad();
+                    let y = conv1d_same(x.clone(), w.clone(), None, p);
+                    let g = (y.clone() * r.clone()).sum().backward();
+                    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    (bits(values(y)), bits(values(x.grad(&g).expect("∂x"))), bits(values(w.grad(&g).expect("∂W"))))
+                })
+            };
+            assert_eq!(once(1), once(3), "{p:?}");
         }
     }
 
