@@ -12,6 +12,14 @@
 //! or without autodiff) take this path; others (CUDA) fall back to the same computation in tensor
 //! ops. Not used by the models yet: results differ from burn's `Conv1d` in the last bits and
 //! depend on the provider, so a model using it must add [`Provider::id`] to its cache key.
+//!
+//! How it reaches burn 0.22 (all public API, burn feature `extension`): `Tensor::try_into_primitive`
+//! / `from_primitive` downcast a runtime-dispatched tensor to `Autodiff<Flex>`'s primitive and back;
+//! `burn::backend::autodiff::ops::Backward` (`prepare` → `compute_bound` → `stateful` →
+//! `finish`) registers the handwritten backward, as burn's own test
+//! `tests/backend_extension_runtime.rs` (`autodiff_gradients`) does; `FlexTensor` is a host
+//! buffer (`as_slice`, `from_data`). The `#[backend_extension]` macro is not needed for one
+//! backend. Only `NoCheckpointing` autodiff devices (what `Device::autodiff()` gives) take the op.
 
 use std::ffi::{c_char, c_int};
 use std::fmt;
