@@ -2,6 +2,9 @@
 //! and B=128, T=500 — on the default CPU backend (burn `flex`), next to the same step in PyTorch
 //! when a reference interpreter is given, reported as ms/step and the ratio.
 //!
+//! `-- --conv gemm|openblas` routes the convolutions through the `conv_gemm` prototype, `-- --small`
+//! runs only B=50, T=150.
+//!
 //! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
 //! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
 
@@ -10,13 +13,33 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tscpipe::models::{LstmFcnSpec, ModelShape, ModelSpec};
+use tscpipe::models::conv_gemm::{OpenBlas, Provider, forward_same};
+use tscpipe::models::{LstmFcn, LstmFcnSpec, Model, ModelShape, ModelSpec};
 
-/// Median ms per step of `steps` timed steps after `warmup`.
-fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize) -> f64 {
+/// LSTM-FCN's forward with its convolutions done by `conv_gemm` (prototype; dropout left out,
+/// which costs nothing measurable): the same parameters, so the optimiser step is unchanged.
+fn logits_conv_gemm(m: &LstmFcn, x: Tensor<3>, p: Provider) -> Tensor<2> {
+    let mut h = x.clone();
+    for (conv, bn) in m.fcn.convs.iter().zip(&m.fcn.norms) {
+        h = relu(bn.forward(forward_same(conv, h, p)));
+    }
+    let [b, f, _] = h.dims();
+    let pooled = h.mean_dim(2).reshape([b, f]);
+    let features = match m.recurrent_features(x) {
+        Some((r, _)) => Tensor::cat(vec![pooled, r], 1),
+        None => pooled,
+    };
+    features.matmul(m.head_weight.val()).add(m.head_bias.val().unsqueeze::<2>())
+}
+
+/// Median wall ms and mean process CPU ms per step of `steps` timed steps after `warmup` (on a
+/// shared machine the CPU time is the steadier figure); `conv` = `Some` routes the convolutions
+/// through `conv_gemm` with that sgemm.
+fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, conv: Option<Provider>) -> (f64, f64) {
     let device = Device::flex().autodiff();
     let spec = ModelSpec::LstmFcn(LstmFcnSpec { cells: 8, ..LstmFcnSpec::default() });
     let classes = 2;
@@ -29,18 +52,35 @@ fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize) -> f64 {
     let x = Tensor::<3>::from_data(TensorData::new(x, [b, 1, t]), &device);
     let y = Tensor::<2>::from_data(TensorData::new(y, [b, classes]), &device);
     let mut times = Vec::new();
+    let mut cpu = 0.0;
     for i in 0..warmup + steps {
         let s = Instant::now();
-        let out = model.forward(x.clone(), Some(&mut r));
-        let loss = log_softmax(out.logits, 1).mul(y.clone()).sum().neg().div_scalar(b as f64);
+        let c = cpu_ms();
+        let logits = match (&model, conv) {
+            (Model::LstmFcn(m), Some(p)) => logits_conv_gemm(m, x.clone(), p),
+            _ => model.forward(x.clone(), Some(&mut r)).logits,
+        };
+        let loss = log_softmax(logits, 1).mul(y.clone()).sum().neg().div_scalar(b as f64);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-3, model, grads);
         if i >= warmup {
             times.push(s.elapsed().as_secs_f64() * 1e3);
+            cpu += cpu_ms() - c;
         }
     }
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    (times[times.len() / 2], cpu / steps as f64)
+}
+
+/// utime + stime of this process in ms, from `getrusage`.
+fn cpu_ms() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> {
@@ -63,8 +103,26 @@ fn main() {
         "LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step (conv GFLOP/s), {} threads",
         rayon_threads()
     );
+    // `--conv gemm|openblas`: the convolutions through `conv_gemm` (prototype, issue 3).
+    let conv = match args.iter().position(|a| a == "--conv").and_then(|i| args.get(i + 1)).map(String::as_str) {
+        None => None,
+        Some("gemm") => Some(Provider::GemmCrate),
+        Some("openblas") => match OpenBlas::load() {
+            Ok(_) => OpenBlas::get().map(Provider::OpenBlas),
+            Err(e) => panic!("--conv openblas: {e}"),
+        },
+        Some(other) => panic!("--conv {other}: expected gemm or openblas"),
+    };
+    if let Some(p) = conv {
+        println!("convolutions: conv_gemm with {p:?}");
+    }
+    let small_only = args.iter().any(|a| a == "--small");
     for (b, t, steps) in [(50, 150, 10), (128, 500, 3)] {
-        let ours = burn_step_ms(b, t, 2, steps);
+        if small_only && b > 50 {
+            continue;
+        }
+        let (ours, cpu) = burn_step_ms(b, t, 2, steps, conv);
+        println!("B={b:>3} T={t:>3}: process CPU {cpu:8.1} ms/step");
         let gflops = |ms: f64| conv_flop(b, t) / ms / 1e6;
         match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
             Some(theirs) => println!(

@@ -20,6 +20,7 @@ pub mod attention_lstm;
 pub mod checkpoint;
 pub mod cnn1d;
 pub mod cnn_ts;
+pub mod conv_gemm;
 pub mod device;
 pub mod fcn;
 pub mod fcn_block;

@@ -1,0 +1,663 @@
+//! Prototype (issue 3, speed): a "same" Conv1d whose forward and both backward passes are three
+//! large row-major sgemm calls on host buffers, as a custom burn operation with a handwritten
+//! backward pass, so that the GEMM kernel can be chosen: the `gemm` crate (what burn `flex` uses)
+//! or OpenBLAS loaded at run time.
+//!
+//! With `N = B·T` and `CK = Cin·k`, `cols[CK, N]` holds every output step's receptive field
+//! (im2col, as runs of `T` copied values) and, with `G` the output gradient as `[Cout, N]`:
+//! `Y = W·cols`, `∂W = G·colsᵀ`, `∂cols = Wᵀ·G` (then col2im into `∂x`): one GEMM each, with the
+//! whole batch in `N`, and no transposes outside the GEMM (moving `[Cout, B, T]` ↔ `[B, Cout, T]`
+//! copies runs of `T`). The bias is added with
+//! ordinary tensor ops (autodiff derives its gradient). Only tensors of burn's `flex` backend (with
+//! or without autodiff) take this path; others (CUDA) fall back to the same computation in tensor
+//! ops. Not used by the models yet: results differ from burn's `Conv1d` in the last bits and
+//! depend on the provider, so a model using it must add [`Provider::id`] to its cache key.
+//!
+//! How it reaches burn 0.22 (all public API, burn feature `extension`): `Tensor::try_into_primitive`
+//! / `from_primitive` downcast a runtime-dispatched tensor to `Autodiff<Flex>`'s primitive and back;
+//! `burn::backend::autodiff::ops::Backward` (`prepare` → `compute_bound` → `stateful` →
+//! `finish`) registers the handwritten backward, as burn's own test
+//! `tests/backend_extension_runtime.rs` (`autodiff_gradients`) does; `FlexTensor` is a host
+//! buffer (`as_slice`, `from_data`). The `#[backend_extension]` macro is not needed for one
+//! backend. Only `NoCheckpointing` autodiff devices (what `Device::autodiff()` gives) take the op.
+
+use std::ffi::{c_char, c_int};
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// The training backend of the CPU device (`Device::flex().autodiff()`).
+type FlexAd = Autodiff<Flex, NoCheckpointing>;
+
+/// Calls of the custom forward and backward kernels (lets the tests prove the op, not the
+/// tensor-ops fallback, ran).
+static KERNEL_CALLS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Which sgemm computes the products.
+#[derive(Clone, Copy)]
+pub enum Provider {
+    /// The `gemm` crate (0.19), the kernel burn `flex` itself uses.
+    GemmCrate,
+    /// An OpenBLAS library opened at run time (see [`OpenBlas::load`]).
+    OpenBlas(&'static OpenBlas),
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id())
+    }
+}
+
+impl Provider {
+    /// Identifies the kernel (and its CPU flavour): enters a cache key, since the bits differ.
+    pub fn id(&self) -> String {
+        match self {
+            Provider::GemmCrate => format!(
+                "sgemm:gemm-0.19/{}{}",
+                std::env::consts::ARCH,
+                if cfg!(target_feature = "avx512f") { "-avx512" } else { "" }
+            ),
+            Provider::OpenBlas(lib) => format!("sgemm:openblas/{}", lib.corename),
+        }
+    }
+
+    /// OpenBLAS if it can be opened, else the `gemm` crate.
+    pub fn best() -> Provider {
+        OpenBlas::get().map(Provider::OpenBlas).unwrap_or(Provider::GemmCrate)
+    }
+
+    /// Row-major `C = op(A)·op(B) + beta·C` with `op(A)` `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`;
+    /// `ta`/`tb` say that `A`/`B` are stored transposed. Leading dimensions are the stored rows'
+    /// lengths.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sgemm(
+        &self,
+        ta: bool,
+        tb: bool,
+        (m, n, k): (usize, usize, usize),
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        let (a_rows, b_rows) = (if ta { k } else { m }, if tb { n } else { k });
+        assert!(m == 0 || n == 0 || c.len() >= (m - 1) * ldc + n, "sgemm: C too small");
+        assert!(k == 0 || a_rows == 0 || a.len() >= (a_rows - 1) * lda + if ta { m } else { k });
+        assert!(k == 0 || b_rows == 0 || b.len() >= (b_rows - 1) * ldb + if tb { k } else { n });
+        if m == 0 || n == 0 {
+            return;
+        }
+        match self {
+            Provider::GemmCrate => {
+                let (a_rs, a_cs) = if ta { (1, lda as isize) } else { (lda as isize, 1) };
+                let (b_rs, b_cs) = if tb { (1, ldb as isize) } else { (ldb as isize, 1) };
+                // SAFETY: the asserts above bound every element the strides reach.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        c.as_mut_ptr(),
+                        1,
+                        ldc as isize,
+                        beta != 0.0,
+                        a.as_ptr(),
+                        a_cs,
+                        a_rs,
+                        b.as_ptr(),
+                        b_cs,
+                        b_rs,
+                        beta,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::Rayon(0),
+                    )
+                }
+            }
+            Provider::OpenBlas(lib) => {
+                const ROW_MAJOR: c_int = 101;
+                let op = |t: bool| if t { 112 } else { 111 };
+                let i = |v: usize| c_int::try_from(v).expect("sgemm dimension exceeds the BLAS integer range");
+                // OpenBLAS runs single-threaded (its own threads spin and fight rayon's); the
+                // columns of C are split into fixed blocks of `BLOCK` run on rayon's pool. The
+                // blocks do not depend on the thread count, so neither do the bits.
+                const BLOCK: usize = 256;
+                let blocks = n.div_ceil(BLOCK);
+                let (a_ptr, b_ptr, c_ptr) = (a.as_ptr() as usize, b.as_ptr() as usize, c.as_mut_ptr() as usize);
+                (0..blocks).into_par_iter().for_each(|blk| {
+                    let j0 = blk * BLOCK;
+                    let nb = BLOCK.min(n - j0);
+                    // Column j0 of op(B): element (p, j0) is at p·ldb + j0 (stored as is) or
+                    // j0·ldb + p (stored transposed); of C at j0.
+                    let b_off = if tb { j0 * ldb } else { j0 };
+                    // SAFETY: row-major CBLAS call inside the buffers bounded by the asserts
+                    // above; the blocks write disjoint columns of C.
+                    unsafe {
+                        (lib.sgemm)(
+                            ROW_MAJOR,
+                            op(ta),
+                            op(tb),
+                            i(m),
+                            i(nb),
+                            i(k),
+                            1.0,
+                            a_ptr as *const f32,
+                            i(lda),
+                            (b_ptr as *const f32).add(b_off),
+                            i(ldb),
+                            beta,
+                            (c_ptr as *mut f32).add(j0),
+                            i(ldc),
+                        )
+                    }
+                });
+            }
+        }
+    }
+}
+
+type CblasSgemm = unsafe extern "C" fn(
+    c_int,
+    c_int,
+    c_int,
+    c_int,
+    c_int,
+    c_int,
+    f32,
+    *const f32,
+    c_int,
+    *const f32,
+    c_int,
+    f32,
+    *mut f32,
+    c_int,
+);
+
+/// An OpenBLAS shared library (32-bit integers) opened with `dlopen`, so that a build without it
+/// still runs. Found at `$TSCPIPE_OPENBLAS`, else as `libopenblas.so.0` / `libopenblas.so`; the
+/// symbols may carry scipy-openblas's `scipy_` prefix (numpy/scipy wheels bundle such a library).
+pub struct OpenBlas {
+    sgemm: CblasSgemm,
+    /// The kernel family OpenBLAS picked for this CPU (e.g. `Haswell`, `SkylakeX`).
+    pub corename: String,
+    /// The file that was opened.
+    pub path: String,
+    _lib: libloading::Library,
+}
+
+impl OpenBlas {
+    /// The process-wide library, opened on first use; `None` when none could be opened.
+    pub fn get() -> Option<&'static OpenBlas> {
+        static LIB: OnceLock<Option<OpenBlas>> = OnceLock::new();
+        LIB.get_or_init(|| OpenBlas::load().ok()).as_ref()
+    }
+
+    /// Opens the library (see the type's documentation).
+    pub fn load() -> Result<OpenBlas, String> {
+        let candidates: Vec<String> = match std::env::var("TSCPIPE_OPENBLAS") {
+            Ok(p) if !p.is_empty() => vec![p],
+            _ => vec!["libopenblas.so.0".into(), "libopenblas.so".into()],
+        };
+        let mut errors = Vec::new();
+        for path in candidates {
+            // SAFETY: loading OpenBLAS runs only its own initialisers.
+            match unsafe { libloading::Library::new(&path) } {
+                Ok(lib) => return Self::from_library(lib, path),
+                Err(e) => errors.push(format!("{path}: {e}")),
+            }
+        }
+        Err(errors.join("; "))
+    }
+
+    fn from_library(lib: libloading::Library, path: String) -> Result<OpenBlas, String> {
+        // SAFETY: the symbols have the CBLAS / OpenBLAS C signatures named here.
+        unsafe {
+            let sgemm = ["cblas_sgemm", "scipy_cblas_sgemm"]
+                .iter()
+                .find_map(|s| lib.get::<CblasSgemm>(s.as_bytes()).ok().map(|f| *f))
+                .ok_or_else(|| format!("{path}: no cblas_sgemm symbol"))?;
+            let corename = ["openblas_get_corename", "scipy_openblas_get_corename"]
+                .iter()
+                .find_map(|s| lib.get::<unsafe extern "C" fn() -> *const c_char>(s.as_bytes()).ok().map(|f| *f))
+                .map(|f| {
+                    let p = f();
+                    if p.is_null() {
+                        "unknown".to_string()
+                    } else {
+                        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+                    }
+                })
+                .unwrap_or_else(|| "unknown".to_string());
+            if let Some(set_threads) = ["openblas_set_num_threads", "scipy_openblas_set_num_threads"]
+                .iter()
+                .find_map(|s| lib.get::<unsafe extern "C" fn(c_int)>(s.as_bytes()).ok().map(|f| *f))
+            {
+                set_threads(1);
+            }
+            Ok(OpenBlas { sgemm, corename, path, _lib: lib })
+        }
+    }
+}
+
+/// Keras/burn "same" padding: `k - 1` zeros in all, the odd one on the right.
+pub fn same_padding(kernel: usize) -> (usize, usize) {
+    let total = kernel.saturating_sub(1);
+    (total / 2, total - total / 2)
+}
+
+/// Sizes of one convolution.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    batch: usize,
+    cin: usize,
+    len: usize,
+    cout: usize,
+    kernel: usize,
+}
+
+impl Dims {
+    fn ck(&self) -> usize {
+        self.cin * self.kernel
+    }
+}
+
+/// `x[B, Cin, T]` → `cols[Cin·k, B·T]`, `cols[c·k + j, b·T + t] = x[b, c, t + j - left]` (0
+/// outside): every row is runs of `T` contiguous values, so this is copies, not a transpose.
+fn im2col(x: &[f32], d: Dims) -> Vec<f32> {
+    let (left, _) = same_padding(d.kernel);
+    let n = d.batch * d.len;
+    let mut cols = vec![0.0f32; d.ck() * n];
+    cols.par_chunks_mut(n).enumerate().for_each(|(row, out)| {
+        let (c, j) = (row / d.kernel, row % d.kernel);
+        // Output steps t with 0 <= t + j - left < T.
+        let t0 = left.saturating_sub(j);
+        let t1 = (d.len + left).saturating_sub(j).min(d.len);
+        if t0 >= t1 {
+            return;
+        }
+        for b in 0..d.batch {
+            let src = &x[(b * d.cin + c) * d.len..][..d.len];
+            out[b * d.len + t0..b * d.len + t1].copy_from_slice(&src[t0 + j - left..t1 + j - left]);
+        }
+    });
+    cols
+}
+
+/// The adjoint of [`im2col`]: `∂x[b, c, s] = Σ_j ∂cols[c·k + j, b·T + s + left - j]`, summed in a
+/// fixed order (j ascending) so the bits do not depend on the thread count.
+fn col2im(dcols: &[f32], d: Dims) -> Vec<f32> {
+    let (left, _) = same_padding(d.kernel);
+    let n = d.batch * d.len;
+    let mut dx = vec![0.0f32; d.batch * d.cin * d.len];
+    dx.par_chunks_mut(d.len).enumerate().for_each(|(row, out)| {
+        let (b, c) = (row / d.cin, row % d.cin);
+        for j in 0..d.kernel {
+            let src = &dcols[(c * d.kernel + j) * n + b * d.len..][..d.len];
+            // s with 0 <= s + left - j < T.
+            let s0 = j.saturating_sub(left);
+            let s1 = (d.len + j).saturating_sub(left).min(d.len);
+            for s in s0..s1 {
+                out[s] += src[s + left - j];
+            }
+        }
+    });
+    dx
+}
+
+/// `[P, Q, T]` → `[Q, P, T]`: moves runs of `T` values (`[Cout, B, T]` ↔ `[B, Cout, T]`).
+fn swap_outer(src: &[f32], p: usize, q: usize, len: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; src.len()];
+    out.par_chunks_mut(p * len).enumerate().for_each(|(qi, o)| {
+        for pi in 0..p {
+            o[pi * len..(pi + 1) * len].copy_from_slice(&src[(pi * q + qi) * len..][..len]);
+        }
+    });
+    out
+}
+
+/// A contiguous f32 view of a flex tensor (a copy only when the layout is strided).
+struct Host(FlexTensor);
+
+impl Host {
+    fn new(t: &FlexTensor) -> Host {
+        let t = if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() };
+        Host(t)
+    }
+
+    fn slice(&self) -> &[f32] {
+        self.0.as_slice::<f32>().expect("a contiguous f32 tensor")
+    }
+}
+
+fn flex_tensor(v: Vec<f32>, shape: [usize; 3]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+/// Forward on host buffers: `y[B, Cout, T]` from `Y' = W·cols` (`[Cout, B·T]`).
+fn forward_host(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> {
+    KERNEL_CALLS[0].fetch_add(1, Ordering::Relaxed);
+    let n = d.batch * d.len;
+    let cols = im2col(x, d);
+    let mut y = vec![0.0f32; d.cout * n];
+    p.sgemm(false, false, (d.cout, n, d.ck()), w, d.ck(), &cols, n, 0.0, &mut y, n);
+    swap_outer(&y, d.cout, d.batch, d.len)
+}
+
+/// Backward on host buffers: `(∂x, ∂W)` from the output gradient `g[B, Cout, T]`, with
+/// `G' = g` as `[Cout, B·T]`: `∂W = G'·colsᵀ`, `∂cols = Wᵀ·G'`.
+fn backward_host(
+    x: &[f32],
+    w: &[f32],
+    g: &[f32],
+    d: Dims,
+    p: Provider,
+    need_x: bool,
+    need_w: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    KERNEL_CALLS[1].fetch_add(1, Ordering::Relaxed);
+    let n = d.batch * d.len;
+    let ck = d.ck();
+    let gt = swap_outer(g, d.batch, d.cout, d.len);
+    let dw = need_w.then(|| {
+        let cols = im2col(x, d);
+        let mut dw = vec![0.0f32; d.cout * ck];
+        p.sgemm(false, true, (d.cout, ck, n), &gt, n, &cols, n, 0.0, &mut dw, ck);
+        dw
+    });
+    let dx = need_x.then(|| {
+        let mut dcols = vec![0.0f32; ck * n];
+        p.sgemm(true, false, (ck, n, d.cout), w, ck, &gt, n, 0.0, &mut dcols, n);
+        col2im(&dcols, d)
+    });
+    (dx, dw)
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+/// What the backward pass needs: the inputs (shared, not copied) and the provider.
+#[derive(Clone)]
+struct ConvState {
+    x: FlexTensor,
+    w: FlexTensor,
+    dims: Dims,
+    provider: Provider,
+}
+
+impl fmt::Debug for ConvState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConvState").field("dims", &self.dims).field("provider", &self.provider).finish()
+    }
+}
+
+impl Backward<Flex, 2> for ConvBackward {
+    type State = ConvState;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let s = ops.state;
+        let (dx, dw) = backward_host(
+            Host::new(&s.x).slice(),
+            Host::new(&s.w).slice(),
+            Host::new(&grad).slice(),
+            s.dims,
+            s.provider,
+            node_x.is_some(),
+            node_w.is_some(),
+        );
+        let d = s.dims;
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<Flex>(node.id, flex_tensor(dx, [d.batch, d.cin, d.len]));
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<Flex>(node.id, flex_tensor(dw, [d.cout, d.cin, d.kernel]));
+        }
+    }
+}
+
+fn dims_of(x: [usize; 3], w: [usize; 3]) -> Dims {
+    assert_eq!(x[1], w[1], "conv1d_same: input has {} channels, the weight expects {}", x[1], w[1]);
+    Dims { batch: x[0], cin: x[1], len: x[2], cout: w[0], kernel: w[2] }
+}
+
+/// `FloatTensor<FlexAd>` is burn-autodiff's `AutodiffTensor<Flex>` (a type it does not export by
+/// name; its `node`/`primitive` methods are public).
+fn autodiff_conv(x: FloatTensor<FlexAd>, w: FloatTensor<FlexAd>, d: Dims, p: Provider) -> FloatTensor<FlexAd> {
+    let run = |xp: &FlexTensor, wp: &FlexTensor| {
+        flex_tensor(forward_host(Host::new(xp).slice(), Host::new(wp).slice(), d, p), [d.batch, d.cout, d.len])
+    };
+    match ConvBackward.prepare::<NoCheckpointing>([x.node(), w.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let (xp, wp) = (x.primitive().clone(), w.primitive().clone());
+            let y = run(&xp, &wp);
+            prep.finish(ConvState { x: xp, w: wp, dims: d, provider: p }, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(run(x.primitive(), w.primitive())),
+    }
+}
+
+/// The fallback in tensor ops (any backend): unfold + one broadcast matrix product.
+fn conv_tensor_ops(x: Tensor<3>, weight: Tensor<3>) -> Tensor<3> {
+    let [batch, cin, len] = x.dims();
+    let [cout, _, kernel] = weight.dims();
+    let (left, right) = same_padding(kernel);
+    let padded = x.pad([(left, right)], PadMode::Constant(0.0));
+    let taps: Vec<Tensor<3>> = (0..kernel).map(|j| padded.clone().slice([0..batch, 0..cin, j..j + len])).collect();
+    let cols = Tensor::stack::<4>(taps, 2).reshape([batch, cin * kernel, len]);
+    weight.reshape([1, cout, cin * kernel]).matmul(cols)
+}
+
+/// `(B, Cin, T)` → `(B, Cout, T)`: stride 1, dilation 1, "same" padding, like
+/// `Conv1dConfig::new(cin, cout, k).with_padding(PaddingConfig1d::Same)`, with the products done
+/// by `provider` on the CPU backend (f32).
+pub fn conv1d_same(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>, provider: Provider) -> Tensor<3> {
+    let d = dims_of(x.dims(), weight.dims());
+    let f32s = x.dtype() == DType::F32 && weight.dtype() == DType::F32;
+    let y = match (
+        f32s.then(|| x.clone().try_into_primitive::<FlexAd>().ok()).flatten(),
+        f32s.then(|| weight.clone().try_into_primitive::<FlexAd>().ok()).flatten(),
+    ) {
+        (Some(xp), Some(wp)) => Tensor::from_primitive::<FlexAd>(autodiff_conv(xp, wp, d, provider)),
+        _ => match (
+            f32s.then(|| x.clone().try_into_primitive::<Flex>().ok()).flatten(),
+            f32s.then(|| weight.clone().try_into_primitive::<Flex>().ok()).flatten(),
+        ) {
+            (Some(xp), Some(wp)) => Tensor::from_primitive::<Flex>(flex_tensor(
+                forward_host(Host::new(&xp).slice(), Host::new(&wp).slice(), d, provider),
+                [d.batch, d.cout, d.len],
+            )),
+            _ => conv_tensor_ops(x, weight),
+        },
+    };
+    match bias {
+        Some(b) => y + b.reshape([1, d.cout, 1]),
+        None => y,
+    }
+}
+
+/// [`conv1d_same`] with a burn `Conv1d` module's parameters (its padding must be `Same`, stride
+/// and dilation 1 — what every model here builds).
+pub fn forward_same(conv: &burn::nn::conv::Conv1d, x: Tensor<3>, provider: Provider) -> Tensor<3> {
+    conv1d_same(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), provider)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Param;
+    use burn::nn::PaddingConfig1d;
+    use burn::nn::conv::Conv1dConfig;
+    use burn::tensor::Device;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn random(shape: [usize; 3], seed: u64, device: &Device) -> Tensor<3> {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        let n = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| r.random::<f32>() * 2.0 - 1.0).collect();
+        Tensor::from_data(TensorData::new(v, shape), device)
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().expect("f32")
+    }
+
+    fn max_abs_diff(a: Vec<f32>, b: Vec<f32>) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    fn kernel_calls() -> [usize; 2] {
+        [KERNEL_CALLS[0].load(Ordering::Relaxed), KERNEL_CALLS[1].load(Ordering::Relaxed)]
+    }
+
+    fn providers() -> Vec<Provider> {
+        let mut p = vec![Provider::GemmCrate];
+        if let Some(lib) = OpenBlas::get() {
+            p.push(Provider::OpenBlas(lib));
+        } else {
+            eprintln!("OpenBLAS not found ({:?}); testing the gemm crate only", OpenBlas::load().err());
+        }
+        p
+    }
+
+    /// (output, ∂x, ∂W, ∂b) of `sum(y · r)` for a fixed random `r`, so every output element's
+    /// gradient differs.
+    fn run(
+        conv: &burn::nn::conv::Conv1d,
+        x: &Tensor<3>,
+        r: &Tensor<3>,
+        f: impl Fn(&burn::nn::conv::Conv1d, Tensor<3>) -> Tensor<3>,
+    ) -> [Vec<f32>; 4] {
+        let x = x.clone().require_grad();
+        let y = f(conv, x.clone());
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let bias = conv.bias.as_ref().expect("bias");
+        [
+            values(y),
+            values(x.grad(&grads).expect("∂x")),
+            values(conv.weight.val().grad(&grads).expect("∂W")),
+            values(bias.val().grad(&grads).expect("∂b")),
+        ]
+    }
+
+    /// Same outputs and gradients (input, weight, bias) as burn's `Conv1d` within 1e-4, for odd,
+    /// even and unit kernels, with each provider.
+    #[test]
+    fn matches_burn_conv1d_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        for p in providers() {
+            for (i, (b, cin, cout, k, t)) in
+                [(2, 1, 4, 8, 13), (3, 3, 5, 5, 9), (2, 4, 2, 3, 7), (1, 2, 3, 1, 6), (2, 2, 2, 4, 3), (2, 2, 3, 8, 2)]
+                    .into_iter()
+                    .enumerate()
+            {
+                let seed = i as u64;
+                let mut conv = Conv1dConfig::new(cin, cout, k).with_padding(PaddingConfig1d::Same).init(&device);
+                conv.weight = Param::from_tensor(random([cout, cin, k], 100 + seed, &device));
+                conv.bias = Some(Param::from_tensor(random([1, 1, cout], 200 + seed, &device).reshape([cout])));
+                let x = random([b, cin, t], 300 + seed, &device);
+                let r = random([b, cout, t], 400 + seed, &device);
+                let calls = kernel_calls();
+                let ours = run(&conv, &x, &r, |c, x| forward_same(c, x, p));
+                let after = kernel_calls();
+                assert!(after[0] > calls[0] && after[1] > calls[1], "the custom op did not run");
+                let burns = run(&conv, &x, &r, |c, x| c.forward(x));
+                for (what, (a, e)) in ["y", "∂x", "∂W", "∂b"].iter().zip(ours.into_iter().zip(burns)) {
+                    let diff = max_abs_diff(a, e);
+                    assert!(diff < 1e-4, "{p:?} case {i}: {what} differs by {diff}");
+                }
+            }
+        }
+    }
+
+    /// Inference (no autodiff) and the tensor-ops fallback agree with the custom op.
+    #[test]
+    fn inference_path_matches() {
+        let device = Device::flex();
+        let x = random([3, 4, 11], 1, &device);
+        let w = random([5, 4, 3], 2, &device);
+        let expected = values(conv_tensor_ops(x.clone(), w.clone()));
+        for p in providers() {
+            let calls = kernel_calls();
+            let ours = values(conv1d_same(x.clone(), w.clone(), None, p));
+            assert!(kernel_calls()[0] > calls[0], "the custom op did not run");
+            assert!(max_abs_diff(ours, expected.clone()) < 1e-4, "{p:?}");
+        }
+    }
+
+    /// Same inputs → same bits, run to run, for output and gradients.
+    #[test]
+    fn deterministic() {
+        let device = Device::flex().autodiff();
+        let x = random([4, 6, 40], 5, &device);
+        let w = random([8, 6, 5], 6, &device).require_grad();
+        let r = random([4, 8, 40], 7, &device);
+        for p in providers() {
+            let once = || {
+                let x = x.clone().require_grad();
+                let y = conv1d_same(x.clone(), w.clone(), None, p);
+                let g = (y.clone() * r.clone()).sum().backward();
+                (values(y), values(x.grad(&g).expect("∂x")), values(w.grad(&g).expect("∂W")))
+            };
+            let (a, b) = (once(), once());
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a.0), bits(&b.0));
+            assert_eq!(bits(&a.1), bits(&b.1));
+            assert_eq!(bits(&a.2), bits(&b.2));
+        }
+    }
+
+    /// Same bits with 1 and 3 rayon threads (OpenBLAS's column blocks are fixed, the gemm
+    /// crate splits alike), at a size where the blocks and threads do split the work.
+    #[test]
+    fn bits_do_not_depend_on_thread_count() {
+        let device = Device::flex().autodiff();
+        let x = random([6, 16, 100], 8, &device);
+        let w = random([20, 16, 5], 9, &device).require_grad();
+        let r = random([6, 20, 100], 10, &device);
+        for p in providers() {
+            let once = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                pool.install(|| {
+                    let x = x.clone().require_grad();
+                    let y = conv1d_same(x.clone(), w.clone(), None, p);
+                    let g = (y.clone() * r.clone()).sum().backward();
+                    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    (bits(values(y)), bits(values(x.grad(&g).expect("∂x"))), bits(values(w.grad(&g).expect("∂W"))))
+                })
+            };
+            assert_eq!(once(1), once(3), "{p:?}");
+        }
+    }
+
+    /// The cache-key part names the provider and differs between providers.
+    #[test]
+    fn provider_ids_differ() {
+        let gemm = Provider::GemmCrate.id();
+        assert!(gemm.starts_with("sgemm:gemm-0.19/"));
+        if let Some(lib) = OpenBlas::get() {
+            let blas = Provider::OpenBlas(lib).id();
+            assert!(blas.starts_with("sgemm:openblas/"));
+            assert_ne!(gemm, blas);
+        }
+    }
+}
