@@ -10,6 +10,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::conv_gemm::conv_same;
 use super::init::Init;
 use super::layers::{Dense, conv1d};
 use super::{ModelError, ModelOutput, ModelShape, Result};
@@ -87,7 +88,7 @@ impl Cnn1d {
     }
 
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
-        let y = self.convs.iter().fold(x, |y, conv| self.pool.forward(relu(conv.forward(y))));
+        let y = self.convs.iter().fold(x, |y, conv| self.pool.forward(relu(conv_same(conv, y))));
         let [b, c, _] = y.dims();
         let pooled = y.max_dim(2).reshape([b, c]);
         ModelOutput { logits: self.head.forward(pooled), attention: None }

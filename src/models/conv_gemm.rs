@@ -1,4 +1,4 @@
-//! Prototype (issue 3, speed): a "same" Conv1d whose forward and both backward passes are three
+//! Issue 3, speed: a "same" Conv1d whose forward and both backward passes are three
 //! large row-major sgemm calls on host buffers, as a custom burn operation with a handwritten
 //! backward pass, so that the GEMM kernel can be chosen: the `gemm` crate (what burn `flex` uses)
 //! or OpenBLAS loaded at run time.
@@ -10,8 +10,9 @@
 //! copies runs of `T`). The bias is added with
 //! ordinary tensor ops (autodiff derives its gradient). Only tensors of burn's `flex` backend (with
 //! or without autodiff) take this path; others (CUDA) fall back to the same computation in tensor
-//! ops. Not used by the models yet: results differ from burn's `Conv1d` in the last bits and
-//! depend on the provider, so a model using it must add [`Provider::id`] to its cache key.
+//! ops. The models' "same" convolutions go through [`conv_same`]; results differ from burn's
+//! `Conv1d` in the last bits and depend on the provider, so [`Provider::id`] is part of the CPU
+//! device's cache key.
 //!
 //! How it reaches burn 0.22 (all public API, burn feature `extension`): `Tensor::try_into_primitive`
 //! / `from_primitive` downcast a runtime-dispatched tensor to `Autodiff<Flex>`'s primitive and back;
@@ -490,6 +491,14 @@ pub fn conv1d_same(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>, pro
         Some(b) => y + b.reshape([1, d.cout, 1]),
         None => y,
     }
+}
+
+/// The "same" convolution every model uses: on the CPU backend the custom op with the best
+/// sgemm available ([`Provider::best`], which enters the CPU device's cache key through
+/// `Device::backend_id`), elsewhere (CUDA) burn's own `Conv1d`.
+pub fn conv_same(conv: &burn::nn::conv::Conv1d, x: Tensor<3>) -> Tensor<3> {
+    let on_cpu = x.clone().try_into_primitive::<FlexAd>().is_ok() || x.clone().try_into_primitive::<Flex>().is_ok();
+    if on_cpu { forward_same(conv, x, Provider::best()) } else { conv.forward(x) }
 }
 
 /// [`conv1d_same`] with a burn `Conv1d` module's parameters (its padding must be `Same`, stride

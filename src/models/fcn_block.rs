@@ -6,6 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig1d};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
+use super::conv_gemm::conv_same;
 use super::init::Init;
 
 /// Conv1D/BN/ReLU layers (He-uniform kernels, zero biases, Keras-style BatchNorm).
@@ -61,7 +62,7 @@ impl FcnBlock {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let mut x = x;
         for (conv, bn) in self.convs.iter().zip(&self.norms) {
-            x = relu(bn.forward(conv.forward(x)));
+            x = relu(bn.forward(conv_same(conv, x)));
         }
         x
     }

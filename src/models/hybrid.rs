@@ -20,6 +20,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, softmax};
 use serde::{Deserialize, Serialize};
 
+use super::conv_gemm::conv_same;
 use super::init::Init;
 use super::layers::{Dense, adaptive_max_pool1d, conv1d};
 use super::lstm::Lstm;
@@ -146,7 +147,7 @@ impl Hybrid {
         let last = self.convs.len() - 1;
         let mut y = x;
         for (i, conv) in self.convs.iter().enumerate() {
-            y = relu(conv.forward(y));
+            y = relu(conv_same(conv, y));
             y = if i < last { self.pool.forward(y) } else { adaptive_max_pool1d(y, self.adaptive_pool) };
         }
         y

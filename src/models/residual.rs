@@ -14,6 +14,7 @@ use burn::nn::{BatchNorm, PaddingConfig1d};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
+use super::conv_gemm::conv_same;
 use super::init::Init;
 use super::layers::{batch_norm, conv1d};
 use super::{ModelError, Result};
@@ -96,7 +97,7 @@ impl ResidualBlock {
         let last = self.convs.len().saturating_sub(1);
         let mut y = x.clone();
         for (i, (conv, bn)) in self.convs.iter().zip(&self.norms).enumerate() {
-            y = bn.forward(conv.forward(y));
+            y = bn.forward(conv_same(conv, y));
             if i < last {
                 y = relu(y);
             }
