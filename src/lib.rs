@@ -15,6 +15,7 @@ pub mod cache;
 pub mod classic;
 pub mod data;
 pub mod dsl;
+pub mod embed;
 pub mod exec;
 pub mod graph;
 pub mod metrics;
