@@ -3,4 +3,4 @@
 
 pub mod tsne;
 
-pub use tsne::{TsneConfig, TsneError, tsne};
+pub use tsne::{TsneConfig, TsneError, neighbour_purity, tsne};
