@@ -305,6 +305,25 @@ mod tests {
         assert!(tsne(&same, &quick(0)).unwrap().iter().all(|p| p[0].is_finite()));
     }
 
+    /// Time at the report's largest bundled size (ItalyPowerDemand TEST: 1029 series of 24 points):
+    /// `cargo test --lib embed::tsne::tests::timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing, prints seconds"]
+    fn timing() {
+        let (x, labels) = blobs(&[0.0, 1.5], 1029 / 2 + 1, 4);
+        let x: Vec<Vec<f64>> = x.into_iter().map(|r| r.iter().cycle().take(24).copied().collect()).collect();
+        for iterations in [500, 1000] {
+            let t = std::time::Instant::now();
+            let y = tsne(&x, &TsneConfig { iterations, ..Default::default() }).unwrap();
+            println!(
+                "n = {}, {iterations} iterations: {:.2} s, purity {:.3}",
+                x.len(),
+                t.elapsed().as_secs_f64(),
+                neighbour_purity(&y, &labels)
+            );
+        }
+    }
+
     #[test]
     fn input_validation() {
         let cfg = TsneConfig::default();
