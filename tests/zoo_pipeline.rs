@@ -39,6 +39,10 @@ fn zoo_pipeline_expands_every_model_on_every_dataset() {
     assert_eq!((noatt["model"]["pool"].clone(), noatt["model"]["adaptive_pool"].clone()), (json!(2), json!(10)));
     assert_eq!(params(&ex, "train_resnet[dataset=Coffee]")["model"]["filters"], json!([64, 128, 128]));
     assert_eq!(params(&ex, "train_mlp[dataset=Coffee]")["epochs"], 5000);
+    // FCN and ResNet export their pooled features for the report's t-SNE; the others keep their keys
+    assert_eq!(params(&ex, "predict_fcn[dataset=Coffee]")["export_features"], true);
+    assert_eq!(params(&ex, "predict_resnet[dataset=Coffee]")["export_features"], true);
+    assert!(params(&ex, "predict_mlp[dataset=Coffee]").get("export_features").is_none());
     for id in ["nn_ed[dataset=ArrowHead]", "nn_dtw[dataset=BasicMotions]", "report", "analyze", "table"] {
         assert!(ex.instances.iter().any(|i| i.id == id), "missing {id}");
     }
