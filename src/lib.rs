@@ -16,6 +16,7 @@ pub mod cache;
 pub mod classic;
 pub mod data;
 pub mod dsl;
+pub mod embed;
 pub mod exec;
 pub mod graph;
 pub mod metrics;

@@ -45,6 +45,7 @@ batch_size = 25
 kind = "predict_pairs"
 inputs = { model = "train_cnnts", data = "norm" }
 label = "CNN-TS"
+export_features = true
 
 [stages.predict_base]
 kind = "predict_pairs"
@@ -65,7 +66,8 @@ inputs = { results = ["eval_cnnts", "eval_base"] }
 
 [stages.report]
 kind = "report"
-inputs = { tables = "table", trainings = ["train_cnnts", "train_base"], evaluations = ["eval_cnnts"] }
+inputs = { tables = "table", trainings = ["train_cnnts", "train_base"], evaluations = ["eval_cnnts"], features = "predict_cnnts" }
+tsne_iterations = 300
 "#;
 
 fn digest_of(out: &app::RunOutput, id: &str, file: &str) -> String {
@@ -92,12 +94,44 @@ fn cnn_ts_pipeline_runs_and_is_deterministic() {
     let html = published(&first, "report/report.html");
     assert!(html.contains("train_cnnts: loss") && html.contains("train_base: learning rate"));
 
+    // exported features: one row per TEST series in every space; O_m = 2 representatives × F4 = 4
+    let d = digest_of(&first, "predict_cnnts", "features.json");
+    let blob = a.cache_dir().join("cas").join(&d[..2]).join(&d);
+    let f: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(blob).unwrap()).unwrap();
+    assert_eq!(f["labels"].as_array().unwrap().len(), 150);
+    assert_eq!(f["raw"].as_array().unwrap().len(), 150);
+    assert_eq!(f["raw"][0].as_array().unwrap().len(), 150, "GunPoint series have 150 points");
+    let sets = f["sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2);
+    for (set, width) in sets.iter().zip([4, 8]) {
+        let rows = set["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 150, "{}", set["name"]);
+        assert!(rows.iter().all(|r| r.as_array().unwrap().len() == width), "{}", set["name"]);
+    }
+    // off when absent: the base network's inference writes none
+    let base = first.summary.results.iter().find(|r| r.id == "predict_base").unwrap();
+    assert!(!base.manifest.as_ref().unwrap().outputs.contains_key("features.json"));
+    // the report projects the raw series and both feature spaces, coloured by class
+    assert!(html.contains("t-SNE of the TEST series"), "no t-SNE section");
+    for t in
+        ["GunPoint: raw TEST series", "CNN-TS on GunPoint: O_1 (Block 1 GAP)", "CNN-TS on GunPoint: O_m (Block 4 GAP"]
+    {
+        assert!(html.contains(t), "{t} missing from the report");
+    }
+    assert!(html.matches("nearest-neighbour class purity").count() == 3);
+
     // the base network really is different: another weights digest
     assert_ne!(digest_of(&first, "train_cnnts", "model.mpk"), digest_of(&first, "train_base", "model.mpk"));
     // another cache, same pipeline: the same bits
     let b = Project::new();
     let again = b.run(&b.write("cnnts.toml", PIPELINE));
-    for (id, file) in [("pairs", "pairs.bin"), ("train_cnnts", "model.mpk"), ("predict_cnnts", "predictions.json")] {
+    for (id, file) in [
+        ("pairs", "pairs.bin"),
+        ("train_cnnts", "model.mpk"),
+        ("predict_cnnts", "predictions.json"),
+        ("predict_cnnts", "features.json"),
+        ("report", "report.html"),
+    ] {
         assert_eq!(digest_of(&again, id, file), digest_of(&first, id, file), "{id}");
     }
 }
@@ -117,5 +151,7 @@ fn shipped_pipeline_expands_with_and_without_quick() {
         let filters =
             if profile.is_some() { serde_json::json!([16, 32, 32]) } else { serde_json::json!([64, 128, 128]) };
         assert_eq!(model["filters"], filters);
+        let predict = e.instances.iter().find(|i| i.id == "predict_cnnts[dataset=GunPoint]").expect("predict_cnnts");
+        assert_eq!(predict.params.get("export_features"), Some(&serde_json::json!(true)));
     }
 }

@@ -44,6 +44,10 @@ fn zoo_pipeline_expands_every_model_on_every_dataset() {
     assert_eq!((noatt["model"]["pool"].clone(), noatt["model"]["adaptive_pool"].clone()), (json!(2), json!(10)));
     assert_eq!(params(&ex, "train_resnet[dataset=Coffee]")["model"]["filters"], json!([64, 128, 128]));
     assert_eq!(params(&ex, "train_mlp[dataset=Coffee]")["epochs"], 5000);
+    // FCN and ResNet export their pooled features for the report's t-SNE; the others keep their keys
+    assert_eq!(params(&ex, "predict_fcn[dataset=Coffee]")["export_features"], true);
+    assert_eq!(params(&ex, "predict_resnet[dataset=Coffee]")["export_features"], true);
+    assert!(params(&ex, "predict_mlp[dataset=Coffee]").get("export_features").is_none());
     for id in [
         "nn_ed[dataset=ArrowHead]",
         "nn_dtw[dataset=BasicMotions]",
@@ -104,6 +108,7 @@ label = "Hybrid-Att"
 kind = "predict"
 inputs = { model = "train_sgd", data = "norm" }
 label = "Hybrid"
+export_features = true
 
 [stages.eval_att]
 kind = "evaluate"
@@ -119,7 +124,8 @@ inputs = { results = ["eval_att", "eval_sgd"] }
 
 [stages.report]
 kind = "report"
-inputs = { tables = "table", trainings = ["train_att", "train_sgd"], evaluations = ["eval_att"], attention = "predict_att" }
+inputs = { tables = "table", trainings = ["train_att", "train_sgd"], evaluations = ["eval_att"], attention = "predict_att", features = "predict_sgd" }
+tsne_iterations = 250
 "#;
 
 /// An output file of one instance, read from the cache (only the table and report are published).
@@ -157,7 +163,28 @@ fn hybrid_models_run_from_stdlib_fragments_with_attention_over_time() {
         }
     }
 
+    // features.json (export_features = true): one row per TEST series, next to the raw series
+    for (d, n) in [("ItalyPowerDemand", 1029), ("BasicMotions", 40)] {
+        let f = output_json(&p, &out, &format!("predict_sgd[dataset={d}]"), "features.json");
+        assert_eq!(f["labels"].as_array().unwrap().len(), n, "{d}");
+        assert_eq!(f["raw"].as_array().unwrap().len(), n, "{d}");
+        let rows = f["sets"][0]["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), n, "{d}");
+        let w = rows[0].as_array().unwrap().len();
+        assert!(w > 0 && rows.iter().all(|r| r.as_array().unwrap().len() == w), "{d}");
+    }
+    let att_manifest = out.summary.manifest_of("predict_att[dataset=BasicMotions]").unwrap();
+    assert!(!att_manifest.outputs.contains_key("features.json"), "off when absent");
+
     let html = published(&out, "report/report.html");
+    for t in [
+        "ItalyPowerDemand: raw TEST series",
+        "Hybrid on ItalyPowerDemand: features before the final dense layer",
+        "BasicMotions: raw TEST series",
+        "Hybrid on BasicMotions: features before the final dense layer",
+    ] {
+        assert!(html.contains(t), "t-SNE figure {t} missing");
+    }
     assert!(html.contains("Where the attention model looks"));
     assert!(html.contains("Hybrid-Att on BasicMotions: attention over 16 pooled time steps"), "time attention figure");
     assert!(html.contains("pooled time step"));

@@ -91,6 +91,6 @@ impl Cnn1d {
         let y = self.convs.iter().fold(x, |y, conv| self.pool.forward(relu(conv_same(conv, y))));
         let [b, c, _] = y.dims();
         let pooled = y.max_dim(2).reshape([b, c]);
-        ModelOutput { logits: self.head.forward(pooled), attention: None }
+        ModelOutput { logits: self.head.forward(pooled.clone()), attention: None, features: pooled }
     }
 }

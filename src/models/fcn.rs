@@ -85,6 +85,7 @@ impl Fcn {
     }
 
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
-        ModelOutput { logits: self.head.forward(self.block.forward_pooled(x)), attention: None }
+        let pooled = self.block.forward_pooled(x);
+        ModelOutput { logits: self.head.forward(pooled.clone()), attention: None, features: pooled }
     }
 }

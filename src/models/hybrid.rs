@@ -164,6 +164,6 @@ impl Hybrid {
             None => (y, None),
         };
         let h = self.lstm.forward(y.swap_dims(1, 2));
-        ModelOutput { logits: self.head.forward(h), attention: weights }
+        ModelOutput { logits: self.head.forward(h.clone()), attention: weights, features: h }
     }
 }

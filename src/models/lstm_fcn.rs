@@ -118,8 +118,8 @@ impl LstmFcn {
                 (Tensor::cat(vec![pooled, h], 1), attention)
             }
         };
-        let logits = features.matmul(self.head_weight.val()).add(self.head_bias.val().unsqueeze::<2>());
-        ModelOutput { logits, attention }
+        let logits = features.clone().matmul(self.head_weight.val()).add(self.head_bias.val().unsqueeze::<2>());
+        ModelOutput { logits, attention, features }
     }
 }
 

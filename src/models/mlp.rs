@@ -85,6 +85,6 @@ impl Mlp {
         for (i, layer) in self.layers.iter().enumerate() {
             h = maybe_drop(relu(layer.forward(h)), i + 1);
         }
-        ModelOutput { logits: self.head.forward(h), attention: None }
+        ModelOutput { logits: self.head.forward(h.clone()), attention: None, features: h }
     }
 }

@@ -334,6 +334,8 @@ pub struct ModelOutput {
     /// models: ALSTM-FCN `[B, C, C]` (`[b, t, j]` = weight of input step `j` when the attention
     /// LSTM computes step `t`); the hybrid `[B, 1, S]` (weight of pooled time step `j`).
     pub attention: Option<Tensor<3>>,
+    /// What the final dense layer sees `[B, F]` (pooled features; for feature export / t-SNE).
+    pub features: Tensor<2>,
 }
 
 /// Every model of this module (an enum, so the training loop is shared).

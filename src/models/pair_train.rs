@@ -326,6 +326,64 @@ pub fn same_probabilities(
     Ok(out)
 }
 
+/// Learned features of each TEST series, for the report's t-SNE figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesFeatures {
+    /// GAP of Block 1 on the series (what O_1 classifies), `[n][F1]`.
+    pub o1: Vec<Vec<f64>>,
+    /// GAP after Block 4 (what O_m judges) of the series paired with each representative in
+    /// turn, concatenated in representative order, `[n][R·F4]`: O_m's input is a pair feature,
+    /// and this is the series' view of every reference the vote uses.
+    pub om: Vec<Vec<f64>>,
+}
+
+/// [`SeriesFeatures`] of `test` against `reps` (evaluation mode, batched like [`same_probabilities`]).
+pub fn series_features(
+    model: &CnnTs,
+    test: &Split,
+    reps: &Split,
+    device: &burn::tensor::Device,
+    batch_size: usize,
+) -> Result<SeriesFeatures> {
+    let shape = model.shape();
+    check_split(test, shape, "exported")?;
+    check_split(reps, shape, "representative")?;
+    let model = model.clone().valid().to_device(device);
+    let r = reps.n;
+    let to3 = |s: &Split, from: usize, n: usize| -> Tensor<3> {
+        let w = s.dims * s.len;
+        let v: Vec<f32> = s.values[from * w..(from + n) * w].iter().map(|&x| x as f32).collect();
+        Tensor::from_data(TensorData::new(v, [n, s.dims, s.len]), device)
+    };
+    let rows = |t: Tensor<2>| -> Result<Vec<Vec<f64>>> {
+        let [_, f] = t.dims();
+        let v: Vec<f32> = t
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| ModelError::InvalidData(format!("{e:?}")))?;
+        Ok(v.chunks(f.max(1)).map(|row| row.iter().map(|&x| x as f64).collect()).collect())
+    };
+    let h2 = model.features2(to3(reps, 0, r));
+    let per_batch = (batch_size / r.max(1)).max(1);
+    let mut out = SeriesFeatures { o1: Vec::with_capacity(test.n), om: Vec::with_capacity(test.n) };
+    let mut start = 0;
+    while start < test.n {
+        let b = per_batch.min(test.n - start);
+        let h1 = model.features1(to3(test, start, b));
+        out.o1.extend(rows(super::cnn_ts::gap(h1.clone()))?);
+        let ia: Vec<i64> = (0..b * r).map(|q| (q / r) as i64).collect();
+        let ib: Vec<i64> = (0..b * r).map(|q| (q % r) as i64).collect();
+        let ia = Tensor::<1, Int>::from_data(TensorData::new(ia, [b * r]), device);
+        let ib = Tensor::<1, Int>::from_data(TensorData::new(ib, [b * r]), device);
+        let (_, pooled) = model.head_from_difference(h1.select(0, ia) - h2.clone().select(0, ib));
+        let pair_rows = rows(pooled)?;
+        out.om.extend(pair_rows.chunks(r.max(1)).map(|c| c.concat()));
+        start += b;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use rand::{RngExt, SeedableRng};
@@ -333,6 +391,39 @@ mod tests {
 
     use super::*;
     use crate::pairs::{NearMiss, VoteRule, nearmiss, vote};
+
+    #[test]
+    fn series_features_have_one_row_per_series_and_match_the_forward_pass() {
+        let dev = burn::tensor::Device::flex();
+        let spec = CnnTsSpec { filters: vec![3, 4, 5], kernels: vec![5, 3, 3], ..Default::default() };
+        let test = synthetic(7, 16, 1);
+        let reps = synthetic(3, 16, 2);
+        let shape = ModelShape { dims: 1, len: 16, classes: 2 };
+        let model = spec.build(shape, 0, &dev).unwrap();
+        let f = series_features(&model, &test, &reps, &dev, 4).unwrap();
+        assert_eq!(f.o1.len(), 7);
+        assert_eq!(f.om.len(), 7);
+        assert!(f.o1.iter().all(|r| r.len() == 3));
+        assert!(f.om.iter().all(|r| r.len() == 3 * 5), "R = 3 representatives × F4 = 5");
+        // batching does not change the numbers; the pair (series 5, representative 2) agrees with
+        // the plain forward pass
+        assert_eq!(series_features(&model, &test, &reps, &dev, 1000).unwrap().o1.len(), 7);
+        let m = model.clone().valid();
+        let one = |s: &Split, i: usize| {
+            let w = s.dims * s.len;
+            let v: Vec<f32> = s.values[i * w..(i + 1) * w].iter().map(|&x| x as f32).collect();
+            Tensor::<3>::from_data(TensorData::new(v, [1, 1, 16]), &dev)
+        };
+        let out = m.forward(one(&test, 5), one(&reps, 2));
+        let gm: Vec<f32> = out.gap_main.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let g1: Vec<f32> = out.gap1.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        for (a, b) in f.om[5][2 * 5..3 * 5].iter().zip(&gm) {
+            assert!((a - *b as f64).abs() < 1e-4, "{a} vs {b}");
+        }
+        for (a, b) in f.o1[5].iter().zip(&g1) {
+            assert!((a - *b as f64).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
 
     /// Class 0: a rising ramp, class 1: a falling ramp, both with noise and a random offset.
     fn synthetic(n: usize, len: usize, seed: u64) -> Split {

@@ -19,6 +19,9 @@ pub struct Predictions {
     /// Attention weights `[n][t][j]` (weight of input step `j` at LSTM step `t`; steps are the
     /// input's dimensions after the dimension shuffle), for attention models.
     pub attention: Option<Vec<Vec<Vec<f32>>>>,
+    /// What the final dense layer sees, `[n][F]` (for the report's t-SNE figures).
+    #[serde(default)]
+    pub features: Vec<Vec<f32>>,
 }
 
 impl Predictions {
@@ -44,6 +47,7 @@ pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: us
     let mut probabilities = Vec::with_capacity(split.n);
     let mut labels = Vec::with_capacity(split.n);
     let mut attention: Option<Vec<Vec<Vec<f32>>>> = None;
+    let mut features = Vec::with_capacity(split.n);
     let width = split.dims * split.len;
     let mut start = 0;
     while start < split.n {
@@ -51,6 +55,8 @@ pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: us
         let x: Vec<f32> = split.values[start * width..(start + b) * width].iter().map(|&v| v as f32).collect();
         let x: Tensor<3> = Tensor::from_data(TensorData::new(x, [b, split.dims, split.len]), &dev);
         let out = model.forward(x, None);
+        let [_, f] = out.features.dims();
+        features.extend(to_vec(out.features.into_data()).chunks(f.max(1)).map(<[f32]>::to_vec));
         let p = to_vec(softmax(out.logits, 1).into_data());
         for row in p.chunks(k) {
             let arg = row
@@ -71,7 +77,7 @@ pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: us
         }
         start += b;
     }
-    Ok(Predictions { probabilities, labels, attention })
+    Ok(Predictions { probabilities, labels, attention, features })
 }
 
 fn to_vec(data: TensorData) -> Vec<f32> {

@@ -79,6 +79,7 @@ impl Resnet {
 
     pub fn forward(&self, x: Tensor<3>) -> ModelOutput {
         let y = self.blocks.iter().fold(x, |y, block| block.forward(y));
-        ModelOutput { logits: self.head.forward(global_avg_pool(y)), attention: None }
+        let pooled = global_avg_pool(y);
+        ModelOutput { logits: self.head.forward(pooled.clone()), attention: None, features: pooled }
     }
 }

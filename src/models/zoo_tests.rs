@@ -270,3 +270,28 @@ fn predict_returns_the_hybrid_attention_per_series() {
         assert!((series[0].iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
 }
+
+#[test]
+fn predict_returns_the_features_before_the_final_dense_layer() {
+    let data = separable(3, 2, 20, 0, 2);
+    let shape = ModelShape { dims: 2, len: 20, classes: 2 };
+    // widths: FCN's last filters, ResNet's last filters, MLP's last hidden layer, …
+    let widths = [Some(8), Some(16), Some(32), None, None, None];
+    for (spec, width) in tiny_zoo().into_iter().zip(widths) {
+        let m = spec.build(shape, 0, &Device::flex()).unwrap();
+        let n = data.test.n;
+        let p = predict(&m, &data.test, &DeviceSpec::Cpu, n).unwrap();
+        assert_eq!(p.features.len(), n, "{spec:?}: one row per series");
+        let w = p.features[0].len();
+        assert!(w > 0 && p.features.iter().all(|r| r.len() == w), "{spec:?}");
+        if let Some(expected) = width {
+            assert_eq!(w, expected, "{spec:?}");
+        }
+        assert_ne!(p.features[0], p.features[1], "{spec:?}: features differ between series");
+        // per series, not per batch
+        let alone = predict(&m, &data.test.subset(&[1]), &DeviceSpec::Cpu, 1).unwrap();
+        for (a, b) in alone.features[0].iter().zip(&p.features[1]) {
+            assert!((a - b).abs() < 1e-4, "{spec:?}: {a} vs {b}");
+        }
+    }
+}

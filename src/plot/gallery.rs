@@ -8,6 +8,7 @@ use super::attention::{AttentionExample, attention_svg};
 use super::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
 use super::heatmap::{Heatmap, heatmap_svg};
 use super::line_chart::{LineChart, Series, line_chart_svg};
+use super::scatter::{Scatter, scatter_png, scatter_svg};
 
 const NAMES: [&str; 20] = [
     "ROCKET",
@@ -183,4 +184,36 @@ fn gallery() {
         AttentionExample { label: "Coffee: robusta".into(), channels: vec![wave(286, 0.05, 0.8)], weights: vec![1.0] },
     ];
     write(dir, "attention-1ch.svg", attention_svg("Univariate: one channel, weight 1", &uni).unwrap().as_bytes());
+
+    // t-SNE of 180 noisy series of three shapes (sine, ramp, step), as the report draws it
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    let mut state = 12345u64;
+    let mut noise = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 1.2
+    };
+    for i in 0..180 {
+        let c = i % 3;
+        let shift = noise();
+        x.push(
+            (0..100)
+                .map(|t| {
+                    let t = t as f64 / 100.0;
+                    let s = match c {
+                        0 => (t * 12.0 + shift).sin(),
+                        1 => t * 2.0 - 1.0,
+                        _ => f64::from(u8::from(t > 0.5 + shift * 0.2)) * 2.0 - 1.0,
+                    };
+                    s + noise() * 0.5
+                })
+                .collect::<Vec<f64>>(),
+        );
+        labels.push(c);
+    }
+    let y = crate::embed::tsne(&x, &crate::embed::TsneConfig::default()).unwrap();
+    let classes = vec!["sine".to_string(), "ramp".to_string(), "step".to_string()];
+    let s = Scatter { title: "Synthetic: raw TEST series", classes: &classes, points: &y, labels: &labels };
+    write(dir, "tsne-3.svg", scatter_svg(&s).unwrap().as_bytes());
+    write(dir, "tsne-3.png", &scatter_png(&s).unwrap());
 }

@@ -5,6 +5,7 @@
 //! - [`line_chart`]: training curves (loss, accuracy, learning rate per epoch);
 //! - [`heatmap`]: confusion matrix (rows = true class, columns = predicted class);
 //! - [`attention`]: per-channel attention weights of an ALSTM-FCN, one panel per example.
+//! - [`scatter`]: 2-D embeddings (t-SNE of series or learned features), coloured by class.
 //!
 //! SVG output keeps text as `<text>` elements (searchable, no font embedded). PNG output draws text
 //! with DejaVu Sans, bundled under `assets/fonts/`, so it renders the same on any machine. Canvas
@@ -17,6 +18,7 @@ pub mod cd_diagram;
 mod gallery;
 pub mod heatmap;
 pub mod line_chart;
+pub mod scatter;
 
 use std::io::Write;
 use std::sync::OnceLock;

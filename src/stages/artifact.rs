@@ -12,6 +12,7 @@ use crate::data::dataset::Dataset;
 
 pub const DATASET_FILE: &str = "dataset.bin";
 pub const PREDICTIONS_FILE: &str = "predictions.json";
+pub const FEATURES_FILE: &str = "features.json";
 
 pub fn write_dataset(path: &Path, d: &Dataset) -> Result<(), StageError> {
     let bytes = postcard::to_stdvec(d).map_err(|e| StageError::failed(format!("encoding dataset: {e}")))?;
@@ -40,6 +41,56 @@ pub struct Predictions {
     /// The loss the model was selected on (deep models), for honest model selection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection_loss: Option<f64>,
+}
+
+/// Learned features of the TEST series (inference stages with `export_features = true`), with the
+/// raw series beside them so the report can project both the same way. Stored as `f32`: the
+/// figures need no more, and the file stays about half the size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    pub dataset: String,
+    pub method: String,
+    pub classes: Vec<String>,
+    /// True class of each TEST series (row order of `raw` and of every set).
+    pub labels: Vec<usize>,
+    /// The TEST series, channels concatenated, as the model saw them.
+    pub raw: Vec<Vec<f32>>,
+    pub sets: Vec<FeatureSet>,
+}
+
+/// One named feature space, one row per TEST series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSet {
+    pub name: String,
+    pub rows: Vec<Vec<f32>>,
+}
+
+impl FeatureSet {
+    pub fn new(name: impl Into<String>, rows: Vec<Vec<f64>>) -> Self {
+        FeatureSet {
+            name: name.into(),
+            rows: rows.into_iter().map(|r| r.into_iter().map(|v| v as f32).collect()).collect(),
+        }
+    }
+}
+
+impl Features {
+    pub fn new(ds: &Dataset, method: &str, sets: Vec<FeatureSet>) -> Self {
+        Features {
+            dataset: ds.name.clone(),
+            method: method.to_string(),
+            classes: ds.classes.clone(),
+            labels: ds.test.labels.clone(),
+            raw: (0..ds.test.n).map(|i| ds.test.series(i).iter().map(|&v| v as f32).collect()).collect(),
+            sets,
+        }
+    }
+
+    /// Compact JSON (one line: thousands of rows pretty-printed would be mostly whitespace).
+    pub fn write(&self, path: &Path) -> Result<(), StageError> {
+        let text = serde_json::to_string(self).map_err(|e| StageError::failed(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| StageError::io(path, e))
+    }
 }
 
 pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StageError> {

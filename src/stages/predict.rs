@@ -1,7 +1,10 @@
 //! `predict`: batched inference of a trained deep model on the TEST split; keeps the attention
 //! weights of attention models (the model's explanation, drawn by the report).
 
-use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, read_json, write_json};
+use super::artifact::{
+    DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, read_dataset, read_json,
+    write_json,
+};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, model_err};
@@ -24,6 +27,12 @@ impl StageKind for Predict {
         vec![
             ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
             ParamSpec::with_default("batch_size", ParamType::Int, 256, "inference batch size (no effect on results)"),
+            // optional (no written-out default), so existing cache keys stay the same
+            ParamSpec::optional(
+                "export_features",
+                ParamType::Bool,
+                "write features.json: what the final dense layer sees, per TEST series, for t-SNE figures (off when absent)",
+            ),
         ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
@@ -45,6 +54,7 @@ impl StageKind for Predict {
                 "attention weights per test series [n][step][input step], and one example series per class",
             )
             .optional(),
+            OutputSpec::file(FEATURES_FILE, "learned features per TEST series (export_features = true)").optional(),
         ]
     }
     fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
@@ -74,6 +84,10 @@ impl StageKind for Predict {
             selection_loss: Some(summary.best_monitored_loss),
         };
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)?;
+        if ctx.params.get("export_features").and_then(serde_json::Value::as_bool) == Some(true) {
+            let set = FeatureSet { name: "features before the final dense layer".into(), rows: p.features };
+            Features::new(&ds, &preds.method, vec![set]).write(&ctx.output(FEATURES_FILE))?;
+        }
         if let Some(att) = p.attention {
             // The first test series of each class, for the report's "where the model looks" figure.
             let mut examples = Vec::new();

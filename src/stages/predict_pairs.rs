@@ -2,14 +2,17 @@
 //! representatives (rules in [`crate::pairs::vote`]); writes the predictions format `evaluate`
 //! reads, so tables, analyses and reports treat CNN-TS like any classifier.
 
-use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, read_json, write_json};
+use super::artifact::{
+    DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, read_dataset, read_json,
+    write_json,
+};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{SUMMARY_FILE, WEIGHTS_FILE, model_err};
 use super::train_pairs::{PairTrainSummary, split_digest};
 use crate::exec::Device;
 use crate::models::DeviceSpec;
-use crate::models::pair_train::same_probabilities;
+use crate::models::pair_train::{same_probabilities, series_features};
 use crate::pairs::{VoteRule, vote};
 
 pub struct PredictPairs;
@@ -41,6 +44,12 @@ impl StageKind for PredictPairs {
                 1024,
                 "pairs per inference batch (no effect on results)",
             ),
+            // optional (no written-out default), so existing cache keys stay the same
+            ParamSpec::optional(
+                "export_features",
+                ParamType::Bool,
+                "write features.json: the O_1 and O_m features of every TEST series, for t-SNE figures (off when absent)",
+            ),
         ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
@@ -56,6 +65,7 @@ impl StageKind for PredictPairs {
                 "votes.json",
                 "per test series: votes per class and whether no representative was judged same",
             ),
+            OutputSpec::file(FEATURES_FILE, "learned features per TEST series (export_features = true)").optional(),
         ]
     }
     fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
@@ -106,6 +116,16 @@ impl StageKind for PredictPairs {
             "votes": votes.iter().map(|v| &v.votes).collect::<Vec<_>>(),
             "same_probabilities": p,
         });
-        write_json(&ctx.output("votes.json"), &doc)
+        write_json(&ctx.output("votes.json"), &doc)?;
+        if ctx.params.get("export_features").and_then(serde_json::Value::as_bool) == Some(true) {
+            let f =
+                series_features(&model, &ds.test, &reps, &dev, ctx.params.usize("batch_size")?).map_err(model_err)?;
+            let sets = vec![
+                FeatureSet::new("O_1 (Block 1 GAP)", f.o1),
+                FeatureSet::new(format!("O_m (Block 4 GAP × {} representatives)", reps.n), f.om),
+            ];
+            Features::new(&ds, &preds.method, sets).write(&ctx.output(FEATURES_FILE))?;
+        }
+        Ok(())
     }
 }

@@ -1,15 +1,19 @@
 //! `report`: one self-contained HTML page (and a Markdown summary) of a pipeline's results:
 //! results tables with the best marked, the statistical comparison with its CD diagram, training
-//! curves, confusion matrices, attention weights over the series, and (filled in when published)
-//! the timing of every stage.
+//! curves, confusion matrices, attention weights over the series, t-SNE projections of the raw
+//! TEST series next to those of learned features, and (filled in when published) the timing of
+//! every stage.
 
 use serde_json::Value as Json;
 
+use super::artifact::{FEATURES_FILE, Features};
 use super::kind::{InputArtifact, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use crate::embed::{TsneConfig, neighbour_purity, tsne};
 use crate::plot::attention::{AttentionExample, attention_svg};
 use crate::plot::heatmap::{Heatmap, heatmap_svg, heatmap_svg_titled};
 use crate::plot::line_chart::{LineChart, Series, line_chart_svg};
+use crate::plot::scatter::{Scatter, scatter_svg};
 use crate::report::Page;
 
 pub struct Report;
@@ -155,6 +159,77 @@ fn time_attention_figure(v: &Json, weights: &[Vec<Vec<f64>>]) -> Result<Option<(
     Ok(Some((svg, title)))
 }
 
+/// The t-SNE settings of the report (optional parameters: absent ones take the defaults).
+fn tsne_config(ctx: &StageContext<'_>) -> Result<TsneConfig, StageError> {
+    let mut cfg = TsneConfig::default();
+    if ctx.params.get("tsne_perplexity").is_some() {
+        cfg.perplexity = ctx.params.f64("tsne_perplexity")?;
+    }
+    if ctx.params.get("tsne_iterations").is_some() {
+        cfg.iterations = ctx.params.usize("tsne_iterations")?;
+        cfg.exaggeration_iterations = cfg.exaggeration_iterations.min(cfg.iterations / 4);
+    }
+    if ctx.params.get("tsne_seed").is_some() {
+        cfg.seed = ctx.params.i64("tsne_seed")? as u64;
+    }
+    Ok(cfg)
+}
+
+/// t-SNE of the raw TEST series (once per distinct set of series) and of each exported feature
+/// set, coloured by true class; the caption gives the 2-D nearest-neighbour purity (1 = every
+/// series' nearest neighbour in the figure has its class).
+fn tsne_figures(
+    ctx: &StageContext<'_>,
+    a: &InputArtifact,
+    cfg: &TsneConfig,
+    raw_seen: &mut std::collections::HashSet<String>,
+) -> Result<Vec<(String, String)>, StageError> {
+    let p = a.file(FEATURES_FILE)?;
+    let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+    let f: Features =
+        serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {FEATURES_FILE}: {e}", a.from)))?;
+    if f.labels.iter().any(|&l| l >= f.classes.len()) {
+        return Err(StageError::failed(format!("{}: {FEATURES_FILE}: a label has no class name", a.from)));
+    }
+    let mut spaces: Vec<(String, &Vec<Vec<f32>>)> = Vec::new();
+    let mut h = blake3::Hasher::new();
+    for r in &f.raw {
+        for v in r {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    if raw_seen.insert(format!("{}:{}", f.dataset, h.finalize().to_hex())) {
+        spaces.push((format!("{}: raw TEST series", f.dataset), &f.raw));
+    }
+    for set in &f.sets {
+        spaces.push((format!("{} on {}: {}", f.method, f.dataset, set.name), &set.rows));
+    }
+    let mut figs = Vec::new();
+    for (title, rows) in spaces {
+        ctx.check_cancel()?;
+        if rows.len() != f.labels.len() {
+            return Err(StageError::failed(format!(
+                "{}: {title}: {} rows for {} TEST series",
+                a.from,
+                rows.len(),
+                f.labels.len()
+            )));
+        }
+        let x: Vec<Vec<f64>> = rows.iter().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
+        let y = tsne(&x, cfg).map_err(|e| StageError::failed(format!("{}: {title}: {e}", a.from)))?;
+        let s = Scatter { title: &title, classes: &f.classes, points: &y, labels: &f.labels };
+        let svg = scatter_svg(&s).map_err(plot_err(&title))?;
+        let caption = format!(
+            "{title} (t-SNE, perplexity {}, seed {}; nearest-neighbour class purity in 2-D {:.3})",
+            cfg.perplexity,
+            cfg.seed,
+            neighbour_purity(&y, &f.labels)
+        );
+        figs.push((svg, caption));
+    }
+    Ok(figs)
+}
+
 impl StageKind for Report {
     fn name(&self) -> &'static str {
         "report"
@@ -174,6 +249,10 @@ impl StageKind for Report {
                 48,
                 "at most this many figures per section (large sweeps stay readable)",
             ),
+            // optional (defaults when absent) so that reports without features keep their keys
+            ParamSpec::optional("tsne_perplexity", ParamType::Float, "t-SNE perplexity (30 when absent)"),
+            ParamSpec::optional("tsne_iterations", ParamType::Int, "t-SNE iterations (1000 when absent)"),
+            ParamSpec::optional("tsne_seed", ParamType::Int, "t-SNE initialisation seed (0 when absent)"),
         ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
@@ -184,6 +263,7 @@ impl StageKind for Report {
             slot("trainings", "train or finetune stages (their history)"),
             slot("evaluations", "evaluate stages (their confusion matrices)"),
             slot("attention", "predict stages of attention models"),
+            slot("features", "inference stages with export_features = true (t-SNE figures)"),
         ]
     }
     fn outputs(&self) -> Vec<OutputSpec> {
@@ -240,6 +320,16 @@ impl StageKind for Report {
             figs.extend(attention_figure(a)?);
         }
         section("Where the attention model looks", figs, &mut page);
+        let features = ctx.gathered("features");
+        if !features.is_empty() {
+            let cfg = tsne_config(ctx)?;
+            let mut raw_seen = std::collections::HashSet::new();
+            let mut figs = Vec::new();
+            for a in features {
+                figs.extend(tsne_figures(ctx, a, &cfg, &mut raw_seen)?);
+            }
+            section("t-SNE of the TEST series: raw vs learned features", figs, &mut page);
+        }
         ctx.write("report.html", page.finish())?;
         ctx.write("report.md", md)
     }
