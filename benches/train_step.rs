@@ -2,8 +2,9 @@
 //! and B=128, T=500 — on the default CPU backend (burn `flex`), next to the same step in PyTorch
 //! when a reference interpreter is given, reported as ms/step and the ratio.
 //!
-//! `-- --conv gemm|openblas` routes the convolutions through the `conv_gemm` prototype, `-- --small`
-//! runs only B=50, T=150.
+//! The model's convolutions run as shipped: `conv_gemm` with OpenBLAS when it can be opened, else
+//! the `gemm` crate (`TSCPIPE_OPENBLAS=none` forces the latter). `-- --conv burn` routes them
+//! through burn's own `Conv1d` instead (what flex alone gives); `-- --small` runs only B=50, T=150.
 //!
 //! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
 //! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
@@ -17,15 +18,15 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tscpipe::models::conv_gemm::{OpenBlas, Provider, forward_same};
+use tscpipe::models::conv_gemm::Provider;
 use tscpipe::models::{LstmFcn, LstmFcnSpec, Model, ModelShape, ModelSpec};
 
-/// LSTM-FCN's forward with its convolutions done by `conv_gemm` (prototype; dropout left out,
-/// which costs nothing measurable): the same parameters, so the optimiser step is unchanged.
-fn logits_conv_gemm(m: &LstmFcn, x: Tensor<3>, p: Provider) -> Tensor<2> {
+/// LSTM-FCN's forward with its convolutions done by burn's own `Conv1d` (dropout left out, which
+/// costs nothing measurable): the same parameters, so the optimiser step is unchanged.
+fn logits_burn_conv(m: &LstmFcn, x: Tensor<3>) -> Tensor<2> {
     let mut h = x.clone();
     for (conv, bn) in m.fcn.convs.iter().zip(&m.fcn.norms) {
-        h = relu(bn.forward(forward_same(conv, h, p)));
+        h = relu(bn.forward(conv.forward(h)));
     }
     let [b, f, _] = h.dims();
     let pooled = h.mean_dim(2).reshape([b, f]);
@@ -37,9 +38,9 @@ fn logits_conv_gemm(m: &LstmFcn, x: Tensor<3>, p: Provider) -> Tensor<2> {
 }
 
 /// Median wall ms and mean process CPU ms per step of `steps` timed steps after `warmup` (on a
-/// shared machine the CPU time is the steadier figure); `conv` = `Some` routes the convolutions
-/// through `conv_gemm` with that sgemm.
-fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, conv: Option<Provider>) -> (f64, f64) {
+/// shared machine the CPU time is the steadier figure); `burn_conv` routes the convolutions
+/// through burn's own `Conv1d`.
+fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool) -> (f64, f64) {
     let device = Device::flex().autodiff();
     let spec = ModelSpec::LstmFcn(LstmFcnSpec { cells: 8, ..LstmFcnSpec::default() });
     let classes = 2;
@@ -56,8 +57,8 @@ fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, conv: Option<Pr
     for i in 0..warmup + steps {
         let s = Instant::now();
         let c = cpu_ms();
-        let logits = match (&model, conv) {
-            (Model::LstmFcn(m), Some(p)) => logits_conv_gemm(m, x.clone(), p),
+        let logits = match (&model, burn_conv) {
+            (Model::LstmFcn(m), true) => logits_burn_conv(m, x.clone()),
             _ => model.forward(x.clone(), Some(&mut r)).logits,
         };
         let loss = log_softmax(logits, 1).mul(y.clone()).sum().neg().div_scalar(b as f64);
@@ -103,25 +104,22 @@ fn main() {
         "LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step (conv GFLOP/s), {} threads",
         rayon_threads()
     );
-    // `--conv gemm|openblas`: the convolutions through `conv_gemm` (prototype, issue 3).
-    let conv = match args.iter().position(|a| a == "--conv").and_then(|i| args.get(i + 1)).map(String::as_str) {
-        None => None,
-        Some("gemm") => Some(Provider::GemmCrate),
-        Some("openblas") => match OpenBlas::load() {
-            Ok(_) => OpenBlas::get().map(Provider::OpenBlas),
-            Err(e) => panic!("--conv openblas: {e}"),
-        },
-        Some(other) => panic!("--conv {other}: expected gemm or openblas"),
+    let burn_conv = match args.iter().position(|a| a == "--conv").and_then(|i| args.get(i + 1)).map(String::as_str) {
+        None => false,
+        Some("burn") => true,
+        Some(other) => panic!("--conv {other}: expected burn"),
     };
-    if let Some(p) = conv {
-        println!("convolutions: conv_gemm with {p:?}");
+    if burn_conv {
+        println!("convolutions: burn's Conv1d");
+    } else {
+        println!("convolutions: conv_gemm with {:?}", Provider::best());
     }
     let small_only = args.iter().any(|a| a == "--small");
     for (b, t, steps) in [(50, 150, 10), (128, 500, 3)] {
         if small_only && b > 50 {
             continue;
         }
-        let (ours, cpu) = burn_step_ms(b, t, 2, steps, conv);
+        let (ours, cpu) = burn_step_ms(b, t, 2, steps, burn_conv);
         println!("B={b:>3} T={t:>3}: process CPU {cpu:8.1} ms/step");
         let gflops = |ms: f64| conv_flop(b, t) / ms / 1e6;
         match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
