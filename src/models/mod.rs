@@ -22,6 +22,7 @@ pub mod cnn1d;
 pub mod cnn_ts;
 pub mod conv_gemm;
 pub mod device;
+mod epoch_loop;
 pub mod fcn;
 pub mod fcn_block;
 pub mod finetune;

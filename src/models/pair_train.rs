@@ -15,10 +15,10 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::RngExt;
 
-use super::checkpoint::{self, Checkpoint};
 use super::cnn_ts::{CnnTs, CnnTsSpec, cnn_ts_loss};
+use super::epoch_loop::LoopState;
 use super::init;
-use super::train::{EpochRecord, Monitor, PlateauState, TrainConfig, TrainContext, check_split};
+use super::train::{EpochRecord, Monitor, TrainConfig, TrainContext, check_split};
 use super::{ModelError, ModelShape, Result, weights_digest};
 use crate::data::dataset::Split;
 use crate::pairs::{PairSet, class_coefficients};
@@ -108,7 +108,7 @@ pub fn train_pairs(
     let device = ctx.device.train_device()?;
     let eval_device = ctx.device.device()?;
     let mut model = spec.build(shape, cfg.seed, &device)?;
-    let mut optim: ModuleOptimizer = AdamConfig::new()
+    let optim: ModuleOptimizer = AdamConfig::new()
         .with_epsilon(cfg.adam_epsilon as f32)
         .with_beta_1(cfg.adam_beta1 as f32)
         .with_beta_2(cfg.adam_beta2 as f32)
@@ -122,74 +122,24 @@ pub fn train_pairs(
     let x_all: Tensor<3> = Tensor::from_data(TensorData::new(xs, [train.n, train.dims, train.len]), &device);
 
     let fp = fingerprint(spec, cfg, train, pairs);
-    let mut plateau = PlateauState::new(cfg.learning_rate);
-    let mut history: Vec<EpochRecord> = Vec::new();
-    let mut best_loss = f64::INFINITY;
-    let mut best_epoch = 0usize;
-    let mut best: Option<CnnTs> = None;
-    let mut start_epoch = 0usize;
-    let mut resumed_from = None;
     let load = |m: CnnTs, bytes: &[u8]| -> Result<CnnTs> {
         let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
             .map_err(|e| ModelError::Weights(e.to_string()))?;
         m.try_load_record(record).map_err(|e| ModelError::Weights(e.to_string()))
     };
-
-    if let Some(dir) = ctx.checkpoint_dir
-        && let Some(ck) = checkpoint::load(dir)?
-    {
-        if ck.fingerprint != fp {
-            return Err(ModelError::Checkpoint(format!(
-                "{} holds a checkpoint of a different run; remove it or use another directory",
-                dir.display()
-            )));
-        }
-        model = load(model, &ck.model)?;
-        optim = optim.load_record(checkpoint::optimizer_record(&ck.optimizer)?);
-        if let Some(b) = &ck.best {
-            best = Some(load(spec.build(shape, cfg.seed, &eval_device)?, b)?);
-        }
-        plateau = ck.plateau;
-        best_loss = ck.best_loss;
-        best_epoch = ck.best_epoch;
-        history = ck.history;
-        start_epoch = ck.epoch;
-        resumed_from = Some(ck.epoch);
+    let to_bytes = |m: &CnnTs| m.weights_bytes();
+    let mut st = LoopState::new(cfg.learning_rate, ctx.checkpoint_dir, fp, &to_bytes);
+    let (current, mut optim) = st.resume(optim, |b| load(spec.build(shape, cfg.seed, &eval_device)?, b))?;
+    if let Some(w) = current {
+        model = load(model, &w)?;
     }
-
-    #[allow(clippy::too_many_arguments)]
-    let save = |epoch: usize,
-                model: &CnnTs,
-                optim: &ModuleOptimizer,
-                best: &Option<CnnTs>,
-                plateau: PlateauState,
-                best_loss: f64,
-                best_epoch: usize,
-                history: &[EpochRecord]|
-     -> Result<()> {
-        let Some(dir) = ctx.checkpoint_dir else {
-            return Ok(());
-        };
-        let ck = Checkpoint {
-            fingerprint: fp,
-            epoch,
-            plateau,
-            best_loss,
-            best_epoch,
-            history: history.to_vec(),
-            model: model.weights_bytes()?,
-            optimizer: optim.into_bytes().map_err(|e| ModelError::Checkpoint(e.to_string()))?.to_vec(),
-            best: best.as_ref().map(CnnTs::weights_bytes).transpose()?,
-        };
-        checkpoint::save(dir, &ck)
-    };
 
     let p = pairs.len();
     let batch = cfg.batch_size.min(p);
     let k = classes;
-    for epoch in start_epoch..cfg.epochs {
+    for epoch in st.start_epoch..cfg.epochs {
         let t0 = Instant::now();
-        let lr = plateau.lr;
+        let lr = st.plateau.lr;
         let mut rng = init::rng(cfg.seed, 1 + epoch as u64);
         let mut order: Vec<u32> = (0..p as u32).collect();
         if cfg.shuffle {
@@ -233,40 +183,20 @@ pub fn train_pairs(
         }
         let train_loss = loss_sum.map_or(f64::NAN, |s| s.into_scalar::<f64>()) / p as f64;
         let train_acc = correct.map_or(0.0, |c| c.into_scalar::<i64>() as f64) / p as f64;
-        let improved = train_loss < best_loss;
-        if improved {
-            best_loss = train_loss;
-            best_epoch = epoch + 1;
-            if cfg.keep_best {
-                best = Some(model.valid());
-            }
-        }
-        plateau.step(&cfg.plateau, train_loss);
-        let rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss,
-            train_acc,
-            monitored_loss: train_loss,
-            monitored_acc: train_acc,
+        st.end_epoch(
+            cfg,
+            epoch,
+            t0,
             lr,
-            seconds: t0.elapsed().as_secs_f64(),
-            improved,
-        };
-        history.push(rec.clone());
-        let done = epoch + 1;
-        let periodic = cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0;
-        if periodic || done == cfg.epochs {
-            save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
-        }
-        if !progress(&rec) {
-            if !(periodic || done == cfg.epochs) {
-                save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
-            }
-            return Err(ModelError::Cancelled);
-        }
+            (train_loss, train_acc),
+            (train_loss, train_acc),
+            (&model, &optim),
+            || model.valid(),
+            &mut progress,
+        )?;
     }
 
-    let selected = match (cfg.keep_best, best) {
+    let selected = match (cfg.keep_best, st.best) {
         (true, Some(b)) => b,
         _ => model.valid(),
     };
@@ -274,12 +204,12 @@ pub fn train_pairs(
     Ok(PairTrainOutcome {
         digest: weights_digest(&weights),
         weights,
-        history,
-        best_epoch,
-        best_loss,
+        history: st.history,
+        best_epoch: st.best_epoch,
+        best_loss: st.best_loss,
         shape,
-        final_lr: plateau.lr,
-        resumed_from,
+        final_lr: st.plateau.lr,
+        resumed_from: st.resumed_from,
         coefficients: [w_main, w1, w2],
     })
 }

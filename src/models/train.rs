@@ -28,7 +28,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{self, Checkpoint};
+use super::epoch_loop::LoopState;
 use super::init;
 use super::{
     DeviceSpec, Model, ModelError, ModelShape, ModelSpec, Result, load_weights, safetensors_bytes, weights_bytes,
@@ -506,75 +506,25 @@ pub fn train(
     if let Some(w) = ctx.initial_weights {
         model = load_weights(model, w)?;
     }
-    let mut optim = optimizer(cfg);
+    let optim = optimizer(cfg);
 
     let weights = class_weights(&data.train, shape.classes, cfg.class_weights);
     let train_ds = DeviceSplit::new(&data.train, shape.classes, &weights, &device);
     let mon_ds = mon_split.map(|s| DeviceSplit::new(s, shape.classes, &vec![1.0; shape.classes], &eval_device));
 
     let fp = fingerprint(spec, cfg, data, ctx.initial_weights);
-    let mut plateau = PlateauState::new(cfg.learning_rate);
-    let mut history: Vec<EpochRecord> = Vec::new();
-    let mut best_loss = f64::INFINITY;
-    let mut best_epoch = 0usize;
-    let mut best: Option<Model> = None;
-    let mut start_epoch = 0usize;
-    let mut resumed_from = None;
-
-    if let Some(dir) = ctx.checkpoint_dir
-        && let Some(ck) = checkpoint::load(dir)?
-    {
-        if ck.fingerprint != fp {
-            return Err(ModelError::Checkpoint(format!(
-                "{} holds a checkpoint of a different run (model, configuration, data or seed \
-                 differ); remove it or use another directory",
-                dir.display()
-            )));
-        }
-        model = load_weights(model, &ck.model)?;
-        optim = optim.load_record(checkpoint::optimizer_record(&ck.optimizer)?);
-        if let Some(b) = &ck.best {
-            best = Some(load_weights(spec.build(shape, cfg.seed, &eval_device)?, b)?);
-        }
-        plateau = ck.plateau;
-        best_loss = ck.best_loss;
-        best_epoch = ck.best_epoch;
-        history = ck.history;
-        start_epoch = ck.epoch;
-        resumed_from = Some(ck.epoch);
+    let to_bytes = |m: &Model| weights_bytes(m);
+    let mut st = LoopState::new(cfg.learning_rate, ctx.checkpoint_dir, fp, &to_bytes);
+    let (current, mut optim) = st.resume(optim, |b| load_weights(spec.build(shape, cfg.seed, &eval_device)?, b))?;
+    if let Some(w) = current {
+        model = load_weights(model, &w)?;
     }
-
-    let save = |epoch: usize,
-                model: &Model,
-                optim: &ModuleOptimizer,
-                best: &Option<Model>,
-                plateau: PlateauState,
-                best_loss: f64,
-                best_epoch: usize,
-                history: &[EpochRecord]|
-     -> Result<()> {
-        let Some(dir) = ctx.checkpoint_dir else {
-            return Ok(());
-        };
-        let ck = Checkpoint {
-            fingerprint: fp,
-            epoch,
-            plateau,
-            best_loss,
-            best_epoch,
-            history: history.to_vec(),
-            model: weights_bytes(model)?,
-            optimizer: optim.into_bytes().map_err(|e| ModelError::Checkpoint(e.to_string()))?.to_vec(),
-            best: best.as_ref().map(weights_bytes).transpose()?,
-        };
-        checkpoint::save(dir, &ck)
-    };
 
     let n = data.train.n;
     let batch = cfg.batch_size.min(n);
-    for epoch in start_epoch..cfg.epochs {
+    for epoch in st.start_epoch..cfg.epochs {
         let t0 = Instant::now();
-        let lr = plateau.lr;
+        let lr = st.plateau.lr;
         let mut rng = init::rng(cfg.seed, 1 + epoch as u64);
         let mut order: Vec<i64> = (0..n as i64).collect();
         if cfg.shuffle {
@@ -617,40 +567,20 @@ pub fn train(
             }
             None => (train_loss, train_acc, None),
         };
-        let improved = monitored_loss < best_loss;
-        if improved {
-            best_loss = monitored_loss;
-            best_epoch = epoch + 1;
-            if cfg.keep_best {
-                best = Some(valid.unwrap_or_else(|| model.valid()));
-            }
-        }
-        plateau.step(&cfg.plateau, monitored_loss);
-        let rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss,
-            train_acc,
-            monitored_loss,
-            monitored_acc,
+        st.end_epoch(
+            cfg,
+            epoch,
+            t0,
             lr,
-            seconds: t0.elapsed().as_secs_f64(),
-            improved,
-        };
-        history.push(rec.clone());
-        let done = epoch + 1;
-        let periodic = cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0;
-        if periodic || done == cfg.epochs {
-            save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
-        }
-        if !progress(&rec) {
-            if !(periodic || done == cfg.epochs) {
-                save(done, &model, &optim, &best, plateau, best_loss, best_epoch, &history)?;
-            }
-            return Err(ModelError::Cancelled);
-        }
+            (train_loss, train_acc),
+            (monitored_loss, monitored_acc),
+            (&model, &optim),
+            || valid.unwrap_or_else(|| model.valid()),
+            &mut progress,
+        )?;
     }
 
-    let selected = match (cfg.keep_best, best) {
+    let selected = match (cfg.keep_best, st.best) {
         (true, Some(b)) => b,
         _ => model.valid(),
     };
@@ -659,12 +589,12 @@ pub fn train(
         safetensors: safetensors_bytes(&selected)?,
         digest: weights_digest(&weights),
         weights,
-        history,
-        best_epoch,
-        best_monitored_loss: best_loss,
+        history: st.history,
+        best_epoch: st.best_epoch,
+        best_monitored_loss: st.best_loss,
         monitor: cfg.monitor,
         shape,
-        final_lr: plateau.lr,
-        resumed_from,
+        final_lr: st.plateau.lr,
+        resumed_from: st.resumed_from,
     })
 }
