@@ -268,6 +268,15 @@ fn target_runs_only_what_it_needs_and_the_full_run_reuses_it() {
     let mut rest = ran(&full);
     rest.sort();
     assert_eq!(rest, ["eval[dataset=ItalyPowerDemand]", "table"]);
+
+    // A targeted run republishes its own stages and leaves the others' published files alone.
+    let table_csv = p.path("results/small/table/results.csv");
+    assert!(table_csv.exists());
+    p.targets = vec!["eval[dataset=Coffee]".into()];
+    let again = p.run(&file);
+    assert!(ran(&again).is_empty());
+    assert!(table_csv.exists(), "the table published by the full run survives a targeted run");
+    assert!(walk(&p.path("results")).iter().all(|f| !f.contains(".publishing")), "no staging left behind");
 }
 
 #[test]
@@ -277,4 +286,16 @@ fn unknown_target_is_an_error_that_suggests_the_stage() {
     p.targets = vec!["tabel".into()];
     let err = p.load_err(&file);
     assert!(err.contains("tabel") && err.contains("did you mean `table`"), "{err}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        out.push(p.display().to_string());
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+    }
+    out
 }

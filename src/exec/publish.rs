@@ -27,6 +27,12 @@ fn safe(s: &str) -> String {
 }
 
 /// Publishes the outputs of every published stage; returns the files written.
+///
+/// The files are first written to a private staging folder next to `results/<pipeline>` and then
+/// renamed into place, so that two runs publishing at once (or a crash mid-copy) never leave a
+/// half-written folder or trip over each other's deletions. A full run replaces
+/// `results/<pipeline>` as a whole; a `--target` run (some stages have no instances) replaces
+/// only the folders of the stages it ran and keeps the others' earlier files.
 pub fn publish(
     results: &Path,
     p: &Expanded,
@@ -34,10 +40,71 @@ pub fn publish(
     registry: &Registry,
     cache: &Cache,
 ) -> std::io::Result<Vec<PathBuf>> {
-    let root = results.join(safe(&p.name));
-    if root.exists() {
-        fs::remove_dir_all(&root)?;
+    fs::create_dir_all(results)?;
+    let staging = unique_sibling(results, ".publishing");
+    fs::create_dir_all(&staging)?;
+    let outcome = write_tree(&staging, p, summary, registry, cache).and_then(|written| {
+        let name = safe(&p.name);
+        let (from, to) = (staging.join(&name), results.join(&name));
+        if !from.exists() {
+            fs::create_dir_all(&from)?;
+        }
+        let partial = p.stages.iter().any(|s| s.instances.is_empty());
+        if partial {
+            fs::create_dir_all(&to)?;
+            for entry in fs::read_dir(&from)? {
+                let entry = entry?;
+                replace(&entry.path(), &to.join(entry.file_name()))?;
+            }
+        } else {
+            replace(&from, &to)?;
+        }
+        Ok(written.into_iter().filter_map(|w| w.strip_prefix(&staging).ok().map(|r| results.join(r))).collect())
+    });
+    let _ = fs::remove_dir_all(&staging);
+    outcome
+}
+
+/// `dir/<prefix>-<pid>-<n>`, a name no other process or call uses.
+fn unique_sibling(dir: &Path, prefix: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    dir.join(format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Moves `src` to `dst`, replacing whatever is there; the old copy is moved aside before it is
+/// deleted, so `dst` is always either the old or the new complete folder. Retries when another
+/// publisher puts its copy in between.
+fn replace(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let parent = dst.parent().unwrap_or(Path::new("."));
+    let mut last = None;
+    for _ in 0..20 {
+        if dst.exists() {
+            let trash = unique_sibling(parent, ".replaced");
+            match fs::rename(dst, &trash) {
+                Ok(()) => {
+                    let _ = fs::remove_dir_all(&trash).or_else(|_| fs::remove_file(&trash));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match fs::rename(src, dst) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
     }
+    Err(last.unwrap_or_else(|| std::io::Error::other("could not publish")))
+}
+
+/// Writes the published files of `summary` under `results` (the staging folder).
+fn write_tree(
+    results: &Path,
+    p: &Expanded,
+    summary: &RunSummary,
+    registry: &Registry,
+    cache: &Cache,
+) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (i, inst) in p.instances.iter().enumerate() {
         let decl = &p.stages[inst.stage];
