@@ -11,14 +11,14 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::RngExt;
 
 use super::cnn_ts::{CnnTs, CnnTsSpec, cnn_ts_loss};
 use super::epoch_loop::LoopState;
 use super::init;
-use super::train::{EpochRecord, Monitor, TrainConfig, TrainContext, check_split};
+use super::train::{EpochRecord, Monitor, TrainConfig, TrainContext, check_split, optimizer};
 use super::{ModelError, ModelShape, Result, weights_digest};
 use crate::data::dataset::Split;
 use crate::pairs::{PairSet, class_coefficients};
@@ -108,11 +108,7 @@ pub fn train_pairs(
     let device = ctx.device.train_device()?;
     let eval_device = ctx.device.device()?;
     let mut model = spec.build(shape, cfg.seed, &device)?;
-    let optim: ModuleOptimizer = AdamConfig::new()
-        .with_epsilon(cfg.adam_epsilon as f32)
-        .with_beta_1(cfg.adam_beta1 as f32)
-        .with_beta_2(cfg.adam_beta2 as f32)
-        .init();
+    let optim = optimizer(cfg);
 
     let counts = pairs.counts();
     let w_main = class_coefficients(&counts.main(), spec.coefficients);

@@ -455,7 +455,8 @@ fn fingerprint(spec: &ModelSpec, cfg: &TrainConfig, data: &Dataset, initial: Opt
 }
 
 /// The configured optimiser (its state starts empty).
-fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+/// The configured optimizer (Adam with explicit ε and betas, or SGD with optional momentum).
+pub(crate) fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     match cfg.optimizer {
         Optimizer::Adam => AdamConfig::new()
             .with_epsilon(cfg.adam_epsilon as f32)
