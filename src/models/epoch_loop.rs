@@ -7,8 +7,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::ModuleOptimizer;
+use burn::tensor::{Int, Tensor};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{self, Checkpoint};
+use super::init;
 use super::train::PlateauState;
 use super::{EpochRecord, ModelError, Result, TrainConfig};
 
@@ -146,5 +150,47 @@ impl<'a, M> LoopState<'a, M> {
             return Err(ModelError::Cancelled);
         }
         Ok(())
+    }
+}
+
+/// The epoch's random stream (stream `1 + epoch` of the run's seed: shuffling, then dropout) and
+/// the order in which it visits `n` items (Fisher–Yates from that stream when `shuffle`).
+pub(crate) fn epoch_order(seed: u64, epoch: usize, n: usize, shuffle: bool) -> (ChaCha8Rng, Vec<usize>) {
+    let mut rng = init::rng(seed, 1 + epoch as u64);
+    let mut order: Vec<usize> = (0..n).collect();
+    if shuffle {
+        for i in (1..n).rev() {
+            let j = rng.random_range(0..=i);
+            order.swap(i, j);
+        }
+    }
+    (rng, order)
+}
+
+/// Running sums of loss and correct predictions over batches, kept on the device (one read at
+/// the end instead of a synchronising read per batch).
+#[derive(Default)]
+pub(crate) struct Totals {
+    loss: Option<Tensor<1>>,
+    correct: Option<Tensor<1, Int>>,
+}
+
+impl Totals {
+    /// Adds a batch's summed loss and its number of correct predictions.
+    pub fn add(&mut self, loss_sum: Tensor<1>, hits: Tensor<1, Int>) {
+        self.loss = Some(match self.loss.take() {
+            Some(s) => s + loss_sum,
+            None => loss_sum,
+        });
+        self.correct = Some(match self.correct.take() {
+            Some(c) => c + hits,
+            None => hits,
+        });
+    }
+
+    /// Mean loss and accuracy over `n` items; `None` when nothing was added.
+    pub fn means(self, n: f64) -> Option<(f64, f64)> {
+        let (loss, correct) = (self.loss?, self.correct?);
+        Some((loss.into_scalar::<f64>() / n, correct.into_scalar::<i64>() as f64 / n))
     }
 }

@@ -13,11 +13,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
-use rand::RngExt;
 
 use super::cnn_ts::{CnnTs, CnnTsSpec, cnn_ts_loss};
-use super::epoch_loop::LoopState;
-use super::init;
+use super::epoch_loop::{LoopState, Totals, epoch_order};
 use super::train::{EpochRecord, Monitor, TrainConfig, TrainContext, check_split, optimizer};
 use super::{ModelError, ModelShape, Result, weights_digest};
 use crate::data::dataset::Split;
@@ -136,19 +134,11 @@ pub fn train_pairs(
     for epoch in st.start_epoch..cfg.epochs {
         let t0 = Instant::now();
         let lr = st.plateau.lr;
-        let mut rng = init::rng(cfg.seed, 1 + epoch as u64);
-        let mut order: Vec<u32> = (0..p as u32).collect();
-        if cfg.shuffle {
-            for i in (1..p).rev() {
-                let j = rng.random_range(0..=i);
-                order.swap(i, j);
-            }
-        }
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut correct: Option<Tensor<1, Int>> = None;
+        let (_, order) = epoch_order(cfg.seed, epoch, p, cfg.shuffle);
+        let mut totals = Totals::default();
         for chunk in order.chunks(batch) {
             let b = chunk.len();
-            let pb: Vec<[u32; 2]> = chunk.iter().map(|&q| pairs.pairs[q as usize]).collect();
+            let pb: Vec<[u32; 2]> = chunk.iter().map(|&q| pairs.pairs[q]).collect();
             let idx = |f: fn(&[u32; 2]) -> u32| -> Tensor<1, Int> {
                 Tensor::from_data(TensorData::new(pb.iter().map(|q| f(q) as i64).collect::<Vec<_>>(), [b]), &device)
             };
@@ -167,18 +157,9 @@ pub fn train_pairs(
             let loss = cnn_ts_loss(spec, &out, t(tm, 2), t(t1, k), t(t2, k)).total;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
-            let weighted = loss.detach().mul_scalar(b as f64);
-            loss_sum = Some(match loss_sum {
-                Some(s) => s + weighted,
-                None => weighted,
-            });
-            correct = Some(match correct {
-                Some(c) => c + hits,
-                None => hits,
-            });
+            totals.add(loss.detach().mul_scalar(b as f64), hits);
         }
-        let train_loss = loss_sum.map_or(f64::NAN, |s| s.into_scalar::<f64>()) / p as f64;
-        let train_acc = correct.map_or(0.0, |c| c.into_scalar::<i64>() as f64) / p as f64;
+        let (train_loss, train_acc) = totals.means(p as f64).unwrap_or((f64::NAN, 0.0));
         st.end_epoch(
             cfg,
             epoch,

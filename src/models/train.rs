@@ -25,11 +25,9 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::epoch_loop::LoopState;
-use super::init;
+use super::epoch_loop::{LoopState, Totals, epoch_order};
 use super::{
     DeviceSpec, Model, ModelError, ModelShape, ModelSpec, Result, load_weights, safetensors_bytes, weights_bytes,
     weights_digest,
@@ -353,28 +351,17 @@ pub fn evaluate(model: &Model, split: &Split, device: &DeviceSpec, batch_size: u
 }
 
 pub(crate) fn evaluate_device(model: &Model, ds: &DeviceSplit, batch_size: usize) -> (f64, f64) {
-    let mut loss_sum: Option<Tensor<1>> = None;
-    let mut correct: Option<Tensor<1, Int>> = None;
+    let mut totals = Totals::default();
     let mut start = 0;
     while start < ds.n {
         let b = batch_size.min(ds.n - start);
         let out = model.forward(ds.x.clone().narrow(0, start, b), None);
         let nll = log_softmax(out.logits.clone(), 1).mul(ds.targets.clone().narrow(0, start, b)).sum().neg();
         let hits = out.logits.argmax(1).reshape([b]).equal(ds.y.clone().narrow(0, start, b)).int().sum();
-        loss_sum = Some(match loss_sum {
-            Some(s) => s + nll,
-            None => nll,
-        });
-        correct = Some(match correct {
-            Some(c) => c + hits,
-            None => hits,
-        });
+        totals.add(nll, hits);
         start += b;
     }
-    let n = ds.n.max(1) as f64;
-    let loss: f64 = loss_sum.map_or(0.0, |s| s.into_scalar::<f64>());
-    let hits: f64 = correct.map_or(0.0, |c| c.into_scalar::<i64>() as f64);
-    (loss / n, hits / n)
+    totals.means(ds.n.max(1) as f64).unwrap_or((0.0, 0.0))
 }
 
 pub(crate) fn check_split(split: &Split, shape: ModelShape, what: &str) -> Result<()> {
@@ -526,19 +513,12 @@ pub fn train(
     for epoch in st.start_epoch..cfg.epochs {
         let t0 = Instant::now();
         let lr = st.plateau.lr;
-        let mut rng = init::rng(cfg.seed, 1 + epoch as u64);
-        let mut order: Vec<i64> = (0..n as i64).collect();
-        if cfg.shuffle {
-            for i in (1..n).rev() {
-                let j = rng.random_range(0..=i);
-                order.swap(i, j);
-            }
-        }
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut correct: Option<Tensor<1, Int>> = None;
+        let (mut rng, order) = epoch_order(cfg.seed, epoch, n, cfg.shuffle);
+        let mut totals = Totals::default();
         for chunk in order.chunks(batch) {
             let b = chunk.len();
-            let idx: Tensor<1, Int> = Tensor::from_data(TensorData::new(chunk.to_vec(), [b]), &device);
+            let rows: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
+            let idx: Tensor<1, Int> = Tensor::from_data(TensorData::new(rows, [b]), &device);
             let xb = train_ds.x.clone().select(0, idx.clone());
             let tb = train_ds.targets.clone().select(0, idx.clone());
             let yb = train_ds.y.clone().select(0, idx);
@@ -547,18 +527,9 @@ pub fn train(
             let loss = log_softmax(out.logits, 1).mul(tb).sum().neg().div_scalar(b as f64);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
-            let weighted = loss.detach().mul_scalar(b as f64);
-            loss_sum = Some(match loss_sum {
-                Some(s) => s + weighted,
-                None => weighted,
-            });
-            correct = Some(match correct {
-                Some(c) => c + hits,
-                None => hits,
-            });
+            totals.add(loss.detach().mul_scalar(b as f64), hits);
         }
-        let train_loss = loss_sum.map_or(f64::NAN, |s| s.into_scalar::<f64>()) / n as f64;
-        let train_acc = correct.map_or(0.0, |c| c.into_scalar::<i64>() as f64) / n as f64;
+        let (train_loss, train_acc) = totals.means(n as f64).unwrap_or((f64::NAN, 0.0));
 
         let (monitored_loss, monitored_acc, valid) = match &mon_ds {
             Some(ds) => {
