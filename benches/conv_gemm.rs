@@ -7,6 +7,9 @@
 //! Run: `RAYON_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 cargo bench --bench conv_gemm`
 //! (add `-- --big` for B=128, T=500, `-- --only openblas` for one variant).
 
+mod common;
+
+use common::cpu_ms;
 use std::time::Instant;
 
 use burn::nn::PaddingConfig1d;
@@ -31,17 +34,6 @@ fn measure(mut f: impl FnMut(), warmup: usize, reps: usize) -> (f64, f64) {
     }
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], cpu / reps as f64)
-}
-
-/// utime + stime of this process in ms (Linux; 0 elsewhere), from `getrusage` (µs resolution).
-fn cpu_ms() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
-    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 fn step(conv: &Conv1d, x: &Tensor<3>, provider: Option<Provider>) {

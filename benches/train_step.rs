@@ -9,6 +9,9 @@
 //! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
 //! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
 
+mod common;
+
+use common::cpu_ms;
 use std::process::Command;
 use std::time::Instant;
 
@@ -71,17 +74,6 @@ fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool
     }
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], cpu / steps as f64)
-}
-
-/// utime + stime of this process in ms, from `getrusage`.
-fn cpu_ms() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
-    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> {
