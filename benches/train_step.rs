@@ -90,6 +90,7 @@ fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> 
 }
 
 fn main() {
+    tscpipe::models::tune_host_allocator();
     let args: Vec<String> = std::env::args().collect();
     let torch = args.iter().position(|a| a == "--torch").and_then(|i| args.get(i + 1)).cloned();
     println!(

@@ -205,6 +205,7 @@ enum CacheCmd {
 }
 
 fn main() -> ExitCode {
+    tscpipe::models::tune_host_allocator();
     // Behave like other Unix tools under `| head`: die quietly on a closed pipe.
     #[cfg(unix)]
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.

@@ -43,12 +43,14 @@ impl Device {
     /// may differ in the last bits, so this enters the cache key of numeric stages.
     pub fn backend_id(&self) -> String {
         match self {
-            // The convolutions' sgemm (OpenBLAS when it can be opened) changes the bits too.
+            // The convolutions' sgemm (OpenBLAS when it can be opened) and the revision of our
+            // own CPU kernels change the bits too.
             Device::Cpu => format!(
-                "burn-0.22.1/flex/{}{}+{}",
+                "burn-0.22.1/flex/{}{}+{}+kernels-{}",
                 std::env::consts::ARCH,
                 if cfg!(target_feature = "avx512f") { "-avx512" } else { "" },
-                crate::models::conv_gemm::Provider::best().id()
+                crate::models::conv_gemm::Provider::best().id(),
+                crate::models::conv_gemm::KERNELS_REVISION
             ),
             // Every CUDA device of a build computes alike; the index does not enter the key.
             Device::Cuda(_) => "burn-0.22.1/cuda".to_string(),

@@ -39,11 +39,16 @@ use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// The training backend of the CPU device (`Device::flex().autodiff()`).
-type FlexAd = Autodiff<Flex, NoCheckpointing>;
+pub(super) type FlexAd = Autodiff<Flex, NoCheckpointing>;
 
 /// Calls of the custom forward and backward kernels (lets the tests prove the op, not the
 /// tensor-ops fallback, ran).
 static KERNEL_CALLS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Revision of the CPU kernels' arithmetic (this op and [`super::conv_bn`]): part of the CPU
+/// device's cache key, bumped whenever a change moves the bits of results (2: batch norm fused,
+/// per-series GEMM blocks, blocked weight-gradient sums).
+pub const KERNELS_REVISION: u32 = 2;
 
 /// Which sgemm computes the products.
 #[derive(Clone, Copy)]
@@ -80,7 +85,8 @@ impl Provider {
 
     /// Row-major `C = op(A)·op(B) + beta·C` with `op(A)` `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`;
     /// `ta`/`tb` say that `A`/`B` are stored transposed. Leading dimensions are the stored rows'
-    /// lengths.
+    /// lengths. The columns of `C` are split into fixed blocks run on rayon's pool: the blocks
+    /// do not depend on the thread count, so neither do the bits.
     #[allow(clippy::too_many_arguments)]
     pub fn sgemm(
         &self,
@@ -102,24 +108,72 @@ impl Provider {
         if m == 0 || n == 0 {
             return;
         }
+        const BLOCK: usize = 512;
+        let (a_ptr, b_ptr, c_ptr) = (a.as_ptr() as usize, b.as_ptr() as usize, c.as_mut_ptr() as usize);
+        (0..n.div_ceil(BLOCK)).into_par_iter().for_each(|blk| {
+            let j0 = blk * BLOCK;
+            // Column j0 of op(B): element (p, j0) is at p·ldb + j0 (stored as is) or j0·ldb + p
+            // (stored transposed); of C at j0.
+            let b_off = if tb { j0 * ldb } else { j0 };
+            // SAFETY: inside the buffers bounded by the asserts above; the blocks write disjoint
+            // columns of C.
+            unsafe {
+                self.sgemm_serial(
+                    ta,
+                    tb,
+                    (m, BLOCK.min(n - j0), k),
+                    a_ptr as *const f32,
+                    lda,
+                    (b_ptr as *const f32).add(b_off),
+                    ldb,
+                    beta,
+                    (c_ptr as *mut f32).add(j0),
+                    ldc,
+                )
+            }
+        });
+    }
+
+    /// [`Provider::sgemm`] on raw pointers, on the calling thread only.
+    ///
+    /// # Safety
+    /// Every element the dimensions and leading dimensions reach must lie in live buffers, and
+    /// no other thread may access the part of `C` written.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn sgemm_serial(
+        &self,
+        ta: bool,
+        tb: bool,
+        (m, n, k): (usize, usize, usize),
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        if m == 0 || n == 0 {
+            return;
+        }
         match self {
             Provider::GemmCrate => {
                 let (a_rs, a_cs) = if ta { (1, lda as isize) } else { (lda as isize, 1) };
                 let (b_rs, b_cs) = if tb { (1, ldb as isize) } else { (ldb as isize, 1) };
-                // SAFETY: the asserts above bound every element the strides reach.
+                // SAFETY: the caller's contract.
                 unsafe {
                     gemm::gemm(
                         m,
                         n,
                         k,
-                        c.as_mut_ptr(),
+                        c,
                         1,
                         ldc as isize,
                         beta != 0.0,
-                        a.as_ptr(),
+                        a,
                         a_cs,
                         a_rs,
-                        b.as_ptr(),
+                        b,
                         b_cs,
                         b_rs,
                         beta,
@@ -127,7 +181,7 @@ impl Provider {
                         false,
                         false,
                         false,
-                        gemm::Parallelism::Rayon(0),
+                        gemm::Parallelism::None,
                     )
                 }
             }
@@ -135,39 +189,11 @@ impl Provider {
                 const ROW_MAJOR: c_int = 101;
                 let op = |t: bool| if t { 112 } else { 111 };
                 let i = |v: usize| c_int::try_from(v).expect("sgemm dimension exceeds the BLAS integer range");
-                // OpenBLAS runs single-threaded (its own threads spin and fight rayon's); the
-                // columns of C are split into fixed blocks of `BLOCK` run on rayon's pool. The
-                // blocks do not depend on the thread count, so neither do the bits.
-                const BLOCK: usize = 256;
-                let blocks = n.div_ceil(BLOCK);
-                let (a_ptr, b_ptr, c_ptr) = (a.as_ptr() as usize, b.as_ptr() as usize, c.as_mut_ptr() as usize);
-                (0..blocks).into_par_iter().for_each(|blk| {
-                    let j0 = blk * BLOCK;
-                    let nb = BLOCK.min(n - j0);
-                    // Column j0 of op(B): element (p, j0) is at p·ldb + j0 (stored as is) or
-                    // j0·ldb + p (stored transposed); of C at j0.
-                    let b_off = if tb { j0 * ldb } else { j0 };
-                    // SAFETY: row-major CBLAS call inside the buffers bounded by the asserts
-                    // above; the blocks write disjoint columns of C.
-                    unsafe {
-                        (lib.sgemm)(
-                            ROW_MAJOR,
-                            op(ta),
-                            op(tb),
-                            i(m),
-                            i(nb),
-                            i(k),
-                            1.0,
-                            a_ptr as *const f32,
-                            i(lda),
-                            (b_ptr as *const f32).add(b_off),
-                            i(ldb),
-                            beta,
-                            (c_ptr as *mut f32).add(j0),
-                            i(ldc),
-                        )
-                    }
-                });
+                // OpenBLAS runs single-threaded (its own threads spin and fight rayon's).
+                // SAFETY: the caller's contract; a row-major CBLAS call.
+                unsafe {
+                    (lib.sgemm)(ROW_MAJOR, op(ta), op(tb), i(m), i(n), i(k), 1.0, a, i(lda), b, i(ldb), beta, c, i(ldc))
+                }
             }
         }
     }
@@ -264,16 +290,16 @@ pub fn same_padding(kernel: usize) -> (usize, usize) {
 
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
-struct Dims {
-    batch: usize,
-    cin: usize,
-    len: usize,
-    cout: usize,
-    kernel: usize,
+pub(super) struct Dims {
+    pub(super) batch: usize,
+    pub(super) cin: usize,
+    pub(super) len: usize,
+    pub(super) cout: usize,
+    pub(super) kernel: usize,
 }
 
 impl Dims {
-    fn ck(&self) -> usize {
+    pub(super) fn ck(&self) -> usize {
         self.cin * self.kernel
     }
 }
@@ -284,45 +310,227 @@ fn im2col(x: &[f32], d: Dims) -> Vec<f32> {
     let (left, _) = same_padding(d.kernel);
     let n = d.batch * d.len;
     let mut cols = vec![0.0f32; d.ck() * n];
-    cols.par_chunks_mut(n).enumerate().for_each(|(row, out)| {
+    for (row, out) in cols.chunks_exact_mut(n).enumerate() {
         let (c, j) = (row / d.kernel, row % d.kernel);
         // Output steps t with 0 <= t + j - left < T.
         let t0 = left.saturating_sub(j);
         let t1 = (d.len + left).saturating_sub(j).min(d.len);
         if t0 >= t1 {
-            return;
+            continue;
         }
         for b in 0..d.batch {
             let src = &x[(b * d.cin + c) * d.len..][..d.len];
             out[b * d.len + t0..b * d.len + t1].copy_from_slice(&src[t0 + j - left..t1 + j - left]);
         }
-    });
+    }
     cols
 }
 
-/// The adjoint of [`im2col`]: `∂x[b, c, s] = Σ_j ∂cols[c·k + j, b·T + s + left - j]`, summed in a
-/// fixed order (j ascending) so the bits do not depend on the thread count.
-fn col2im(dcols: &[f32], d: Dims) -> Vec<f32> {
+/// The adjoint of [`im2col`], added into `dx[B, Cin, T]`: `∂x[b, c, s] += Σ_j ∂cols[c·k + j,
+/// b·T + s + left - j]`, j ascending.
+fn col2im_add(dcols: &[f32], d: Dims, dx: &mut [f32]) {
     let (left, _) = same_padding(d.kernel);
     let n = d.batch * d.len;
-    let mut dx = vec![0.0f32; d.batch * d.cin * d.len];
-    dx.par_chunks_mut(d.len).enumerate().for_each(|(row, out)| {
+    for (row, out) in dx.chunks_exact_mut(d.len).enumerate() {
         let (b, c) = (row / d.cin, row % d.cin);
         for j in 0..d.kernel {
             let src = &dcols[(c * d.kernel + j) * n + b * d.len..][..d.len];
             // s with 0 <= s + left - j < T.
             let s0 = j.saturating_sub(left);
             let s1 = (d.len + j).saturating_sub(left).min(d.len);
-            for s in s0..s1 {
-                out[s] += src[s + left - j];
+            if s0 < s1 {
+                let src = &src[s0 + left - j..s1 + left - j];
+                out[s0..s1].iter_mut().zip(src).for_each(|(o, v)| *o += v);
             }
         }
+    }
+}
+
+/// Columns of one GEMM block: an im2col tile of `Cin·k × ~512` floats (1–2 MB for the models'
+/// layers) stays in cache between being written and multiplied, where a whole-batch im2col
+/// (160 MB at B=128, T=500) went through memory twice per pass.
+const BLOCK_COLUMNS: usize = 512;
+
+/// Partial weight gradients summed at the end (fixed, so the bits do not depend on threads).
+const WEIGHT_GRAD_GROUPS: usize = 8;
+
+/// The batch cut into runs of whole series of about [`BLOCK_COLUMNS`] columns: series are
+/// convolved independently ("same" padding is per series), so each run is its own small
+/// im2col + GEMM, run in parallel. Depends only on the sizes.
+fn series_blocks(d: Dims) -> Vec<std::ops::Range<usize>> {
+    let per = (BLOCK_COLUMNS / d.len.max(1)).max(1);
+    (0..d.batch).step_by(per).map(|b| b..(b + per).min(d.batch)).collect()
+}
+
+/// A raw pointer that may cross into rayon's workers (for GEMM blocks writing disjoint columns).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used for writes to disjoint regions, joined before the buffer is read.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer `offset` elements on (a method, so closures capture the whole `SendPtr`).
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// `Z[Cout, B·T] = W·cols(x)`: the convolution without bias, one row per output channel.
+pub(super) fn conv_rows(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> {
+    let n = d.batch * d.len;
+    let ck = d.ck();
+    assert_eq!(x.len(), n * d.cin, "conv_rows: input size");
+    assert_eq!(w.len(), d.cout * ck, "conv_rows: weight size");
+    let mut z = vec![0.0f32; d.cout * n];
+    let blocks = series_blocks(d);
+    if blocks.len() == 1 {
+        // One block (a single long series, or a small batch): split the GEMM's columns instead.
+        p.sgemm(false, false, (d.cout, n, ck), w, ck, &im2col(x, d), n, 0.0, &mut z, n);
+        return z;
+    }
+    let zp = SendPtr(z.as_mut_ptr());
+    blocks.into_par_iter().for_each(|r| {
+        let sub = Dims { batch: r.len(), ..d };
+        let nb = sub.batch * d.len;
+        let cols = im2col(&x[r.start * d.cin * d.len..r.end * d.cin * d.len], sub);
+        // SAFETY: columns r.start·T .. r.end·T of every row of Z (in bounds, ldc = n) belong to
+        // this block only; A and B are whole live slices of the sizes asserted above.
+        unsafe {
+            p.sgemm_serial(
+                false,
+                false,
+                (d.cout, nb, ck),
+                w.as_ptr(),
+                ck,
+                cols.as_ptr(),
+                nb,
+                0.0,
+                zp.at(r.start * d.len),
+                n,
+            )
+        }
     });
-    dx
+    z
+}
+
+/// Backward of [`conv_rows`] from `∂Z[Cout, B·T]`: `(∂x, ∂W)` with `∂W = ∂Z·colsᵀ` and
+/// `∂cols = Wᵀ·∂Z` (then col2im), per block of series; `∂W` is the sum of
+/// [`WEIGHT_GRAD_GROUPS`] partial sums taken in order.
+pub(super) fn conv_rows_backward(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    d: Dims,
+    p: Provider,
+    need_x: bool,
+    need_w: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let n = d.batch * d.len;
+    let ck = d.ck();
+    assert_eq!(dz.len(), d.cout * n, "conv_rows_backward: gradient size");
+    let blocks = series_blocks(d);
+    if blocks.len() == 1 {
+        let dw = need_w.then(|| {
+            let mut dw = vec![0.0f32; d.cout * ck];
+            p.sgemm(false, true, (d.cout, ck, n), dz, n, &im2col(x, d), n, 0.0, &mut dw, ck);
+            dw
+        });
+        let dx = need_x.then(|| {
+            let mut dcols = vec![0.0f32; ck * n];
+            p.sgemm(true, false, (ck, n, d.cout), w, ck, dz, n, 0.0, &mut dcols, n);
+            let mut dx = vec![0.0f32; n * d.cin];
+            col2im_add(&dcols, d, &mut dx);
+            dx
+        });
+        return (dx, dw);
+    }
+    // Groups of consecutive blocks; each owns its series' part of ∂x and one partial ∂W.
+    let groups = WEIGHT_GRAD_GROUPS.min(blocks.len());
+    let per_group: Vec<Vec<std::ops::Range<usize>>> =
+        (0..groups).map(|g| blocks[g * blocks.len() / groups..(g + 1) * blocks.len() / groups].to_vec()).collect();
+    let mut dx = need_x.then(|| vec![0.0f32; n * d.cin]);
+    let mut dx_parts: Vec<Option<&mut [f32]>> = Vec::with_capacity(groups);
+    match dx.as_deref_mut() {
+        Some(mut rest) => {
+            for g in &per_group {
+                let series = g.last().map_or(0, |r| r.end) - g.first().map_or(0, |r| r.start);
+                let (head, tail) = rest.split_at_mut(series * d.cin * d.len);
+                dx_parts.push(Some(head));
+                rest = tail;
+            }
+        }
+        None => dx_parts.resize_with(groups, || None),
+    }
+    let dz_ptr = dz.as_ptr() as usize;
+    let partials: Vec<Option<Vec<f32>>> = per_group
+        .into_par_iter()
+        .zip(dx_parts)
+        .map(|(g, mut dx_part)| {
+            let first = g.first().map_or(0, |r| r.start);
+            let mut dw = need_w.then(|| vec![0.0f32; d.cout * ck]);
+            for (i, r) in g.iter().enumerate() {
+                let sub = Dims { batch: r.len(), ..d };
+                let nb = sub.batch * d.len;
+                // ∂Z's columns of this block: row stride n.
+                let dz_blk = (dz_ptr as *const f32).wrapping_add(r.start * d.len);
+                if let Some(dw) = dw.as_mut() {
+                    let cols = im2col(&x[r.start * d.cin * d.len..r.end * d.cin * d.len], sub);
+                    let beta = if i == 0 { 0.0 } else { 1.0 };
+                    // SAFETY: ∂Z block [Cout, nb] with lda = n lies inside dz (asserted size);
+                    // dw is this group's own buffer.
+                    unsafe {
+                        p.sgemm_serial(
+                            false,
+                            true,
+                            (d.cout, ck, nb),
+                            dz_blk,
+                            n,
+                            cols.as_ptr(),
+                            nb,
+                            beta,
+                            dw.as_mut_ptr(),
+                            ck,
+                        )
+                    }
+                }
+                if let Some(part) = dx_part.as_deref_mut() {
+                    let mut dcols = vec![0.0f32; ck * nb];
+                    // SAFETY: as above; dcols is this block's own buffer.
+                    unsafe {
+                        p.sgemm_serial(
+                            true,
+                            false,
+                            (ck, nb, d.cout),
+                            w.as_ptr(),
+                            ck,
+                            dz_blk,
+                            n,
+                            0.0,
+                            dcols.as_mut_ptr(),
+                            nb,
+                        )
+                    }
+                    let off = (r.start - first) * d.cin * d.len;
+                    col2im_add(&dcols, sub, &mut part[off..off + nb * d.cin]);
+                }
+            }
+            dw
+        })
+        .collect();
+    let dw = need_w.then(|| {
+        let mut parts = partials.into_iter().flatten();
+        let mut dw = parts.next().unwrap_or_else(|| vec![0.0f32; d.cout * ck]);
+        for part in parts {
+            dw.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+        }
+        dw
+    });
+    (dx, dw)
 }
 
 /// `[P, Q, T]` → `[Q, P, T]`: moves runs of `T` values (`[Cout, B, T]` ↔ `[B, Cout, T]`).
-fn swap_outer(src: &[f32], p: usize, q: usize, len: usize) -> Vec<f32> {
+pub(super) fn swap_outer(src: &[f32], p: usize, q: usize, len: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; src.len()];
     out.par_chunks_mut(p * len).enumerate().for_each(|(qi, o)| {
         for pi in 0..p {
@@ -333,35 +541,30 @@ fn swap_outer(src: &[f32], p: usize, q: usize, len: usize) -> Vec<f32> {
 }
 
 /// A contiguous f32 view of a flex tensor (a copy only when the layout is strided).
-struct Host(FlexTensor);
+pub(super) struct Host(FlexTensor);
 
 impl Host {
-    fn new(t: &FlexTensor) -> Host {
+    pub(super) fn new(t: &FlexTensor) -> Host {
         let t = if t.as_slice::<f32>().is_some() { t.clone() } else { t.to_contiguous() };
         Host(t)
     }
 
-    fn slice(&self) -> &[f32] {
+    pub(super) fn slice(&self) -> &[f32] {
         self.0.as_slice::<f32>().expect("a contiguous f32 tensor")
     }
 }
 
-fn flex_tensor(v: Vec<f32>, shape: [usize; 3]) -> FlexTensor {
+pub(super) fn flex_tensor<const D: usize>(v: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 
-/// Forward on host buffers: `y[B, Cout, T]` from `Y' = W·cols` (`[Cout, B·T]`).
+/// Forward on host buffers: `y[B, Cout, T]` from `Z = W·cols` (`[Cout, B·T]`).
 fn forward_host(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> {
     KERNEL_CALLS[0].fetch_add(1, Ordering::Relaxed);
-    let n = d.batch * d.len;
-    let cols = im2col(x, d);
-    let mut y = vec![0.0f32; d.cout * n];
-    p.sgemm(false, false, (d.cout, n, d.ck()), w, d.ck(), &cols, n, 0.0, &mut y, n);
-    swap_outer(&y, d.cout, d.batch, d.len)
+    swap_outer(&conv_rows(x, w, d, p), d.cout, d.batch, d.len)
 }
 
-/// Backward on host buffers: `(∂x, ∂W)` from the output gradient `g[B, Cout, T]`, with
-/// `G' = g` as `[Cout, B·T]`: `∂W = G'·colsᵀ`, `∂cols = Wᵀ·G'`.
+/// Backward on host buffers: `(∂x, ∂W)` from the output gradient `g[B, Cout, T]`.
 fn backward_host(
     x: &[f32],
     w: &[f32],
@@ -372,21 +575,7 @@ fn backward_host(
     need_w: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     KERNEL_CALLS[1].fetch_add(1, Ordering::Relaxed);
-    let n = d.batch * d.len;
-    let ck = d.ck();
-    let gt = swap_outer(g, d.batch, d.cout, d.len);
-    let dw = need_w.then(|| {
-        let cols = im2col(x, d);
-        let mut dw = vec![0.0f32; d.cout * ck];
-        p.sgemm(false, true, (d.cout, ck, n), &gt, n, &cols, n, 0.0, &mut dw, ck);
-        dw
-    });
-    let dx = need_x.then(|| {
-        let mut dcols = vec![0.0f32; ck * n];
-        p.sgemm(true, false, (ck, n, d.cout), w, ck, &gt, n, 0.0, &mut dcols, n);
-        col2im(&dcols, d)
-    });
-    (dx, dw)
+    conv_rows_backward(x, w, &swap_outer(g, d.batch, d.cout, d.len), d, p, need_x, need_w)
 }
 
 #[derive(Debug)]
@@ -433,7 +622,7 @@ impl Backward<Flex, 2> for ConvBackward {
     }
 }
 
-fn dims_of(x: [usize; 3], w: [usize; 3]) -> Dims {
+pub(super) fn dims_of(x: [usize; 3], w: [usize; 3]) -> Dims {
     assert_eq!(x[1], w[1], "conv1d_same: input has {} channels, the weight expects {}", x[1], w[1]);
     Dims { batch: x[0], cin: x[1], len: x[2], cout: w[0], kernel: w[2] }
 }
@@ -574,10 +763,19 @@ mod tests {
     fn matches_burn_conv1d_forward_and_backward() {
         let device = Device::flex().autodiff();
         for p in providers() {
-            for (i, (b, cin, cout, k, t)) in
-                [(2, 1, 4, 8, 13), (3, 3, 5, 5, 9), (2, 4, 2, 3, 7), (1, 2, 3, 1, 6), (2, 2, 2, 4, 3), (2, 2, 3, 8, 2)]
-                    .into_iter()
-                    .enumerate()
+            for (i, (b, cin, cout, k, t)) in [
+                (2, 1, 4, 8, 13),
+                (3, 3, 5, 5, 9),
+                (2, 4, 2, 3, 7),
+                (1, 2, 3, 1, 6),
+                (2, 2, 2, 4, 3),
+                (2, 2, 3, 8, 2),
+                // Several series blocks (3 of 2 series), and more blocks than ∂W groups.
+                (5, 3, 4, 5, 200),
+                (20, 2, 3, 4, 300),
+            ]
+            .into_iter()
+            .enumerate()
             {
                 let seed = i as u64;
                 let mut conv = Conv1dConfig::new(cin, cout, k).with_padding(PaddingConfig1d::Same).init(&device);

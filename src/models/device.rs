@@ -22,7 +22,10 @@ impl DeviceSpec {
     /// The inference device.
     pub fn device(&self) -> Result<Device, ModelError> {
         match self {
-            DeviceSpec::Cpu => Ok(Device::flex()),
+            DeviceSpec::Cpu => {
+                super::tune_host_allocator();
+                Ok(Device::flex())
+            }
             #[cfg(feature = "cuda")]
             DeviceSpec::Cuda(i) => Ok(Device::cuda(*i)),
             #[cfg(not(feature = "cuda"))]

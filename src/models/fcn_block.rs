@@ -4,9 +4,8 @@ use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig1d};
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
 
-use super::conv_gemm::conv_same;
+use super::conv_bn::conv_bn;
 use super::init::Init;
 
 /// Conv1D/BN/ReLU layers (He-uniform kernels, zero biases, Keras-style BatchNorm).
@@ -62,7 +61,7 @@ impl FcnBlock {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let mut x = x;
         for (conv, bn) in self.convs.iter().zip(&self.norms) {
-            x = relu(bn.forward(conv_same(conv, x)));
+            x = conv_bn(conv, bn, x, true);
         }
         x
     }

@@ -14,7 +14,7 @@ use burn::nn::{BatchNorm, PaddingConfig1d};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
-use super::conv_gemm::conv_same;
+use super::conv_bn::conv_bn;
 use super::init::Init;
 use super::layers::{batch_norm, conv1d};
 use super::{ModelError, Result};
@@ -97,10 +97,7 @@ impl ResidualBlock {
         let last = self.convs.len().saturating_sub(1);
         let mut y = x.clone();
         for (i, (conv, bn)) in self.convs.iter().zip(&self.norms).enumerate() {
-            y = bn.forward(conv_same(conv, y));
-            if i < last {
-                y = relu(y);
-            }
+            y = conv_bn(conv, bn, y, i < last);
         }
         let shortcut = match &self.shortcut_conv {
             Some(conv) => conv.forward(x),
