@@ -4,7 +4,8 @@
 //!
 //! The model's convolutions run as shipped: `conv_gemm` with OpenBLAS when it can be opened, else
 //! the `gemm` crate (`TSCPIPE_OPENBLAS=none` forces the latter). `-- --conv burn` routes them
-//! through burn's own `Conv1d` instead (what flex alone gives); `-- --small` runs only B=50, T=150.
+//! through burn's own `Conv1d` instead (what flex alone gives); `-- --small` runs only B=50, T=150;
+//! `-- --phases` prints each step's forward, backward and optimiser times.
 //!
 //! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
 //! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
@@ -42,8 +43,8 @@ fn logits_burn_conv(m: &LstmFcn, x: Tensor<3>) -> Tensor<2> {
 
 /// Median wall ms and mean process CPU ms per step of `steps` timed steps after `warmup` (on a
 /// shared machine the CPU time is the steadier figure); `burn_conv` routes the convolutions
-/// through burn's own `Conv1d`.
-fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool) -> (f64, f64) {
+/// through burn's own `Conv1d`; `phases` prints each step's forward / backward / optimiser times.
+fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool, phases: bool) -> (f64, f64) {
     let device = Device::flex().autodiff();
     let spec = ModelSpec::LstmFcn(LstmFcnSpec { cells: 8, ..LstmFcnSpec::default() });
     let classes = 2;
@@ -65,8 +66,19 @@ fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool
             _ => model.forward(x.clone(), Some(&mut r)).logits,
         };
         let loss = log_softmax(logits, 1).mul(y.clone()).sum().neg().div_scalar(b as f64);
+        let t1 = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let t2 = Instant::now();
         model = optim.step(1e-3, model, grads);
+        if phases && i >= warmup {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+            println!(
+                "  step {i}: forward {:.1} ms, backward {:.1} ms, Adam {:.1} ms",
+                ms(t1 - s),
+                ms(t2 - t1),
+                ms(t2.elapsed())
+            );
+        }
         if i >= warmup {
             times.push(s.elapsed().as_secs_f64() * 1e3);
             cpu += cpu_ms() - c;
@@ -108,11 +120,12 @@ fn main() {
         println!("convolutions: conv_gemm with {:?}", Provider::best());
     }
     let small_only = args.iter().any(|a| a == "--small");
+    let phases = args.iter().any(|a| a == "--phases");
     for (b, t, steps) in [(50, 150, 10), (128, 500, 3)] {
         if small_only && b > 50 {
             continue;
         }
-        let (ours, cpu) = burn_step_ms(b, t, 2, steps, burn_conv);
+        let (ours, cpu) = burn_step_ms(b, t, 2, steps, burn_conv, phases);
         println!("B={b:>3} T={t:>3}: process CPU {cpu:8.1} ms/step");
         let gflops = |ms: f64| conv_flop(b, t) / ms / 1e6;
         match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
