@@ -16,6 +16,7 @@ use common::cpu_ms;
 use std::process::Command;
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::activation::relu;
@@ -42,9 +43,10 @@ fn logits_burn_conv(m: &LstmFcn, x: Tensor<3>) -> Tensor<2> {
 }
 
 /// Median wall ms and mean process CPU ms per step of `steps` timed steps after `warmup` (on a
-/// shared machine the CPU time is the steadier figure); `burn_conv` routes the convolutions
-/// through burn's own `Conv1d`; `phases` prints each step's forward / backward / optimiser times.
-fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool, phases: bool) -> (f64, f64) {
+/// shared machine the CPU time is the steadier figure), and the inference forward's ms;
+/// `burn_conv` routes the convolutions through burn's own `Conv1d`; `phases` prints each step's
+/// forward / backward / optimiser times.
+fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool, phases: bool) -> (f64, f64, f64) {
     let device = Device::flex().autodiff();
     let spec = ModelSpec::LstmFcn(LstmFcnSpec { cells: 8, ..LstmFcnSpec::default() });
     let classes = 2;
@@ -85,7 +87,24 @@ fn burn_step_ms(b: usize, t: usize, warmup: usize, steps: usize, burn_conv: bool
         }
     }
     times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], cpu / steps as f64)
+    (times[times.len() / 2], cpu / steps as f64, inference_ms(&model, &x, steps))
+}
+
+/// Median wall ms of the trained model's inference forward (no autodiff, running statistics:
+/// what evaluating a monitored split costs) on the same batch.
+fn inference_ms(model: &Model, x: &Tensor<3>, runs: usize) -> f64 {
+    let valid = model.valid();
+    let x = Tensor::<3>::from_data(x.to_data(), &Device::flex());
+    let mut times: Vec<f64> = (0..runs + 1)
+        .map(|_| {
+            let s = Instant::now();
+            let _ = valid.forward(x.clone(), None).logits.into_data();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> {
@@ -125,8 +144,8 @@ fn main() {
         if small_only && b > 50 {
             continue;
         }
-        let (ours, cpu) = burn_step_ms(b, t, 2, steps, burn_conv, phases);
-        println!("B={b:>3} T={t:>3}: process CPU {cpu:8.1} ms/step");
+        let (ours, cpu, infer) = burn_step_ms(b, t, 2, steps, burn_conv, phases);
+        println!("B={b:>3} T={t:>3}: process CPU {cpu:8.1} ms/step; inference forward {infer:.1} ms");
         let gflops = |ms: f64| conv_flop(b, t) / ms / 1e6;
         match torch.as_deref().and_then(|p| torch_step_ms(p, b, t, steps)) {
             Some(theirs) => println!(

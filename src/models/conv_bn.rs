@@ -38,16 +38,20 @@ thread_local! {
     /// Calls of the fused forward on this thread (lets the tests prove the op ran, not the
     /// fallback, while other tests run in parallel).
     static FUSED_CALLS: Cell<usize> = const { Cell::new(0) };
+    /// Calls of the fused inference path on this thread.
+    static INFERENCE_CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// `relu?(bn(conv(x)))` for `(B, Cin, T)` → `(B, Cout, T)`: the fused op when training on the
 /// CPU backend, else burn's layers. `conv` must be a "same" convolution (stride and dilation 1),
 /// as every model here builds.
 pub fn conv_bn(conv: &Conv1d, bn: &BatchNorm, x: Tensor<3>, relu: bool) -> Tensor<3> {
-    if bn.training.is_enabled()
-        && x.device().is_autodiff()
-        && let Some(y) = fused(conv, bn, x.clone(), relu, Provider::best())
-    {
+    let fast = if bn.training.is_enabled() && x.device().is_autodiff() {
+        fused(conv, bn, x.clone(), relu, Provider::best())
+    } else {
+        fused_inference(conv, bn, x.clone(), relu, Provider::best())
+    };
+    if let Some(y) = fast {
         return y;
     }
     let y = bn.forward(conv_gemm::conv_same(conv, x));
@@ -76,6 +80,39 @@ fn fused(conv: &Conv1d, bn: &BatchNorm, x: Tensor<3>, relu: bool, provider: Prov
     update(&bn.running_mean, mean);
     update(&bn.running_var, var);
     Some(Tensor::from_primitive::<FlexAd>(y))
+}
+
+/// Inference (no autodiff, running statistics): the norm folded into one scale and shift per
+/// channel, `relu?(Z·γ/σ + β + (bias − μ)·γ/σ)`, applied to the convolution's rows in one pass.
+/// This is what evaluating the monitored split costs every epoch. `None` off the CPU backend.
+fn fused_inference(conv: &Conv1d, bn: &BatchNorm, x: Tensor<3>, relu: bool, p: Provider) -> Option<Tensor<3>> {
+    if x.dtype() != DType::F32 || conv.weight.val().dtype() != DType::F32 {
+        return None;
+    }
+    let d = dims_of(x.dims(), conv.weight.dims());
+    let xp = x.try_into_primitive::<Flex>().ok()?;
+    let wp = conv.weight.val().try_into_primitive::<Flex>().ok()?;
+    let host = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().ok();
+    let bias = match &conv.bias {
+        Some(b) => host(b.val())?,
+        None => vec![0.0; d.cout],
+    };
+    let (gamma, beta) = (host(bn.gamma.val())?, host(bn.beta.val())?);
+    let (mean, var) = (host(bn.running_mean.value())?, host(bn.running_var.value())?);
+    INFERENCE_CALLS.set(INFERENCE_CALLS.get() + 1);
+    let n = d.batch * d.len;
+    let mut z = conv_rows(Host::new(&xp).slice(), Host::new(&wp).slice(), d, p);
+    let eps = bn.epsilon as f32;
+    z.par_chunks_mut(n).enumerate().for_each(|(c, row)| {
+        let scale = gamma[c] / (var[c] + eps).sqrt();
+        let shift = beta[c] + (bias[c] - mean[c]) * scale;
+        for v in row.iter_mut() {
+            let a = *v * scale + shift;
+            *v = if relu { a.max(0.0) } else { a };
+        }
+    });
+    let y = flex_tensor(swap_outer(&z, d.cout, d.batch, d.len), [d.batch, d.cout, d.len]);
+    Some(Tensor::from_primitive::<Flex>(y))
 }
 
 /// What backward needs: the input, the weight, the normalised rows of the forward pass, and
@@ -266,7 +303,7 @@ fn autodiff_conv_bn(
 
 #[cfg(test)]
 mod tests {
-    use burn::module::Param;
+    use burn::module::{Param, RunningState};
     use burn::nn::conv::Conv1dConfig;
     use burn::nn::{BatchNormConfig, PaddingConfig1d};
     use burn::tensor::Device;
@@ -339,45 +376,69 @@ mod tests {
                 .enumerate()
         {
             for relu in [true, false] {
-                let seed = 10 * i as u64;
-                let x = random([b, cin, t], seed + 5, 1.0, &device);
-                let r = random([b, cout, t], seed + 6, 1.0, &device);
-                let (conv, bn) = layers(cin, cout, k, seed, &device);
-                let before = FUSED_CALLS.get();
-                let ours = run(&conv, &bn, &x, &r, |x| conv_bn(&conv, &bn, x, relu));
-                assert!(FUSED_CALLS.get() > before, "the fused op did not run");
-                let (conv, bn) = layers(cin, cout, k, seed, &device);
-                let theirs = run(&conv, &bn, &x, &r, |x| {
-                    let y = bn.forward(conv.forward(x));
-                    if relu { burn::tensor::activation::relu(y) } else { y }
-                });
-                for ((name, a), e) in names.iter().zip(&ours).zip(&theirs) {
-                    // The bias gradient is zero up to rounding (the norm subtracts the mean):
-                    // compare it on the scale of ∂β.
-                    let diff = if *name == "∂bias" {
-                        let scale = ours[5].iter().fold(1.0f32, |m, v| m.max(v.abs()));
-                        a.iter().chain(e).fold(0.0f32, |m, v| m.max(v.abs())) / scale
-                    } else {
-                        max_rel_diff(a, e)
-                    };
-                    assert!(diff < 1e-4, "case {i} relu={relu}: {name} differs by {diff} (relative)");
+                for p in super::conv_gemm::tests::providers() {
+                    let seed = 10 * i as u64;
+                    let x = random([b, cin, t], seed + 5, 1.0, &device);
+                    let r = random([b, cout, t], seed + 6, 1.0, &device);
+                    let (conv, bn) = layers(cin, cout, k, seed, &device);
+                    let before = FUSED_CALLS.get();
+                    let ours =
+                        run(&conv, &bn, &x, &r, |x| fused(&conv, &bn, x, relu, p).expect("the fused op applies"));
+                    assert!(FUSED_CALLS.get() > before, "the fused op did not run");
+                    let (conv, bn) = layers(cin, cout, k, seed, &device);
+                    let theirs = run(&conv, &bn, &x, &r, |x| {
+                        let y = bn.forward(conv.forward(x));
+                        if relu { burn::tensor::activation::relu(y) } else { y }
+                    });
+                    for ((name, a), e) in names.iter().zip(&ours).zip(&theirs) {
+                        // The bias gradient is zero up to rounding (the norm subtracts the mean):
+                        // compare it on the scale of ∂β.
+                        let diff = if *name == "∂bias" {
+                            let scale = ours[5].iter().fold(1.0f32, |m, v| m.max(v.abs()));
+                            a.iter().chain(e).fold(0.0f32, |m, v| m.max(v.abs())) / scale
+                        } else {
+                            max_rel_diff(a, e)
+                        };
+                        assert!(diff < 1e-4, "{p:?} case {i} relu={relu}: {name} differs by {diff} (relative)");
+                    }
                 }
             }
         }
     }
 
-    /// Inference and a frozen norm take burn's layers (running statistics, no update).
+    /// Inference folds the running statistics (not the batch's) into the fused op, matching
+    /// burn's layers, and updates nothing; a frozen norm on the training device takes burn's
+    /// layers.
     #[test]
     fn inference_uses_running_statistics() {
         let device = Device::flex();
-        let (conv, bn) = layers(2, 3, 3, 1, &device);
-        let x = random([2, 2, 7], 2, 1.0, &device);
-        let before = FUSED_CALLS.get();
+        for p in super::conv_gemm::tests::providers() {
+            let (conv, mut bn) = layers(2, 3, 3, 1, &device);
+            bn.running_mean = RunningState::new(random([3], 8, 0.5, &device));
+            bn.running_var = RunningState::new(random([3], 9, 0.5, &device).add_scalar(1.0));
+            let x = random([5, 2, 7], 2, 1.0, &device);
+            for relu in [true, false] {
+                let before = INFERENCE_CALLS.get();
+                let ours = values(fused_inference(&conv, &bn, x.clone(), relu, p).expect("applies"));
+                assert!(INFERENCE_CALLS.get() > before);
+                let y = bn.forward(conv.forward(x.clone()));
+                let theirs = values(if relu { burn::tensor::activation::relu(y) } else { y });
+                assert!(max_rel_diff(&ours, &theirs) < 1e-5, "{p:?} relu={relu}");
+            }
+            let before = INFERENCE_CALLS.get();
+            let _ = values(conv_bn(&conv, &bn, x.clone(), true));
+            assert!(INFERENCE_CALLS.get() > before, "conv_bn must take the fused inference path");
+            assert_eq!(values(bn.running_mean.value()), values(random([3], 8, 0.5, &device)));
+        }
+        let device = device.autodiff();
+        let (conv, mut bn) = layers(2, 3, 3, 1, &device);
+        bn.training = Param::from_bool(false);
+        let before = (FUSED_CALLS.get(), INFERENCE_CALLS.get());
+        let x = random([5, 2, 7], 2, 1.0, &device);
         let ours = values(conv_bn(&conv, &bn, x.clone(), true));
+        assert_eq!((FUSED_CALLS.get(), INFERENCE_CALLS.get()), before, "a frozen norm takes burn's layers");
         let theirs = values(burn::tensor::activation::relu(bn.forward(conv.forward(x))));
-        assert!(max_rel_diff(&ours, &theirs) < 1e-5);
-        assert_eq!(FUSED_CALLS.get(), before, "inference must not use batch statistics");
-        assert_eq!(values(bn.running_mean.value()), vec![0.0; 3]);
+        assert_eq!(ours.len(), theirs.len());
     }
 
     /// Same inputs → same bits (output and gradients), with 1 and 3 threads.

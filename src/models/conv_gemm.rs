@@ -46,9 +46,10 @@ pub(super) type FlexAd = Autodiff<Flex, NoCheckpointing>;
 static KERNEL_CALLS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 
 /// Revision of the CPU kernels' arithmetic (this op and [`super::conv_bn`]): part of the CPU
-/// device's cache key, bumped whenever a change moves the bits of results (2: batch norm fused,
-/// per-series GEMM blocks, blocked weight-gradient sums).
-pub const KERNELS_REVISION: u32 = 2;
+/// device's cache key, bumped whenever a change moves the bits of results (2: batch norm fused
+/// in training, per-series GEMM blocks, blocked weight-gradient sums; 3: batch norm folded into
+/// the convolution at inference).
+pub const KERNELS_REVISION: u32 = 3;
 
 /// Which sgemm computes the products.
 #[derive(Clone, Copy)]
@@ -697,7 +698,7 @@ pub fn forward_same(conv: &burn::nn::conv::Conv1d, x: Tensor<3>, provider: Provi
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use burn::module::Param;
     use burn::nn::PaddingConfig1d;
     use burn::nn::conv::Conv1dConfig;
@@ -727,10 +728,14 @@ mod tests {
         [KERNEL_CALLS[0].load(Ordering::Relaxed), KERNEL_CALLS[1].load(Ordering::Relaxed)]
     }
 
-    fn providers() -> Vec<Provider> {
+    /// Every provider that can be opened here; `TSCPIPE_REQUIRE_OPENBLAS=1` (CI) makes a missing
+    /// OpenBLAS a failure instead of a note.
+    pub(in crate::models) fn providers() -> Vec<Provider> {
         let mut p = vec![Provider::GemmCrate];
         if let Some(lib) = OpenBlas::get() {
             p.push(Provider::OpenBlas(lib));
+        } else if std::env::var_os("TSCPIPE_REQUIRE_OPENBLAS").is_some_and(|v| v == "1") {
+            panic!("TSCPIPE_REQUIRE_OPENBLAS=1 but OpenBLAS cannot be opened: {:?}", OpenBlas::load().err());
         } else {
             eprintln!("OpenBLAS not found ({:?}); testing the gemm crate only", OpenBlas::load().err());
         }
