@@ -89,7 +89,19 @@ impl Options {
         device: &crate::exec::Device,
     ) -> Result<Vec<crate::exec::StatusRow>, Error> {
         let cache = Cache::open(&self.cache_dir)?;
-        Ok(crate::exec::status(p, registry, &cache, device, &self.run_env(p)))
+        Ok(self.status_in(p, registry, &cache, device))
+    }
+
+    /// `status` against an opened cache: with a remote behind it (see [`open_cache`]), entries
+    /// only there are reported as [`crate::exec::Status::Remote`]; nothing is downloaded.
+    pub fn status_in(
+        &self,
+        p: &Expanded,
+        registry: &Registry,
+        cache: &Cache,
+        device: &crate::exec::Device,
+    ) -> Vec<crate::exec::StatusRow> {
+        crate::exec::status(p, registry, cache, device, &self.run_env(p))
     }
 }
 

@@ -98,6 +98,10 @@ enum Cmd {
         device: String,
         #[arg(long)]
         json: bool,
+        /// Also look in this remote cache (else the `[cache] remote` in force): entries only
+        /// there are shown as `remote` (nothing is downloaded).
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
     },
     /// Print the fully expanded pipeline (every instance with its parameters).
     Show {
@@ -321,19 +325,28 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Cmd::Status { common, device, json } => {
+        Cmd::Status { common, device, json, remote } => {
             let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
             let opts = options(&common);
-            let p = app::load(&common.pipeline, &opts, &registry).map_err(to_report)?;
-            let rows = opts.status(&p, &registry, &device).map_err(to_report)?;
+            let (p, settings) = app::load_with_settings(&common.pipeline, &opts, &registry).map_err(to_report)?;
+            let mut cli = Settings::default();
+            cli.cache.remote = remote;
+            let settings = app::effective_settings(settings, &cli).map_err(to_report)?;
+            let cache = app::open_cache(&opts.cache_dir, &settings.cache).map_err(to_report)?;
+            let rows = opts.status_in(&p, &registry, &cache, &device);
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let mut cached = 0;
+            let (mut cached, mut on_remote) = (0, 0);
             for r in &rows {
                 match &r.status {
                     Status::Cached => cached += 1,
+                    Status::Remote => {
+                        on_remote += 1;
+                        println!("remote  {}", r.id);
+                        println!("          - on the remote cache: `run` fetches it instead of running it");
+                    }
                     Status::Run { reasons } => {
                         println!("run     {}", r.id);
                         for why in reasons {
@@ -349,7 +362,16 @@ fn real_main() -> miette::Result<ExitCode> {
                     }
                 }
             }
-            println!("{} stage instances: {} cached, {} to run", rows.len(), cached, rows.len() - cached);
+            let remote_note = if on_remote > 0 { format!(", {on_remote} on the remote cache") } else { String::new() };
+            println!(
+                "{} stage instances: {} cached{remote_note}, {} to run",
+                rows.len(),
+                cached,
+                rows.len() - cached - on_remote
+            );
+            if let Some(r) = cache.remote().filter(|r| r.is_down()) {
+                println!("(the remote cache {} did not answer: only the local cache was consulted)", r.url());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Show { common, json } => {

@@ -326,3 +326,45 @@ fn cache_push_and_pull_move_a_whole_pipeline() {
     let out = b.run(&file_b);
     assert!(ran(&out).is_empty(), "{:?}", ran(&out));
 }
+
+/// Counts files under a folder (to prove a dry run wrote nothing).
+fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map_or(0, |rd| rd.flatten().map(|e| if e.path().is_dir() { files_under(&e.path()) } else { 1 }).sum())
+}
+
+#[test]
+fn status_reports_what_a_run_would_fetch_from_the_remote_and_downloads_nothing() {
+    let Some(nginx) = Nginx::start("status_reports_remote_entries") else { return };
+    let a = Project::new();
+    run_collect(&a, &a.write("small.toml", &with_remote(&nginx.url, "")));
+
+    // B has an empty cache and the same pipeline with a remote: every instance is on the remote
+    // (downstream ones too: their keys follow from the remote manifests), nothing to run.
+    let b = Project::new();
+    let file_b = b.write("small.toml", &with_remote(&nginx.url, ""));
+    let registry = Registry::builtin();
+    let (pipeline, settings) = app::load_with_settings(&file_b, &b.options(), &registry).expect("load");
+    let cache = app::open_cache(&b.cache_dir(), &settings.cache).expect("cache");
+    let before = files_under(&b.cache_dir());
+    let rows = b.options().status_in(&pipeline, &registry, &cache, &tscpipe::exec::Device::Cpu);
+    assert_eq!(rows.len(), 7);
+    assert!(rows.iter().all(|r| r.status == tscpipe::exec::Status::Remote), "{rows:?}");
+    assert_eq!(files_under(&b.cache_dir()), before, "status wrote into the cache");
+
+    // The command line says so, and `--remote` works without the `[cache]` table.
+    let plain = b.write("plain.toml", SMALL);
+    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .args(["status", plain.to_str().expect("path"), "--remote", &nginx.url, "--cache-dir"])
+        .arg(b.cache_dir())
+        .output()
+        .expect("tscpipe status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("7 stage instances: 0 cached, 7 on the remote cache, 0 to run"), "{text}");
+    assert!(text.contains("remote  load"), "{text}");
+
+    // Then the run fetches exactly those and runs nothing.
+    let (out, _) = run_collect(&b, &file_b);
+    assert!(ran(&out).is_empty(), "{:?}", ran(&out));
+}

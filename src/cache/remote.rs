@@ -342,6 +342,19 @@ impl Remote {
         *p
     }
 
+    /// The remote's manifest for `key`, read and checked but not stored (for `status`, which
+    /// changes nothing on disk). Its blobs are not looked at: `run` verifies them when it
+    /// fetches the entry.
+    pub fn peek_manifest(&self, key: &str) -> Option<Manifest> {
+        if self.is_down() {
+            return None;
+        }
+        match self.inner.get(&format!("ac/{key}")) {
+            Get::Found(b) => String::from_utf8(b).ok().and_then(|t| parse_manifest(&t, key).ok()),
+            Get::NotFound | Get::Failed(_) => None,
+        }
+    }
+
     /// Whether the remote has a manifest for `key` (`HEAD`).
     pub fn has_entry(&self, key: &str) -> bool {
         !self.is_down() && self.inner.head(&format!("ac/{key}")) == Some(true)

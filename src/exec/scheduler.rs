@@ -499,6 +499,8 @@ pub enum Status {
     Waits {
         on: Vec<String>,
     },
+    /// Not in the local cache but on the remote one: `run` fetches it instead of running it.
+    Remote,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -509,7 +511,8 @@ pub struct StatusRow {
     pub status: Status,
 }
 
-/// A dry run: what is cached, what would run and why. Changes nothing on disk.
+/// A dry run: what is cached (locally, or on `cache`'s remote), what would run and why.
+/// Changes nothing on disk.
 pub fn status(p: &Expanded, registry: &Registry, cache: &Cache, device: &Device, env: &RunEnv) -> Vec<StatusRow> {
     let files = FileDigests::default();
     let n = p.instances.len();
@@ -558,6 +561,10 @@ pub fn status(p: &Expanded, registry: &Registry, cache: &Cache, device: &Device,
                     }
                     Lookup::Corrupt(why) => {
                         rows[i] = Some(row(Status::Run { reasons: vec![format!("cache entry corrupt: {why}")] }));
+                    }
+                    Lookup::Missing if let Some(m) = cache.remote().and_then(|r| r.peek_manifest(&key)) => {
+                        resolved[i] = Some(m);
+                        rows[i] = Some(row(Status::Remote));
                     }
                     Lookup::Missing => {
                         let reasons = match prev_keys.get(inst.id.as_str()) {
