@@ -210,20 +210,53 @@ pub fn run_with(
         Some(s) => s,
         None => &local,
     };
+    if let Some(r) = cache.remote() {
+        r.report_through_caller();
+    }
+    let events = &RemoteWarnings { events, cache: &cache };
     let scheduler = Scheduler { registry, env: &env, cache: &cache, executor, events };
     let summary = scheduler.run(&pipeline, &run, cancel);
-    events.finish();
     let slurm_stats = slurm.as_ref().map(|s| SlurmStats {
         submitted: s.submitted.load(std::sync::atomic::Ordering::Relaxed),
         adopted: s.adopted.load(std::sync::atomic::Ordering::Relaxed),
     });
     let published = publish::publish(&opts.results_dir, &pipeline, &summary, registry, &cache)
-        .map_err(|source| Error::Io { path: opts.results_dir.clone(), source })?;
+        .map_err(|source| Error::Io { path: opts.results_dir.clone(), source });
     let remote = cache.remote().map(|r| {
         r.flush(UPLOAD_FLUSH);
         r.stats()
     });
+    // After the uploads' last warnings.
+    events.finish();
+    let published = published?;
     Ok(RunOutput { pipeline, summary, published, remote, slurm: slurm_stats })
+}
+
+/// Passes the remote cache's new warnings to the run's event sink ahead of each event, so they
+/// show in the live view, the plain log and `--json` alike.
+struct RemoteWarnings<'a> {
+    events: &'a dyn EventSink,
+    cache: &'a Cache,
+}
+
+impl RemoteWarnings<'_> {
+    fn drain(&self) {
+        for message in self.cache.remote().map(|r| r.take_warnings()).unwrap_or_default() {
+            self.events.emit(&crate::exec::events::Event::Warning { message });
+        }
+    }
+}
+
+impl EventSink for RemoteWarnings<'_> {
+    fn emit(&self, event: &crate::exec::events::Event) {
+        self.drain();
+        self.events.emit(event);
+    }
+
+    fn finish(&self) {
+        self.drain();
+        self.events.finish();
+    }
 }
 
 /// `tscpipe cache push`: uploads every local entry the remote lacks.

@@ -288,9 +288,35 @@ fn a_remote_refusing_connections_changes_nothing_but_a_warning() {
     let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let p = Project::new();
     let file = p.write("small.toml", &with_remote(&format!("http://127.0.0.1:{port}"), ""));
-    let (out, _) = run_collect(&p, &file);
+    let (out, events) = run_collect(&p, &file);
     assert_eq!(ran(&out).len(), 7);
     assert!(out.remote.expect("stats").down);
+    // The warning reaches the run's event sink (once), not a bare stderr line.
+    let warnings: Vec<&String> =
+        events.iter().filter_map(|e| if let Event::Warning { message } = e { Some(message) } else { None }).collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert!(warnings[0].contains("unreachable or too slow"), "{}", warnings[0]);
+
+    // With `--json` it is a JSON event on stdout like the others.
+    let q = Project::new();
+    let file = q.write("small.toml", &with_remote(&format!("http://127.0.0.1:{port}"), ""));
+    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .args(["run", "--json"])
+        .arg(&file)
+        .arg("--cache-dir")
+        .arg(q.cache_dir())
+        .arg("--results-dir")
+        .arg(q.path("results"))
+        .output()
+        .expect("run tscpipe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let warning = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("event").and_then(|e| e.as_str()) == Some("warning"));
+    assert!(warning.is_some_and(|w| w["message"].as_str().is_some_and(|m| m.contains("unreachable"))), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"), "a stray stderr warning");
 }
 
 #[test]

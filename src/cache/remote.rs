@@ -126,6 +126,10 @@ struct Inner {
     poisoned: Mutex<std::collections::HashSet<String>>,
     /// Entries rejected once: not downloaded again in this process.
     rejected_keys: Mutex<std::collections::HashSet<String>>,
+    /// Set when the caller reports warnings itself (a run, through its event sink): they wait
+    /// in `unreported` instead of going to stderr.
+    caller_reports: AtomicBool,
+    unreported: Mutex<Vec<String>>,
 }
 
 /// A handle on a remote cache; clones share the connection pool, state and upload queue.
@@ -154,6 +158,8 @@ impl Remote {
             uploaded_blobs: Mutex::new(Default::default()),
             poisoned: Mutex::new(Default::default()),
             rejected_keys: Mutex::new(Default::default()),
+            caller_reports: AtomicBool::new(false),
+            unreported: Mutex::new(Vec::new()),
         });
         Ok(Remote { inner, tx: Arc::new(Mutex::new(None)) })
     }
@@ -176,9 +182,22 @@ impl Remote {
         s
     }
 
-    /// Warnings so far (each also printed to stderr once, as it happens).
+    /// Warnings so far (each also printed to stderr once, as it happens, unless
+    /// [`Remote::report_through_caller`] was called).
     pub fn warnings(&self) -> Vec<String> {
         self.inner.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// From now on new warnings are not printed but kept for [`Remote::take_warnings`] (a run
+    /// shows them through its event sink, so they neither tear the live view nor escape
+    /// `--json`).
+    pub fn report_through_caller(&self) {
+        self.inner.caller_reports.store(true, Ordering::SeqCst);
+    }
+
+    /// The warnings not yet taken (see [`Remote::report_through_caller`]).
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.inner.unreported.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
     }
 
     /// Looks an entry up remotely and, when every part verifies, stores it in `cache`.
@@ -384,8 +403,14 @@ impl Inner {
             if w.iter().any(|x| x.starts_with(&format!("[{tag}]"))) && tag != "reject" {
                 return;
             }
-            eprintln!("warning: {msg}");
             w.push(format!("[{tag}] {msg}"));
+            if self.caller_reports.load(Ordering::SeqCst) {
+                if let Ok(mut u) = self.unreported.lock() {
+                    u.push(msg);
+                }
+            } else {
+                eprintln!("warning: {msg}");
+            }
         }
     }
 

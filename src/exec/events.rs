@@ -41,6 +41,11 @@ pub enum Event {
     Cancelled {
         id: String,
     },
+    /// Something the user should know that is not about one instance (e.g. the remote cache
+    /// went down and the run carries on locally).
+    Warning {
+        message: String,
+    },
 }
 
 pub trait EventSink: Send + Sync {

@@ -20,6 +20,7 @@ impl EventSink for PlainSink {
             Event::Planned { pipeline, instances } => eprintln!("pipeline {pipeline}: {instances} stage instances"),
             Event::Cached { .. } => {}
             Event::Corrupt { id, reason } => eprintln!("  corrupt  {id}: {reason} (entry dropped, recomputing)"),
+            Event::Warning { message } => eprintln!("warning: {message}"),
             Event::Started { id, device } => eprintln!("  run      {id} [{device}]"),
             Event::Progress { id, fraction, message } => {
                 let Some(f) = fraction else { return };
@@ -77,6 +78,9 @@ impl EventSink for LiveSink {
             Event::Cached { .. } => self.counts(""),
             Event::Corrupt { id, reason } => {
                 let _ = self.multi.println(format!("corrupt cache entry for {id}: {reason}; recomputing"));
+            }
+            Event::Warning { message } => {
+                let _ = self.multi.println(format!("warning: {message}"));
             }
             Event::Started { id, device } => {
                 let b = self.multi.add(ProgressBar::new(1000));
