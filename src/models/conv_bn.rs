@@ -7,13 +7,15 @@
 //! a dozen separate elementwise passes. The convolution's product already comes out as
 //! `Z[Cout, B·T]`, one contiguous row per channel, which is exactly the layout the statistics
 //! need: here each row gets its bias, mean, variance, normalisation, scale/shift and ReLU in two
-//! passes, and backward is per-row sums feeding the convolution's two GEMMs. The im2col columns
-//! and the normalised rows are kept for backward instead of being recomputed.
+//! passes, and backward is per-row sums feeding the convolution's two GEMMs. The input and the
+//! normalised rows are kept for backward (the im2col tiles are rebuilt per block there: cheap,
+//! and they stay in cache). At inference the norm folds into one scale and shift per channel.
 //!
-//! Semantics are burn's `BatchNorm::forward` in training mode (biased batch variance, running
-//! statistics updated with weight `momentum` on the new batch) after the convolution with its
-//! bias; [`conv_bn`] falls back to exactly that composition wherever the op does not apply
-//! (inference, frozen norm, non-CPU backends, no bias).
+//! Semantics are burn's `BatchNorm::forward` (training: biased batch variance, running
+//! statistics updated with weight `momentum` on the new batch; inference: running statistics)
+//! after the convolution with its bias; [`conv_bn`] falls back to exactly that composition
+//! wherever the ops do not apply (frozen norm on the training device, non-CPU backends, no bias
+//! in training).
 
 use std::cell::Cell;
 use std::fmt;
@@ -42,8 +44,8 @@ thread_local! {
     static INFERENCE_CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
-/// `relu?(bn(conv(x)))` for `(B, Cin, T)` → `(B, Cout, T)`: the fused op when training on the
-/// CPU backend, else burn's layers. `conv` must be a "same" convolution (stride and dilation 1),
+/// `relu?(bn(conv(x)))` for `(B, Cin, T)` → `(B, Cout, T)`: the fused ops on the CPU backend
+/// (training or inference), else burn's layers. `conv` must be a "same" convolution (stride and dilation 1),
 /// as every model here builds.
 pub fn conv_bn(conv: &Conv1d, bn: &BatchNorm, x: Tensor<3>, relu: bool) -> Tensor<3> {
     let fast = if bn.training.is_enabled() && x.device().is_autodiff() {
