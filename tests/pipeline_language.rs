@@ -100,16 +100,38 @@ stages.nn.window = 0.2
     assert_eq!(pipe.instances.iter().find(|i| i.kind == "classify").unwrap().params.i64("window").unwrap(), 5);
 }
 
+/// Every shipped pipeline expands, as written and under each profile it declares (the
+/// README's first command uses `paper_repro.toml --profile quick`).
 #[test]
 fn shipped_pipelines_are_valid() {
     let p = Project::new();
+    let mut checked = 0;
     for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let pipe = app::load(&path, &p.options(), &Registry::builtin());
-            assert!(pipe.is_ok(), "{}: {}", path.display(), pipe.err().map(|e| e.to_string()).unwrap_or_default());
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let profiles: Vec<String> = doc
+            .get("profiles")
+            .and_then(|t| t.as_table_like())
+            .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default();
+        for profile in std::iter::once(None).chain(profiles.into_iter().map(Some)) {
+            let mut opts = p.options();
+            opts.load.profile = profile.clone();
+            let pipe = app::load(&path, &opts, &Registry::builtin());
+            assert!(
+                pipe.as_ref().is_ok_and(|e| !e.instances.is_empty()),
+                "{} (profile {profile:?}): {}",
+                path.display(),
+                pipe.err().map(|e| e.to_string()).unwrap_or_default()
+            );
+            checked += 1;
         }
     }
+    assert!(checked >= 6, "only {checked} pipeline/profile pairs found");
 }
 
 #[test]
