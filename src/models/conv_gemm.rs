@@ -363,20 +363,6 @@ fn series_blocks(d: Dims) -> Vec<std::ops::Range<usize>> {
     (0..d.batch).step_by(per).map(|b| b..(b + per).min(d.batch)).collect()
 }
 
-/// A raw pointer that may cross into rayon's workers (for GEMM blocks writing disjoint columns).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: only used for writes to disjoint regions, joined before the buffer is read.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    /// The pointer `offset` elements on (a method, so closures capture the whole `SendPtr`).
-    fn at(self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
-    }
-}
-
 /// `Z[Cout, B·T] = W·cols(x)`: the convolution without bias, one row per output channel.
 pub(super) fn conv_rows(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> {
     let n = d.batch * d.len;
@@ -390,7 +376,8 @@ pub(super) fn conv_rows(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> 
         p.sgemm(false, false, (d.cout, n, ck), w, ck, &im2col(x, d), n, 0.0, &mut z, n);
         return z;
     }
-    let zp = SendPtr(z.as_mut_ptr());
+    // As an address, so that rayon's workers may take it (they write disjoint columns).
+    let zp = z.as_mut_ptr() as usize;
     blocks.into_par_iter().for_each(|r| {
         let sub = Dims { batch: r.len(), ..d };
         let nb = sub.batch * d.len;
@@ -407,7 +394,7 @@ pub(super) fn conv_rows(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> 
                 cols.as_ptr(),
                 nb,
                 0.0,
-                zp.at(r.start * d.len),
+                (zp as *mut f32).add(r.start * d.len),
                 n,
             )
         }
