@@ -6,10 +6,11 @@ use super::artifact::{DATASET_FILE, read_dataset, read_json, write_json};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{
-    HISTORY_FILE, SAFETENSORS_FILE, SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, device_spec, epoch_progress, model_err,
+    HISTORY_FILE, SAFETENSORS_FILE, SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, append_history_csv, epoch_progress,
+    model_err, train_context,
 };
 use crate::exec::Device;
-use crate::models::{FinetuneConfig, TrainContext, write_history_csv};
+use crate::models::FinetuneConfig;
 
 pub struct Finetune;
 
@@ -72,11 +73,7 @@ impl StageKind for Finetune {
             revert_to_best: ctx.params.bool("revert_to_best")?,
         };
         let total = ft.iterations * ft.epochs_per_iteration;
-        let tctx = TrainContext {
-            device: device_spec(ctx.device),
-            checkpoint_dir: Some(ctx.checkpoint_dir),
-            initial_weights: None,
-        };
+        let tctx = train_context(ctx);
         let out = crate::models::finetune(&base.spec, &data, &base.config, &ft, &tctx, &weights, |it, r| {
             epoch_progress(ctx, &format!("it {it}/{}: ", ft.iterations), total, (it - 1) * ft.epochs_per_iteration, r)
         })
@@ -87,7 +84,7 @@ impl StageKind for Finetune {
         let mut iters =
             String::from("iteration,learning_rate,batch_size,best_epoch,best_monitored_loss,best_monitored_acc\n");
         for it in &out.iterations {
-            write_history_csv(&it.history, out.monitor, &mut csv).map_err(|e| StageError::failed(e.to_string()))?;
+            append_history_csv(&it.history, out.monitor, &mut csv)?;
             iters.push_str(&format!(
                 "{},{},{},{},{},{}\n",
                 it.iteration,

@@ -120,6 +120,17 @@ pub fn device_spec(d: &Device) -> DeviceSpec {
     }
 }
 
+/// Where a training stage trains: the instance's device, with periodic checkpoints in its
+/// checkpoint folder (resumed after a kill), from a fresh initialisation.
+pub fn train_context<'a>(ctx: &'a StageContext<'_>) -> TrainContext<'a> {
+    TrainContext { device: device_spec(ctx.device), checkpoint_dir: Some(ctx.checkpoint_dir), initial_weights: None }
+}
+
+/// Appends a per-epoch history as CSV (the `history.csv` every training stage writes).
+pub fn append_history_csv(history: &[EpochRecord], monitor: Monitor, csv: &mut Vec<u8>) -> Result<(), StageError> {
+    write_history_csv(history, monitor, csv).map_err(|e| StageError::failed(e.to_string()))
+}
+
 pub fn model_err(e: crate::models::ModelError) -> StageError {
     match e {
         crate::models::ModelError::Cancelled => StageError::Cancelled,
@@ -183,17 +194,13 @@ impl StageKind for Train {
                 "monitor = \"validation\" needs a dataset with a validation split (a `split` stage upstream)",
             ));
         }
-        let tctx = TrainContext {
-            device: device_spec(ctx.device),
-            checkpoint_dir: Some(ctx.checkpoint_dir),
-            initial_weights: None,
-        };
+        let tctx = train_context(ctx);
         let out = crate::models::train(&spec, &data, &cfg, &tctx, |r| epoch_progress(ctx, "", cfg.epochs, 0, r))
             .map_err(model_err)?;
         ctx.write(WEIGHTS_FILE, &out.weights)?;
         ctx.write(SAFETENSORS_FILE, &out.safetensors)?;
         let mut csv = Vec::new();
-        write_history_csv(&out.history, out.monitor, &mut csv).map_err(|e| StageError::failed(e.to_string()))?;
+        append_history_csv(&out.history, out.monitor, &mut csv)?;
         ctx.write(HISTORY_FILE, csv)?;
         let summary = TrainSummary {
             spec,

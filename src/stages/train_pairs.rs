@@ -14,11 +14,13 @@ use super::artifact::{DATASET_FILE, read_dataset, write_json};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::pair_expand::PAIRS_FILE;
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
-use super::train::{HISTORY_FILE, SUMMARY_FILE, WEIGHTS_FILE, device_spec, epoch_progress, model_err};
+use super::train::{
+    HISTORY_FILE, SUMMARY_FILE, WEIGHTS_FILE, append_history_csv, epoch_progress, model_err, train_context,
+};
 use crate::exec::Device;
 use crate::models::cnn_ts::CnnTsSpec;
 use crate::models::pair_train::train_pairs;
-use crate::models::{ModelShape, Monitor, PlateauConfig, TrainConfig, TrainContext, write_history_csv};
+use crate::models::{ModelShape, Monitor, PlateauConfig, TrainConfig};
 use crate::pairs::{PairCounts, PairSet};
 
 pub struct TrainPairs;
@@ -176,18 +178,14 @@ impl StageKind for TrainPairs {
         let ppath = ctx.input("pairs")?.file(PAIRS_FILE)?;
         let bytes = std::fs::read(ppath).map_err(|e| StageError::io(ppath, e))?;
         let pairs = PairSet::from_bytes(&bytes).map_err(|e| StageError::failed(format!("{}: {e}", ppath.display())))?;
-        let tctx = TrainContext {
-            device: device_spec(ctx.device),
-            checkpoint_dir: Some(ctx.checkpoint_dir),
-            initial_weights: None,
-        };
+        let tctx = train_context(ctx);
         let out = train_pairs(spec.cnn_ts(), &data.train, data.n_classes(), &pairs, &cfg, &tctx, |r| {
             epoch_progress(ctx, "", cfg.epochs, 0, r)
         })
         .map_err(model_err)?;
         ctx.write(WEIGHTS_FILE, &out.weights)?;
         let mut csv = Vec::new();
-        write_history_csv(&out.history, Monitor::TrainLoss, &mut csv).map_err(|e| StageError::failed(e.to_string()))?;
+        append_history_csv(&out.history, Monitor::TrainLoss, &mut csv)?;
         ctx.write(HISTORY_FILE, csv)?;
         let representatives: Vec<usize> = pairs.partners.iter().map(|&j| j as usize).collect();
         let summary = PairTrainSummary {
