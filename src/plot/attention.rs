@@ -189,10 +189,7 @@ impl Figure for AttentionLayout {
         let ink = RGBColor(0, 0, 0);
         let grey = RGBColor(110, 110, 110);
         let rule = RGBColor(200, 200, 200);
-        if !self.title.is_empty() {
-            let at = (self.width / 2.0, MARGIN + TITLE_SIZE / 2.0);
-            c.text(&self.title, at, TITLE_SIZE, ink, Anchor::new(HPos::Center, VPos::Center))?;
-        }
+        c.title(&self.title, self.width, MARGIN, TITLE_SIZE)?;
         c.text(NOTE, (self.width / 2.0, self.note_y), NOTE_SIZE, grey, Anchor::new(HPos::Center, VPos::Center))?;
 
         let (pw, ph) = self.panel;

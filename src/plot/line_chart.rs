@@ -262,10 +262,7 @@ impl Figure for LineLayout {
     fn draw<DB: DrawingBackend>(&self, canvas: &Canvas<DB>) -> Result<(), PlotError> {
         let root = canvas.area;
         let ink = RGBColor(0, 0, 0);
-        if !self.title.is_empty() {
-            let at = (self.width / 2.0, MARGIN + TITLE_SIZE / 2.0);
-            canvas.text(&self.title, at, TITLE_SIZE, ink, Anchor::new(HPos::Center, VPos::Center))?;
-        }
+        canvas.title(&self.title, self.width, MARGIN, TITLE_SIZE)?;
         let (l, t, w, h) = self.chart;
         let area = root.clone().shrink(px(l, t), (w.round() as u32, h.round() as u32));
         let mut builder = ChartBuilder::on(&area);

@@ -169,6 +169,13 @@ pub(crate) struct Canvas<'a, DB: DrawingBackend> {
 }
 
 impl<DB: DrawingBackend> Canvas<'_, DB> {
+    /// A figure's title: black, centred across `width`, its middle `margin + size / 2` from the
+    /// top (nothing when empty).
+    pub(crate) fn title(&self, title: &str, width: f64, margin: f64, size: f64) -> Result<(), PlotError> {
+        let at = (width / 2.0, margin + size / 2.0);
+        self.text(title, at, size, RGBColor(0, 0, 0), Anchor::new(HPos::Center, VPos::Center))
+    }
+
     /// Draws `text` at `(x, y)` with plotters size `size`.
     pub(crate) fn text(
         &self,

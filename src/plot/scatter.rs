@@ -115,10 +115,7 @@ impl Figure for ScatterLayout {
     fn draw<DB: DrawingBackend>(&self, canvas: &Canvas<DB>) -> Result<(), PlotError> {
         let root = canvas.area;
         let ink = RGBColor(0, 0, 0);
-        if !self.title.is_empty() {
-            let at = (self.width / 2.0, MARGIN + TITLE_SIZE / 2.0);
-            canvas.text(&self.title, at, TITLE_SIZE, ink, Anchor::new(HPos::Center, VPos::Center))?;
-        }
+        canvas.title(&self.title, self.width, MARGIN, TITLE_SIZE)?;
         let (l, t) = self.plot;
         root.draw(&Rectangle::new([px(l, t), px(l + PLOT, t + PLOT)], RGBColor(150, 150, 150)))?;
         for &(at, c) in &self.dots {
