@@ -191,6 +191,13 @@ pub fn train_pairs(
     })
 }
 
+/// Series `from..from + n` of a split as a `[n, dims, len]` tensor.
+fn series_tensor(s: &Split, from: usize, n: usize, device: &burn::tensor::Device) -> Tensor<3> {
+    let w = s.dims * s.len;
+    let v: Vec<f32> = s.values[from * w..(from + n) * w].iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(v, [n, s.dims, s.len]), device)
+}
+
 /// Same-probabilities of O_m for every test series against every representative:
 /// `[n_test][n_reps]`, in batches of about `batch_size` pairs (inference mode).
 pub fn same_probabilities(
@@ -205,11 +212,7 @@ pub fn same_probabilities(
     check_split(reps, shape, "representative")?;
     let model = model.clone().valid().to_device(device);
     let r = reps.n;
-    let to3 = |s: &Split, from: usize, n: usize| -> Tensor<3> {
-        let w = s.dims * s.len;
-        let v: Vec<f32> = s.values[from * w..(from + n) * w].iter().map(|&x| x as f32).collect();
-        Tensor::from_data(TensorData::new(v, [n, s.dims, s.len]), device)
-    };
+    let to3 = |s: &Split, from: usize, n: usize| series_tensor(s, from, n, device);
     let reps_x = to3(reps, 0, r);
     let per_batch = (batch_size / r.max(1)).max(1);
     let mut out = Vec::with_capacity(test.n);
@@ -257,11 +260,7 @@ pub fn series_features(
     check_split(reps, shape, "representative")?;
     let model = model.clone().valid().to_device(device);
     let r = reps.n;
-    let to3 = |s: &Split, from: usize, n: usize| -> Tensor<3> {
-        let w = s.dims * s.len;
-        let v: Vec<f32> = s.values[from * w..(from + n) * w].iter().map(|&x| x as f32).collect();
-        Tensor::from_data(TensorData::new(v, [n, s.dims, s.len]), device)
-    };
+    let to3 = |s: &Split, from: usize, n: usize| series_tensor(s, from, n, device);
     let rows = |t: Tensor<2>| -> Result<Vec<Vec<f64>>> {
         let [_, f] = t.dims();
         let v: Vec<f32> = t
