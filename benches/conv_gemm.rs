@@ -60,6 +60,9 @@ fn main() {
         }
         Err(e) => println!("(no OpenBLAS: {e})"),
     }
+    if tscpipe::models::sgemm_avx512::available() {
+        variants.push(("tscpipe avx512".into(), Some(Provider::Avx512)));
+    }
     // `--only NAME`: keep the variants whose name contains NAME (for profiling one of them).
     let args: Vec<String> = std::env::args().collect();
     if let Some(only) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
@@ -80,6 +83,28 @@ fn main() {
     for (name, p) in variants.iter().filter_map(|(name, p)| Some((name, (*p)?))) {
         let (wall, cpu) = measure(|| p.sgemm(false, true, (m, n, k), &a, k, &bm, k, 0.0, &mut c, n), 1, 10);
         println!("  {name:<22} {wall:9.2} ms | {cpu:9.2} ms | {:7.1}", 2.0 * (m * n * k) as f64 / cpu / 1e6);
+    }
+    // The three products of one 512-column block of the 128->256 k5 layer, as `conv_rows` calls
+    // them: Y = W·cols, ∂W += G·colsᵀ, ∂cols = Wᵀ·G.
+    for (label, ta, tb, (m, n, k)) in [
+        ("Y = W·cols", false, false, (256, 512, 640)),
+        ("∂W = G·colsᵀ", false, true, (256, 640, 512)),
+        ("∂cols = Wᵀ·G", true, false, (640, 512, 256)),
+    ] {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let bm: Vec<f32> = (0..n * k).map(|i| ((i * 104_729) % 1000) as f32 / 1000.0).collect();
+        let mut c = vec![0.0f32; m * n];
+        let (lda, ldb) = (if ta { m } else { k }, if tb { k } else { n });
+        let flop = 2.0 * (m * n * k) as f64;
+        println!("block {label} m={m} n={n} k={k} ({:.3} GFLOP), one thread", flop / 1e9);
+        for (name, p) in variants.iter().filter_map(|(name, p)| Some((name, (*p)?))) {
+            let run = || unsafe {
+                // SAFETY: the buffers hold exactly the matrices described.
+                p.sgemm_serial(ta, tb, (m, n, k), a.as_ptr(), lda, bm.as_ptr(), ldb, 0.0, c.as_mut_ptr(), n)
+            };
+            let (wall, cpu) = measure(run, 2, 30);
+            println!("  {name:<22} {wall:9.3} ms | {cpu:9.3} ms | {:7.1}", flop / wall / 1e6);
+        }
     }
     let sizes: &[(usize, usize)] = if big { &[(50, 150), (128, 500)] } else { &[(50, 150)] };
     for &(b, t) in sizes {

@@ -58,6 +58,8 @@ pub enum Provider {
     GemmCrate,
     /// An OpenBLAS library opened at run time (see [`OpenBlas::load`]).
     OpenBlas(&'static OpenBlas),
+    /// Our own packed AVX-512 kernel ([`super::sgemm_avx512`]); only where the CPU has AVX-512.
+    Avx512,
 }
 
 impl fmt::Debug for Provider {
@@ -76,12 +78,28 @@ impl Provider {
                 if cfg!(target_feature = "avx512f") { "-avx512" } else { "" }
             ),
             Provider::OpenBlas(lib) => format!("sgemm:openblas/{}", lib.corename),
+            Provider::Avx512 => super::sgemm_avx512::id(),
         }
     }
 
-    /// OpenBLAS if it can be opened, else the `gemm` crate.
+    /// The provider this process uses: `$TSCPIPE_SGEMM` (`avx512`, `openblas`, `gemm`) when set
+    /// and usable, else OpenBLAS if it can be opened, else our AVX-512 kernel where the CPU has
+    /// it, else the `gemm` crate.
     pub fn best() -> Provider {
-        OpenBlas::get().map(Provider::OpenBlas).unwrap_or(Provider::GemmCrate)
+        static BEST: OnceLock<Provider> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            let avx512 = super::sgemm_avx512::available().then_some(Provider::Avx512);
+            let openblas = OpenBlas::get().map(Provider::OpenBlas);
+            match std::env::var("TSCPIPE_SGEMM").as_deref() {
+                Ok("gemm") => Some(Provider::GemmCrate),
+                Ok("avx512") => avx512,
+                Ok("openblas") => openblas,
+                _ => None,
+            }
+            .or(openblas)
+            .or(avx512)
+            .unwrap_or(Provider::GemmCrate)
+        })
     }
 
     /// Row-major `C = op(A)·op(B) + beta·C` with `op(A)` `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`;
@@ -196,6 +214,8 @@ impl Provider {
                     (lib.sgemm)(ROW_MAJOR, op(ta), op(tb), i(m), i(n), i(k), 1.0, a, i(lda), b, i(ldb), beta, c, i(ldc))
                 }
             }
+            // SAFETY: the caller's contract; `Avx512` is only made where the CPU has AVX-512.
+            Provider::Avx512 => unsafe { super::sgemm_avx512::sgemm(ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc) },
         }
     }
 }
@@ -719,6 +739,9 @@ pub(super) mod tests {
     /// OpenBLAS a failure instead of a note.
     pub(in crate::models) fn providers() -> Vec<Provider> {
         let mut p = vec![Provider::GemmCrate];
+        if super::super::sgemm_avx512::available() {
+            p.push(Provider::Avx512);
+        }
         if let Some(lib) = OpenBlas::get() {
             p.push(Provider::OpenBlas(lib));
         } else if std::env::var_os("TSCPIPE_REQUIRE_OPENBLAS").is_some_and(|v| v == "1") {
@@ -858,5 +881,6 @@ pub(super) mod tests {
             assert!(blas.starts_with("sgemm:openblas/"));
             assert_ne!(gemm, blas);
         }
+        assert_ne!(Provider::Avx512.id(), gemm);
     }
 }
