@@ -18,6 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tscpipe::models::conv_gemm::{OpenBlas, Provider, forward_same};
+use tscpipe::models::sgemm_x86::Isa;
 
 /// Median wall ms and mean process CPU ms (user + system) per repetition.
 fn measure(mut f: impl FnMut(), warmup: usize, reps: usize) -> (f64, f64) {
@@ -60,8 +61,8 @@ fn main() {
         }
         Err(e) => println!("(no OpenBLAS: {e})"),
     }
-    if tscpipe::models::sgemm_avx512::available() {
-        variants.push(("tscpipe avx512".into(), Some(Provider::Avx512)));
+    for isa in [Isa::Avx512, Isa::Avx2].into_iter().filter(|isa| isa.available()) {
+        variants.push((format!("tscpipe {}", format!("{isa:?}").to_lowercase()), Some(Provider::X86(isa))));
     }
     // `--only NAME`: keep the variants whose name contains NAME (for profiling one of them).
     let args: Vec<String> = std::env::args().collect();

@@ -38,6 +38,8 @@ use burn::tensor::ops::PadMode;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
+use super::sgemm_x86::Isa;
+
 /// The training backend of the CPU device (`Device::flex().autodiff()`).
 pub(super) type FlexAd = Autodiff<Flex, NoCheckpointing>;
 
@@ -58,8 +60,9 @@ pub enum Provider {
     GemmCrate,
     /// An OpenBLAS library opened at run time (see [`OpenBlas::load`]).
     OpenBlas(&'static OpenBlas),
-    /// Our own packed AVX-512 kernel ([`super::sgemm_avx512`]); only where the CPU has AVX-512.
-    Avx512,
+    /// Our own packed x86 kernel ([`super::sgemm_x86`]); only made where the CPU has the
+    /// instructions.
+    X86(Isa),
 }
 
 impl fmt::Debug for Provider {
@@ -78,26 +81,28 @@ impl Provider {
                 if cfg!(target_feature = "avx512f") { "-avx512" } else { "" }
             ),
             Provider::OpenBlas(lib) => format!("sgemm:openblas/{}", lib.corename),
-            Provider::Avx512 => super::sgemm_avx512::id(),
+            Provider::X86(isa) => isa.id(),
         }
     }
 
-    /// The provider this process uses: `$TSCPIPE_SGEMM` (`avx512`, `openblas`, `gemm`) when set
-    /// and usable, else OpenBLAS if it can be opened, else our AVX-512 kernel where the CPU has
-    /// it, else the `gemm` crate.
+    /// The provider this process uses: `$TSCPIPE_SGEMM` (`avx512`, `avx2`, `openblas`, `gemm`)
+    /// when set and usable, else OpenBLAS if it can be opened, else our own kernel where the CPU
+    /// has AVX-512 or AVX2 + FMA, else the `gemm` crate.
     pub fn best() -> Provider {
         static BEST: OnceLock<Provider> = OnceLock::new();
         *BEST.get_or_init(|| {
-            let avx512 = super::sgemm_avx512::available().then_some(Provider::Avx512);
+            let ours = Isa::detect().map(Provider::X86);
+            let chosen = |isa: Isa| isa.available().then_some(Provider::X86(isa));
             let openblas = OpenBlas::get().map(Provider::OpenBlas);
             match std::env::var("TSCPIPE_SGEMM").as_deref() {
                 Ok("gemm") => Some(Provider::GemmCrate),
-                Ok("avx512") => avx512,
+                Ok("avx512") => chosen(Isa::Avx512),
+                Ok("avx2") => chosen(Isa::Avx2),
                 Ok("openblas") => openblas,
                 _ => None,
             }
             .or(openblas)
-            .or(avx512)
+            .or(ours)
             .unwrap_or(Provider::GemmCrate)
         })
     }
@@ -214,8 +219,10 @@ impl Provider {
                     (lib.sgemm)(ROW_MAJOR, op(ta), op(tb), i(m), i(n), i(k), 1.0, a, i(lda), b, i(ldb), beta, c, i(ldc))
                 }
             }
-            // SAFETY: the caller's contract; `Avx512` is only made where the CPU has AVX-512.
-            Provider::Avx512 => unsafe { super::sgemm_avx512::sgemm(ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc) },
+            // SAFETY: the caller's contract; `X86(isa)` is only made where `isa` is available.
+            Provider::X86(isa) => unsafe {
+                super::sgemm_x86::sgemm(*isa, ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc)
+            },
         }
     }
 }
@@ -739,8 +746,10 @@ pub(super) mod tests {
     /// OpenBLAS a failure instead of a note.
     pub(in crate::models) fn providers() -> Vec<Provider> {
         let mut p = vec![Provider::GemmCrate];
-        if super::super::sgemm_avx512::available() {
-            p.push(Provider::Avx512);
+        for isa in [Isa::Avx512, Isa::Avx2] {
+            if isa.available() {
+                p.push(Provider::X86(isa));
+            }
         }
         if let Some(lib) = OpenBlas::get() {
             p.push(Provider::OpenBlas(lib));
@@ -881,6 +890,7 @@ pub(super) mod tests {
             assert!(blas.starts_with("sgemm:openblas/"));
             assert_ne!(gemm, blas);
         }
-        assert_ne!(Provider::Avx512.id(), gemm);
+        assert_ne!(Provider::X86(Isa::Avx512).id(), gemm);
+        assert_ne!(Provider::X86(Isa::Avx512).id(), Provider::X86(Isa::Avx2).id());
     }
 }

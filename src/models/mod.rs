@@ -38,7 +38,7 @@ pub mod pair_train;
 pub mod predict;
 pub mod residual;
 pub mod resnet;
-pub mod sgemm_avx512;
+pub mod sgemm_x86;
 pub mod train;
 
 use burn::module::Module;
