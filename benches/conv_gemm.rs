@@ -17,7 +17,7 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tscpipe::models::conv_gemm::{OpenBlas, Provider, forward_same};
+use tscpipe::models::conv_gemm::{OpenBlas, Provider, RawGemm, forward_same};
 use tscpipe::models::sgemm_x86::Isa;
 
 /// Median wall ms and mean process CPU ms (user + system) per repetition.
@@ -101,7 +101,8 @@ fn main() {
         for (name, p) in variants.iter().filter_map(|(name, p)| Some((name, (*p)?))) {
             let run = || unsafe {
                 // SAFETY: the buffers hold exactly the matrices described.
-                p.sgemm_serial(ta, tb, (m, n, k), a.as_ptr(), lda, bm.as_ptr(), ldb, 0.0, c.as_mut_ptr(), n)
+                let (a, b, c) = (a.as_ptr(), bm.as_ptr(), c.as_mut_ptr());
+                p.sgemm_serial(RawGemm { ta, tb, m, n, k, a, lda, b, ldb, beta: 0.0, c, ldc: n })
             };
             let (wall, cpu) = measure(run, 2, 30);
             println!("  {name:<22} {wall:9.3} ms | {cpu:9.3} ms | {:7.1}", flop / wall / 1e6);

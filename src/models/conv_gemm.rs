@@ -65,6 +65,25 @@ pub enum Provider {
     X86(Isa),
 }
 
+/// One row-major product `C = op(A)·op(B) + beta·C` on raw pointers: `op(A)` is `[m, k]`,
+/// `op(B)` `[k, n]`, `C` `[m, n]`; `ta`/`tb` say that `A`/`B` are stored transposed; the leading
+/// dimensions are the stored rows' lengths. `beta == 0` never reads `C`.
+#[derive(Clone, Copy, Debug)]
+pub struct RawGemm {
+    pub ta: bool,
+    pub tb: bool,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: *const f32,
+    pub lda: usize,
+    pub b: *const f32,
+    pub ldb: usize,
+    pub beta: f32,
+    pub c: *mut f32,
+    pub ldc: usize,
+}
+
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.id())
@@ -142,18 +161,20 @@ impl Provider {
             // SAFETY: inside the buffers bounded by the asserts above; the blocks write disjoint
             // columns of C.
             unsafe {
-                self.sgemm_serial(
+                self.sgemm_serial(RawGemm {
                     ta,
                     tb,
-                    (m, BLOCK.min(n - j0), k),
-                    a_ptr as *const f32,
+                    m,
+                    n: BLOCK.min(n - j0),
+                    k,
+                    a: a_ptr as *const f32,
                     lda,
-                    (b_ptr as *const f32).add(b_off),
+                    b: (b_ptr as *const f32).add(b_off),
                     ldb,
                     beta,
-                    (c_ptr as *mut f32).add(j0),
+                    c: (c_ptr as *mut f32).add(j0),
                     ldc,
-                )
+                })
             }
         });
     }
@@ -163,20 +184,8 @@ impl Provider {
     /// # Safety
     /// Every element the dimensions and leading dimensions reach must lie in live buffers, and
     /// no other thread may access the part of `C` written.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn sgemm_serial(
-        &self,
-        ta: bool,
-        tb: bool,
-        (m, n, k): (usize, usize, usize),
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        ldb: usize,
-        beta: f32,
-        c: *mut f32,
-        ldc: usize,
-    ) {
+    pub unsafe fn sgemm_serial(&self, g: RawGemm) {
+        let RawGemm { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc } = g;
         if m == 0 || n == 0 {
             return;
         }
@@ -220,9 +229,7 @@ impl Provider {
                 }
             }
             // SAFETY: the caller's contract; `X86(isa)` is only made where `isa` is available.
-            Provider::X86(isa) => unsafe {
-                super::sgemm_x86::sgemm(*isa, ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc)
-            },
+            Provider::X86(isa) => unsafe { super::sgemm_x86::sgemm(*isa, g) },
         }
     }
 }
@@ -412,18 +419,20 @@ pub(super) fn conv_rows(x: &[f32], w: &[f32], d: Dims, p: Provider) -> Vec<f32> 
         // SAFETY: columns r.start·T .. r.end·T of every row of Z (in bounds, ldc = n) belong to
         // this block only; A and B are whole live slices of the sizes asserted above.
         unsafe {
-            p.sgemm_serial(
-                false,
-                false,
-                (d.cout, nb, ck),
-                w.as_ptr(),
-                ck,
-                cols.as_ptr(),
-                nb,
-                0.0,
-                (zp as *mut f32).add(r.start * d.len),
-                n,
-            )
+            p.sgemm_serial(RawGemm {
+                ta: false,
+                tb: false,
+                m: d.cout,
+                n: nb,
+                k: ck,
+                a: w.as_ptr(),
+                lda: ck,
+                b: cols.as_ptr(),
+                ldb: nb,
+                beta: 0.0,
+                c: (zp as *mut f32).add(r.start * d.len),
+                ldc: n,
+            })
         }
     });
     z
@@ -495,36 +504,40 @@ pub(super) fn conv_rows_backward(
                     // SAFETY: ∂Z block [Cout, nb] with lda = n lies inside dz (asserted size);
                     // dw is this group's own buffer.
                     unsafe {
-                        p.sgemm_serial(
-                            false,
-                            true,
-                            (d.cout, ck, nb),
-                            dz_blk,
-                            n,
-                            cols.as_ptr(),
-                            nb,
+                        p.sgemm_serial(RawGemm {
+                            ta: false,
+                            tb: true,
+                            m: d.cout,
+                            n: ck,
+                            k: nb,
+                            a: dz_blk,
+                            lda: n,
+                            b: cols.as_ptr(),
+                            ldb: nb,
                             beta,
-                            dw.as_mut_ptr(),
-                            ck,
-                        )
+                            c: dw.as_mut_ptr(),
+                            ldc: ck,
+                        })
                     }
                 }
                 if let Some(part) = dx_part.as_deref_mut() {
                     let mut dcols = vec![0.0f32; ck * nb];
                     // SAFETY: as above; dcols is this block's own buffer.
                     unsafe {
-                        p.sgemm_serial(
-                            true,
-                            false,
-                            (ck, nb, d.cout),
-                            w.as_ptr(),
-                            ck,
-                            dz_blk,
-                            n,
-                            0.0,
-                            dcols.as_mut_ptr(),
-                            nb,
-                        )
+                        p.sgemm_serial(RawGemm {
+                            ta: true,
+                            tb: false,
+                            m: ck,
+                            n: nb,
+                            k: d.cout,
+                            a: w.as_ptr(),
+                            lda: ck,
+                            b: dz_blk,
+                            ldb: n,
+                            beta: 0.0,
+                            c: dcols.as_mut_ptr(),
+                            ldc: nb,
+                        })
                     }
                     let off = (r.start - first) * d.cin * d.len;
                     col2im_add(&dcols, sub, &mut part[off..off + nb * d.cin]);

@@ -18,6 +18,8 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
+use super::conv_gemm::RawGemm;
+
 /// Steps of the inner dimension per packed slab: an `A` panel (at most 12 × 256 floats, 12 KiB)
 /// stays in L1 while the `B` panels stream from L2.
 const KC: usize = 256;
@@ -93,26 +95,13 @@ fn lines(buf: &mut Vec<Line>, floats: usize) -> *mut f32 {
 /// One `MR × NR` tile: `C[0..mr, 0..nr] = Apanel·Bpanel + beta·C` over `kc` steps.
 type Kernel = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize, f32);
 
-/// Row-major `C = op(A)·op(B) + beta·C` on the calling thread, with the same meaning of the
-/// arguments as [`super::conv_gemm::Provider::sgemm_serial`]. `beta == 0` never reads `C`.
+/// The product `g` on the calling thread.
 ///
 /// # Safety
 /// `isa` must be [`Isa::available`]; every element the dimensions and leading dimensions reach
 /// must lie in live buffers, and no other thread may access the part of `C` written.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm(
-    isa: Isa,
-    ta: bool,
-    tb: bool,
-    (m, n, k): (usize, usize, usize),
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
+pub unsafe fn sgemm(isa: Isa, g: RawGemm) {
+    let RawGemm { m, n, .. } = g;
     if m == 0 || n == 0 {
         return;
     }
@@ -128,14 +117,14 @@ pub unsafe fn sgemm(
             // `blocked` touches.
             unsafe {
                 match isa {
-                    Isa::Avx512 => blocked_avx512(ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc, pa, pb),
-                    Isa::Avx2 => blocked_avx2(ta, tb, (m, n, k), a, lda, b, ldb, beta, c, ldc, pa, pb),
+                    Isa::Avx512 => blocked_avx512(g, pa, pb),
+                    Isa::Avx2 => blocked_avx2(g, pa, pb),
                 }
             }
         });
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (isa, ta, tb, k, a, lda, b, ldb, beta, c, ldc);
+    let _ = isa;
 }
 
 /// [`blocked`] compiled for one instruction set, so that the packing loops vectorise with it and
@@ -143,48 +132,19 @@ pub unsafe fn sgemm(
 macro_rules! blocked_for {
     ($name:ident, $features:literal, $kernel:ident, $tile:expr) => {
         #[cfg(target_arch = "x86_64")]
-        #[allow(clippy::too_many_arguments)]
         #[target_feature(enable = $features)]
-        unsafe fn $name(
-            ta: bool,
-            tb: bool,
-            mnk: (usize, usize, usize),
-            a: *const f32,
-            lda: usize,
-            b: *const f32,
-            ldb: usize,
-            beta: f32,
-            c: *mut f32,
-            ldc: usize,
-            pa: *mut f32,
-            pb: *mut f32,
-        ) {
+        unsafe fn $name(g: RawGemm, pa: *mut f32, pb: *mut f32) {
             // SAFETY: the contract of `sgemm`, which checked the features.
-            unsafe { blocked($tile, $kernel, ta, tb, mnk, a, lda, b, ldb, beta, c, ldc, pa, pb) }
+            unsafe { blocked($tile, $kernel, g, pa, pb) }
         }
     };
 }
 blocked_for!(blocked_avx512, "avx512f", kernel_avx512, (12, 32));
 blocked_for!(blocked_avx2, "avx2,fma", kernel_avx2, (6, 16));
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn blocked(
-    (mr_tile, nr_tile): (usize, usize),
-    kernel: Kernel,
-    ta: bool,
-    tb: bool,
-    (m, n, k): (usize, usize, usize),
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-    pa: *mut f32,
-    pb: *mut f32,
-) {
+unsafe fn blocked((mr_tile, nr_tile): (usize, usize), kernel: Kernel, g: RawGemm, pa: *mut f32, pb: *mut f32) {
+    let RawGemm { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc } = g;
     // SAFETY (whole body): indices stay inside the caller's buffers (the contract of `sgemm`)
     // and the packed buffers sized there.
     unsafe {
@@ -458,7 +418,8 @@ mod tests {
                         let (lda, ldb) = (if ta { m } else { k }, if tb { k } else { n });
                         // SAFETY: the buffers hold exactly the matrices described.
                         unsafe {
-                            sgemm(isa, ta, tb, (m, n, k), a.as_ptr(), lda, b.as_ptr(), ldb, beta, got.as_mut_ptr(), n)
+                            let (a, b, c) = (a.as_ptr(), b.as_ptr(), got.as_mut_ptr());
+                            sgemm(isa, RawGemm { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc: n })
                         };
                         for (idx, (g, w)) in got.iter().zip(&want).enumerate() {
                             assert!(
@@ -481,7 +442,10 @@ mod tests {
         for isa in kernels() {
             let mut c = vec![-9.0f32; m * ldc];
             // SAFETY: the buffers cover the strided views.
-            unsafe { sgemm(isa, false, false, (m, n, k), a.as_ptr(), lda, b.as_ptr(), ldb, 0.0, c.as_mut_ptr(), ldc) };
+            unsafe {
+                let (a, b, c, beta) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), 0.0);
+                sgemm(isa, RawGemm { ta: false, tb: false, m, n, k, a, lda, b, ldb, beta, c, ldc })
+            };
             for i in 0..m {
                 for j in 0..ldc {
                     let got = c[i * ldc + j];
