@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::evaluate::EvalRecord;
 use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
-use super::table::METRICS;
+use super::table::{METRICS, record_matrix};
 use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
 use crate::stats::analysis::CdParts;
 use crate::stats::exact::FLOAT_DECIMALS;
@@ -24,38 +24,16 @@ const DIRECTIONS: &[&str] = &["auto", "higher", "lower"];
 
 /// Scores of the pipeline's own evaluations, exact from counts where the metric allows.
 pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -> Result<Scores, String> {
-    let mut s = Scores {
-        source: source.to_string(),
-        metric: metric.to_string(),
-        datasets: Vec::new(),
-        methods: Vec::new(),
-        values: Vec::new(),
-        n_classes: Default::default(),
-    };
-    for r in records {
-        if !s.methods.contains(&r.method) {
-            s.methods.push(r.method.clone());
-        }
-        if !s.datasets.contains(&r.dataset) {
-            s.datasets.push(r.dataset.clone());
-        }
-    }
-    s.values = vec![vec![None; s.methods.len()]; s.datasets.len()];
-    for r in records {
-        let d = s.datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
-        let m = s.methods.iter().position(|x| *x == r.method).unwrap_or(0);
-        if s.values[d][m].is_some() {
-            return Err(format!("two results for dataset `{}` and method `{}`", r.dataset, r.method));
-        }
-        let v = match metric {
+    let (datasets, methods, values) = record_matrix(records, |r| {
+        match metric {
             "accuracy" => Exact::from_counts(r.correct, r.total),
             "error" => Exact::from_counts(r.total.saturating_sub(r.correct), r.total),
             other => r.metric(other).and_then(|v| Exact::from_f64(v, FLOAT_DECIMALS)),
-        };
-        s.values[d][m] = Some(v.ok_or_else(|| format!("no `{metric}` for {} on {}", r.method, r.dataset))?);
-        s.n_classes.insert(r.dataset.clone(), r.n_classes);
-    }
-    Ok(s)
+        }
+        .ok_or_else(|| format!("no `{metric}` for {} on {}", r.method, r.dataset))
+    })?;
+    let n_classes = records.iter().map(|r| (r.dataset.clone(), r.n_classes)).collect();
+    Ok(Scores { source: source.to_string(), metric: metric.to_string(), datasets, methods, values, n_classes })
 }
 
 /// Analysis options from a stage's parameters (shared with the `tscpipe analyze` command).

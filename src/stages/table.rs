@@ -19,30 +19,43 @@ pub struct ResultsTable {
     pub records: Vec<EvalRecord>,
 }
 
+/// Datasets (rows), methods (columns), both in first-seen order, and `value` of each record in
+/// its cell (`None` where a method was not run on a dataset). Two records for one cell are an
+/// error: the table and the statistics need one number per dataset and method.
+#[allow(clippy::type_complexity)]
+pub fn record_matrix<T: Clone>(
+    records: &[EvalRecord],
+    mut value: impl FnMut(&EvalRecord) -> Result<T, String>,
+) -> Result<(Vec<String>, Vec<String>, Vec<Vec<Option<T>>>), String> {
+    let mut datasets: Vec<String> = Vec::new();
+    let mut methods: Vec<String> = Vec::new();
+    for r in records {
+        if !datasets.contains(&r.dataset) {
+            datasets.push(r.dataset.clone());
+        }
+        if !methods.contains(&r.method) {
+            methods.push(r.method.clone());
+        }
+    }
+    let mut values = vec![vec![None; methods.len()]; datasets.len()];
+    for r in records {
+        let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
+        let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
+        if values[d][m].is_some() {
+            return Err(format!(
+                "two results for dataset `{}` and method `{}`: give the evaluate stages distinct `method` labels (e.g. method = \"LSTM-FCN-${{cells}}\")",
+                r.dataset, r.method
+            ));
+        }
+        values[d][m] = Some(value(r)?);
+    }
+    Ok((datasets, methods, values))
+}
+
 impl ResultsTable {
     pub fn build(records: Vec<EvalRecord>, metric: &str) -> Result<ResultsTable, String> {
-        let mut datasets: Vec<String> = Vec::new();
-        let mut methods: Vec<String> = Vec::new();
-        for r in &records {
-            if !datasets.contains(&r.dataset) {
-                datasets.push(r.dataset.clone());
-            }
-            if !methods.contains(&r.method) {
-                methods.push(r.method.clone());
-            }
-        }
-        let mut values = vec![vec![None; methods.len()]; datasets.len()];
-        for r in &records {
-            let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
-            let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
-            if values[d][m].is_some() {
-                return Err(format!(
-                    "two results for dataset `{}` and method `{}`: give the evaluate stages distinct `method` labels (e.g. method = \"LSTM-FCN-${{cells}}\")",
-                    r.dataset, r.method
-                ));
-            }
-            values[d][m] = Some(r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`"))?);
-        }
+        let (datasets, methods, values) =
+            record_matrix(&records, |r| r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`")))?;
         Ok(ResultsTable { metric: metric.to_string(), datasets, methods, values, records })
     }
 
