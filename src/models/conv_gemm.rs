@@ -113,16 +113,25 @@ impl Provider {
             let ours = Isa::detect().map(Provider::X86);
             let chosen = |isa: Isa| isa.available().then_some(Provider::X86(isa));
             let openblas = OpenBlas::get().map(Provider::OpenBlas);
-            match std::env::var("TSCPIPE_SGEMM").as_deref() {
-                Ok("gemm") => Some(Provider::GemmCrate),
-                Ok("avx512") => chosen(Isa::Avx512),
-                Ok("avx2") => chosen(Isa::Avx2),
-                Ok("openblas") => openblas,
+            let default = openblas.or(ours).unwrap_or(Provider::GemmCrate);
+            let Ok(wanted) = std::env::var("TSCPIPE_SGEMM") else { return default };
+            let pinned = match wanted.as_str() {
+                "gemm" => Some(Provider::GemmCrate),
+                "avx512" => chosen(Isa::Avx512),
+                "avx2" => chosen(Isa::Avx2),
+                "openblas" => openblas,
+                "" => return default,
                 _ => None,
-            }
-            .or(openblas)
-            .or(ours)
-            .unwrap_or(Provider::GemmCrate)
+            };
+            // A pin that cannot be honoured changes the cache key: say so rather than silently.
+            pinned.unwrap_or_else(|| {
+                eprintln!(
+                    "warning: TSCPIPE_SGEMM={wanted} is not usable here (one of avx512, avx2, openblas, gemm, \
+                     where this CPU and library allow); using {}",
+                    default.id()
+                );
+                default
+            })
         })
     }
 
