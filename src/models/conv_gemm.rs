@@ -60,8 +60,8 @@ pub enum Provider {
     GemmCrate,
     /// An OpenBLAS library opened at run time (see [`OpenBlas::load`]).
     OpenBlas(&'static OpenBlas),
-    /// Our own packed x86 kernel ([`super::sgemm_x86`]); only made where the CPU has the
-    /// instructions.
+    /// Our own packed x86 kernel ([`super::sgemm_x86`]); [`Provider::best`] picks it only where
+    /// the CPU has the instructions (elsewhere it panics rather than run them).
     X86(Isa),
 }
 
@@ -237,7 +237,7 @@ impl Provider {
                     (lib.sgemm)(ROW_MAJOR, op(ta), op(tb), i(m), i(n), i(k), 1.0, a, i(lda), b, i(ldb), beta, c, i(ldc))
                 }
             }
-            // SAFETY: the caller's contract; `X86(isa)` is only made where `isa` is available.
+            // SAFETY: the caller's contract (the kernel checks the CPU itself).
             Provider::X86(isa) => unsafe { super::sgemm_x86::sgemm(*isa, g) },
         }
     }

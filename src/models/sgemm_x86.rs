@@ -98,9 +98,12 @@ type Kernel = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, u
 /// The product `g` on the calling thread.
 ///
 /// # Safety
-/// `isa` must be [`Isa::available`]; every element the dimensions and leading dimensions reach
-/// must lie in live buffers, and no other thread may access the part of `C` written.
+/// Every element the dimensions and leading dimensions reach must lie in live buffers, and no
+/// other thread may access the part of `C` written. Panics if the CPU cannot run `isa`.
 pub unsafe fn sgemm(isa: Isa, g: RawGemm) {
+    // `Provider::X86` can be built by anyone: never run instructions this CPU lacks (the check
+    // is a cached flag).
+    assert!(isa.available(), "{isa:?} kernel requested on a CPU without it");
     let RawGemm { m, n, .. } = g;
     if m == 0 || n == 0 {
         return;
