@@ -33,7 +33,8 @@ impl StageKind for Select {
         "select"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: `why` says when the criterion could not tell candidates apart.
+        2
     }
     fn about(&self) -> &'static str {
         "Picks the best of a sweep by test accuracy (the paper's choice, labelled) or by the selection loss"
@@ -95,13 +96,8 @@ impl StageKind for Select {
             })
             .unwrap_or(0);
         let (from, chosen) = &recs[best];
-        let why = match criterion {
-            "selection_loss" => format!("lowest selection loss ({:.6})", chosen.selection_loss.unwrap_or(f64::NAN)),
-            _ => format!(
-                "highest test accuracy ({}/{}) — chosen on TEST, as the paper did",
-                chosen.correct, chosen.total
-            ),
-        };
+        let records: Vec<&EvalRecord> = recs.iter().map(|(_, r)| r).collect();
+        let why = explain(criterion, &records, best);
         let mut out = chosen.clone();
         out.method = ctx.params.str("method")?.to_string();
         out.protocol = format!("{}; sweep picked by {criterion}", chosen.protocol);
@@ -121,5 +117,76 @@ impl StageKind for Select {
                 .collect(),
         };
         write_json(&ctx.output("selection.json"), &sel)
+    }
+}
+
+/// Losses closer than this are indistinguishable: a training loss at ~1e-8 is float noise.
+const LOSS_TIE: f64 = 1e-6;
+
+/// Why `records[best]` won, and whether the criterion really separated it from the others (a
+/// tie decided by the fallback order is worth knowing before reading much into the choice).
+fn explain(criterion: &str, records: &[&EvalRecord], best: usize) -> String {
+    let chosen = records[best];
+    let loss = |r: &EvalRecord| r.selection_loss.unwrap_or(f64::NAN);
+    let others =
+        |same: &dyn Fn(&EvalRecord) -> bool| records.iter().enumerate().filter(|&(i, r)| i != best && same(r)).count();
+    match criterion {
+        "selection_loss" => {
+            let tied = others(&|r| (loss(r) - loss(chosen)).abs() <= LOSS_TIE);
+            let mut why = format!("lowest selection loss ({:.3e})", loss(chosen));
+            if tied > 0 {
+                why.push_str(&format!(
+                    "; within {LOSS_TIE:.0e} of {tied} other candidate(s), so the choice among them is float noise"
+                ));
+            }
+            why
+        }
+        _ => {
+            let tied = others(&|r| r.correct == chosen.correct);
+            let mut why = format!(
+                "highest test accuracy ({}/{}) — chosen on TEST, as the paper did",
+                chosen.correct, chosen.total
+            );
+            if tied > 0 {
+                why.push_str(&format!("; tied with {tied} other candidate(s), broken by the lower selection loss"));
+            }
+            why
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(correct: usize, loss: f64) -> EvalRecord {
+        let acc = correct as f64 / 100.0;
+        EvalRecord {
+            dataset: "D".into(),
+            method: "m".into(),
+            protocol: String::new(),
+            n_classes: 2,
+            correct,
+            total: 100,
+            accuracy: acc,
+            balanced_accuracy: acc,
+            macro_precision: acc,
+            macro_recall: acc,
+            macro_f1: acc,
+            per_class_error: (1.0 - acc) / 2.0,
+            selection_loss: Some(loss),
+        }
+    }
+
+    #[test]
+    fn says_when_the_criterion_cannot_separate_the_candidates() {
+        let (a, b, c) = (rec(90, 1e-8), rec(95, -2e-9), rec(95, 0.3));
+        let why = explain("selection_loss", &[&a, &b, &c], 1);
+        assert!(why.starts_with("lowest selection loss (-2.000e-9)"), "{why}");
+        assert!(why.contains("1 other candidate(s)"), "{why}");
+        let why = explain("test_accuracy", &[&a, &b, &c], 1);
+        assert!(why.contains("95/100") && why.contains("tied with 1 other"), "{why}");
+        let clear = explain("test_accuracy", &[&a, &c], 1);
+        assert!(!clear.contains("tied"), "{clear}");
     }
 }
