@@ -176,6 +176,11 @@ enum Cmd {
         /// Show one kind in detail.
         kind: Option<String>,
     },
+    /// Print a shell completion script: `tscpipe completions bash > ~/.local/share/bash-completion/completions/tscpipe`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -556,6 +561,11 @@ fn real_main() -> miette::Result<ExitCode> {
             for f in app::report(&common.pipeline, &opts, &registry).map_err(to_report)? {
                 println!("{}", f.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tscpipe", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Kinds { kind } => {

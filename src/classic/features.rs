@@ -2,7 +2,7 @@
 //! time-domain statistics, three spectral ones and a wavelet energy, per series and channel.
 //!
 //! Every feature is defined exactly below so that NumPy/SciPy/PyWavelets reproduce it
-//! (`tests/data/features/make_reference.py` does, and `tests/features_numpy.rs` compares).
+//! (`tests/data/features/make_reference.py` does, and `tests/it/features_classic.rs` compares).
 //! For a series `x` of length `n` (one channel):
 //!
 //! | name | definition | NumPy / SciPy |

@@ -97,6 +97,16 @@ fn replace(src: &Path, dst: &Path) -> std::io::Result<()> {
     Err(last.unwrap_or_else(|| std::io::Error::other("could not publish")))
 }
 
+/// Copies `src`'s bytes into a new file `dst` whose permissions the user's umask decides, as
+/// `cp` gives them (0644 under umask 022). `fs::copy` would carry over the cache blob's
+/// read-only mode, and making that writable again sets every write bit (0666).
+fn copy_as_new(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let mut from = fs::File::open(src)?;
+    let mut to = fs::File::create(dst)?;
+    std::io::copy(&mut from, &mut to)?;
+    Ok(())
+}
+
 /// Writes the published files of `summary` under `results` (the staging folder).
 fn write_tree(
     results: &Path,
@@ -127,11 +137,7 @@ fn write_tree(
                 written.push(dest);
                 continue;
             }
-            fs::copy(cache.blob_path(&o.digest), &dest)?;
-            let mut perm = fs::metadata(&dest)?.permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            fs::set_permissions(&dest, perm)?;
+            copy_as_new(&cache.blob_path(&o.digest), &dest)?;
             written.push(dest);
         }
     }

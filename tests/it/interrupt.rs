@@ -1,12 +1,10 @@
 //! Killing a run (SIGKILL, Ctrl-C) leaves a cache the next run trusts and completes from.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, repo};
+use crate::common::{Project, repo};
 
 fn tscpipe(p: &Project, cache: &Path, results: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tscpipe"));
@@ -80,7 +78,7 @@ fn ctrl_c_stops_cleanly_and_the_next_run_resumes() {
 #[test]
 fn cli_reports_pipeline_errors_with_position_and_exit_code_2() {
     let p = Project::new();
-    let file = p.write("bad.toml", &common::SMALL.replace("kind = \"evaluate\"", "kind = \"evaluat\""));
+    let file = p.write("bad.toml", &crate::common::SMALL.replace("kind = \"evaluate\"", "kind = \"evaluat\""));
     let out = Command::new(env!("CARGO_BIN_EXE_tscpipe")).arg("status").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,8 +1,6 @@
 //! End-to-end: what reruns after which edit, on real bundled data.
 
-mod common;
-
-use common::{Project, SMALL, published, ran};
+use crate::common::{Project, SMALL, published, ran};
 use tscpipe::exec::events::Event;
 
 #[test]
@@ -114,7 +112,7 @@ fn reformat_numbers(text: &str) -> String {
 #[test]
 fn reformatted_data_file_reruns_load_only_and_a_changed_value_reruns_downstream() {
     let mut p = Project::new();
-    let src = common::repo().join("data/ItalyPowerDemand");
+    let src = crate::common::repo().join("data/ItalyPowerDemand");
     for f in ["ItalyPowerDemand_TRAIN.tsv", "ItalyPowerDemand_TEST.tsv"] {
         p.write(&format!("mydata/ItalyPowerDemand/{f}"), &std::fs::read_to_string(src.join(f)).unwrap());
     }
@@ -218,7 +216,7 @@ fn gc_keeps_what_the_latest_run_uses_and_drops_the_rest() {
 fn a_failed_stage_is_not_cached_and_keep_going_runs_the_rest() {
     let p = Project::new();
     // Coffee's TEST file is swapped for a broken copy: its load fails, ItalyPowerDemand's does not.
-    let src = common::repo().join("data/Coffee");
+    let src = crate::common::repo().join("data/Coffee");
     p.write("bad/Coffee/Coffee_TRAIN.tsv", &std::fs::read_to_string(src.join("Coffee_TRAIN.tsv")).unwrap());
     p.write("bad/Coffee/Coffee_TEST.tsv", "0\t1.0\t2.0\n1\t1.0\n");
     let mut p = p;
@@ -298,4 +296,35 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// Published results get the permissions a plain `cp` gives under the user's umask (0644 files,
+/// 0755 folders under 022), never group- or world-writable, although cache blobs are read-only.
+#[test]
+fn published_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only sets the process's file-creation mask; every test here wants 022.
+    unsafe {
+        libc::umask(0o022);
+    }
+    let p = Project::new();
+    let file = p.write("small.toml", SMALL);
+    let out = p.run(&file);
+    assert!(!out.published.is_empty());
+    let mut seen = 0;
+    let mut stack = vec![p.path("results")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read results") {
+            let path = e.expect("entry").path();
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
+            if path.is_dir() {
+                assert_eq!(mode, 0o755, "{}", path.display());
+                stack.push(path);
+            } else {
+                assert_eq!(mode, 0o644, "{}", path.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= out.published.len(), "{seen} files under results/");
 }

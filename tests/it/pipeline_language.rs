@@ -1,8 +1,6 @@
 //! Matrix expansion, includes, stdlib fragments, profiles and overrides, on real pipelines.
 
-mod common;
-
-use common::{Project, repo};
+use crate::common::{Project, repo};
 use tscpipe::app;
 use tscpipe::stages::Registry;
 
@@ -137,7 +135,7 @@ fn shipped_pipelines_are_valid() {
 #[test]
 fn graph_renders_dot_and_mermaid() {
     let p = Project::new();
-    let file = p.write("small.toml", common::SMALL);
+    let file = p.write("small.toml", crate::common::SMALL);
     let pipe = app::load(&file, &p.options(), &Registry::builtin()).unwrap();
     let g = tscpipe::graph::InstanceGraph::build(&pipe);
     let dot = g.dot(&pipe);

@@ -2,9 +2,7 @@
 //! same pipeline and seed → same weights digest; editing fine-tuning never retrains phase 1; the
 //! report draws the training curves and where the attention model looks.
 
-mod common;
-
-use common::{Project, published, ran};
+use crate::common::{Project, published, ran};
 
 const PIPELINE: &str = r#"
 [pipeline]

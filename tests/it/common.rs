@@ -1,5 +1,4 @@
 //! Helpers shared by the end-to-end tests: a throw-away project folder with its own cache.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

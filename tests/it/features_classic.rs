@@ -2,9 +2,7 @@
 //! bundled series, the classifiers' determinism and accuracy on bundled data, and the `window`
 //! stage on BasicMotions end to end.
 
-mod common;
-
-use common::{Project, published, repo};
+use crate::common::{Project, published, repo};
 use serde_json::Value;
 use tscpipe::classic::feature_models::{Classifier, fit_predict};
 use tscpipe::classic::features::{FEATURE_NAMES, FeatureExtractor, wavelet_levels_for};

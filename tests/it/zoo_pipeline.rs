@@ -3,9 +3,7 @@
 //! CNN-LSTM models run end to end from their stdlib fragments on uni- and multivariate data,
 //! with SGD for the variant without attention and the attention over time in the report.
 
-mod common;
-
-use common::{Project, published, repo};
+use crate::common::{Project, published, repo};
 use serde_json::{Value as Json, json};
 use tscpipe::app;
 use tscpipe::stages::Registry;

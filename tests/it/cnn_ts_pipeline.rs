@@ -2,9 +2,7 @@
 //! CNN-TS and its base network → voting inference → evaluate → table → report; deterministic
 //! across caches; the shipped `pipelines/cnn_ts.toml` expands with and without its profile.
 
-mod common;
-
-use common::{Project, published, repo};
+use crate::common::{Project, published, repo};
 use tscpipe::app;
 use tscpipe::dsl::LoadOptions;
 use tscpipe::stages::Registry;

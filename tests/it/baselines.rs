@@ -1,8 +1,6 @@
 //! The published 1-NN numbers, reproduced by the shipped `pipelines/baselines.toml`.
 
-mod common;
-
-use common::{Project, published, repo};
+use crate::common::{Project, published, repo};
 
 #[test]
 fn baselines_pipeline_reproduces_published_accuracies() {

@@ -1,8 +1,6 @@
 //! Bad pipelines are rejected before anything runs, pointing at file, line and key.
 
-mod common;
-
-use common::{Project, SMALL};
+use crate::common::{Project, SMALL};
 
 fn err_of(p: &Project, text: &str) -> String {
     let file = p.write("bad.toml", text);

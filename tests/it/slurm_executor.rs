@@ -3,8 +3,6 @@
 //! Without that variable the tests say "skipped"; with it, a cluster that is not answering
 //! fails them.
 
-mod common;
-
 /// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip must
 /// be seen.
 fn skipped(line: &str) {
@@ -17,7 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Project, SMALL, published, ran};
+use crate::common::{Project, SMALL, published, ran};
 use tscpipe::app::{self, RunOutput};
 use tscpipe::exec::events::{CollectSink, Event, EventSink};
 use tscpipe::exec::scheduler::RunOptions;

@@ -5,8 +5,6 @@
 //! The nginx tests run when `nginx` is installed, and must run when `TSCPIPE_TEST_NGINX=1` (set
 //! by `.ci/run`): then a missing nginx fails them instead of skipping.
 
-mod common;
-
 /// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip must
 /// be seen.
 fn skipped(line: &str) {
@@ -22,7 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::{Project, SMALL, published, ran};
+use crate::common::{Project, SMALL, published, ran};
 use tscpipe::app::{self, RunOutput};
 use tscpipe::exec::events::{CollectSink, Event, EventSink};
 use tscpipe::exec::scheduler::RunOptions;

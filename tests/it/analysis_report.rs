@@ -2,11 +2,9 @@
 //! analysis and an HTML report; published CSVs join the pipeline's own results; `tscpipe analyze`
 //! and `tscpipe report` work from the command line; bad tables are pointed at.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Project, published, ran, repo};
+use crate::common::{Project, published, ran, repo};
 
 #[test]
 fn baselines_end_with_analysis_cd_diagram_and_report() {
