@@ -6,6 +6,7 @@ mod common;
 mod analysis_report;
 mod baselines;
 mod cache_behaviour;
+mod cli;
 mod cnn_ts_pipeline;
 mod deep_pipeline;
 mod features_classic;
