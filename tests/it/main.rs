@@ -8,6 +8,7 @@ mod baselines;
 mod cache_behaviour;
 mod cnn_ts_pipeline;
 mod deep_pipeline;
+mod docs;
 mod features_classic;
 mod interrupt;
 mod pipeline_errors;
