@@ -175,6 +175,9 @@ enum Cmd {
     Kinds {
         /// Show one kind in detail.
         kind: Option<String>,
+        /// Print the reference as Markdown (what `docs/stages.md` holds): every kind, or KIND.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Print a shell completion script: `tscpipe completions bash > ~/.local/share/bash-completion/completions/tscpipe`.
     Completions {
@@ -568,7 +571,23 @@ fn real_main() -> miette::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "tscpipe", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Kinds { kind } => {
+        Cmd::Kinds { kind, markdown } => {
+            if let Some(name) = kind.as_deref()
+                && registry.get(name).is_none()
+            {
+                let hint = tscpipe::dsl::suggest::nearest(name, registry.names())
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                return Err(miette::miette!("unknown stage kind `{name}`{hint} (`tscpipe kinds` lists them)"));
+            }
+            if markdown {
+                use tscpipe::stages::markdown;
+                match kind.as_deref().and_then(|n| registry.get(n)) {
+                    Some(k) => print!("{}", markdown::kind_markdown(k)),
+                    None => print!("{}", markdown::registry_markdown(&registry)),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             for k in registry.iter() {
                 if kind.as_deref().is_some_and(|n| n != k.name()) {
                     continue;

@@ -10,6 +10,7 @@ pub mod features_classify;
 pub mod finetune;
 pub mod kind;
 pub mod load;
+pub mod markdown;
 pub mod normalise;
 pub mod pair_expand;
 pub mod predict;

@@ -9,6 +9,7 @@ mod cache_behaviour;
 mod cli;
 mod cnn_ts_pipeline;
 mod deep_pipeline;
+mod docs;
 mod features_classic;
 mod interrupt;
 mod pipeline_errors;
