@@ -297,7 +297,7 @@ pub struct PullReport {
 
 fn no_remote(what: &str) -> Error {
     Error::Usage(format!(
-        "no remote cache to {what}: pass --remote http://…, or set `[cache] remote` in the pipeline or in {}",
+        "no remote cache to {what}: pass --remote https://…, or set `[cache] remote` in the pipeline or in {}",
         Settings::user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "the user config".into())
     ))
 }

@@ -29,6 +29,9 @@ pub struct CacheSettings {
     pub timeout: Option<f64>,
     /// Upload what this run computes (false: read-only use of the remote).
     pub upload: Option<bool>,
+    /// PEM file of the certificate authority that signed an https:// remote's certificate
+    /// (a lab's own server); default: Mozilla's root certificates.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Resources for the stage instances of one stage (`[executor.stages.NAME]`).
@@ -90,6 +93,7 @@ impl CacheSettings {
             token_env: over.token_env.or(self.token_env),
             timeout: over.timeout.or(self.timeout),
             upload: over.upload.or(self.upload),
+            ca_file: over.ca_file.or(self.ca_file),
         }
     }
 }
@@ -139,6 +143,14 @@ impl Settings {
                 ));
             }
             s.cache = parse(sources, node, "[cache]")?;
+            // a relative CA file is relative to the file that names it, as a data folder is
+            if let Some(ca) = s.cache.ca_file.take() {
+                let dir = sources.file(node.loc.file).and_then(|f| f.path.parent().map(Path::to_path_buf));
+                s.cache.ca_file = Some(match dir {
+                    Some(d) if ca.is_relative() => d.join(ca),
+                    _ => ca,
+                });
+            }
         }
         if let Some(node) = root.get("executor") {
             s.executor = parse(sources, node, "[executor]")?;

@@ -1,4 +1,4 @@
-//! A remote cache over plain HTTP, in the layout of Bazel's HTTP cache protocol so that existing
+//! A remote cache over HTTP or HTTPS, in the layout of Bazel's HTTP cache protocol so that existing
 //! servers work unchanged (nginx with WebDAV `PUT`, bazel-remote, an object store behind HTTP):
 //! `GET`/`HEAD`/`PUT <base>/cas/<blake3>` for blobs and `<base>/ac/<key>` for manifests.
 //!
@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::http::{self, Endpoint, HttpError, Response};
+use super::http::{Client, HttpError, Response};
 use super::key::Manifest;
 use super::store::{Cache, CacheError, atomic_write, parse_manifest};
 
@@ -31,6 +31,8 @@ pub struct RemoteConfig {
     pub upload: bool,
     /// Entries waiting for upload at most; further ones are left for `cache push`.
     pub queue: usize,
+    /// PEM certificates to trust instead of Mozilla's roots (a lab's self-signed server).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl RemoteConfig {
@@ -41,6 +43,7 @@ impl RemoteConfig {
             timeout: Duration::from_secs(30),
             upload: true,
             queue: 256,
+            ca_file: None,
         }
     }
 
@@ -48,12 +51,6 @@ impl RemoteConfig {
     /// environment variable the settings name.
     pub fn from_settings(s: &crate::settings::CacheSettings) -> Result<Option<RemoteConfig>, CacheError> {
         let Some(url) = s.remote.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
-        if !url.starts_with("http://") {
-            return Err(CacheError::Invalid(format!(
-                "remote cache `{url}`: only plain http:// URLs are supported (put a TLS-terminating proxy on \
-                 the same host for https)"
-            )));
-        }
         let mut c = RemoteConfig::new(url);
         let var = s.token_env.as_deref().unwrap_or(crate::settings::DEFAULT_TOKEN_ENV);
         c.token = std::env::var(var).ok().filter(|t| !t.is_empty());
@@ -66,6 +63,7 @@ impl RemoteConfig {
         if let Some(u) = s.upload {
             c.upload = u;
         }
+        c.ca_file = s.ca_file.clone();
         Ok(Some(c))
     }
 }
@@ -115,7 +113,7 @@ struct Upload {
 
 struct Inner {
     cfg: RemoteConfig,
-    endpoint: Endpoint,
+    client: Client,
     down: AtomicBool,
     warnings: Mutex<Vec<String>>,
     stats: Mutex<RemoteStats>,
@@ -147,10 +145,10 @@ impl std::fmt::Debug for Remote {
 
 impl Remote {
     pub fn new(cfg: RemoteConfig) -> Result<Remote, CacheError> {
-        let endpoint = Endpoint::parse(&cfg.url).map_err(|e| CacheError::Invalid(format!("remote cache: {e}")))?;
+        let client = Client::new(&cfg.url, cfg.token.clone(), cfg.ca_file.as_deref(), cfg.timeout)?;
         let inner = Arc::new(Inner {
             cfg,
-            endpoint,
+            client,
             down: AtomicBool::new(false),
             warnings: Mutex::new(Vec::new()),
             stats: Mutex::new(RemoteStats::default()),
@@ -433,8 +431,10 @@ impl Inner {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Response, HttpError> {
-        let r = http::request(&self.endpoint, method, path, self.cfg.token.as_deref(), body, self.cfg.timeout);
-        if let Err(e @ (HttpError::Io(_) | HttpError::Timeout(_))) = &r {
+        let r = self.client.request(method, path, body);
+        if let Err(e) = &r
+            && e.is_transport()
+        {
             self.went_down(&format!("{method} {path}"), e);
         }
         r

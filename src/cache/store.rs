@@ -23,6 +23,8 @@ pub enum CacheError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    #[error("remote cache: {0}")]
+    Remote(#[from] super::http::HttpError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {

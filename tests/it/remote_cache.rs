@@ -36,6 +36,20 @@ struct Nginx {
 impl Nginx {
     /// `None` (with a "skipped" line) when nginx is not installed and not required.
     fn start(test: &str) -> Option<Nginx> {
+        Nginx::start_with(test, None)
+    }
+
+    /// Serves over TLS with a certificate signed by a CA made here; returns the CA's PEM file too.
+    fn start_tls(test: &str) -> Option<(Nginx, PathBuf)> {
+        let certs = tempfile::tempdir().expect("tempdir");
+        let ca = make_certificates(certs.path());
+        let n = Nginx::start_with(test, Some(certs.path()))?;
+        let kept = n.dir.path().join("ca.pem");
+        std::fs::copy(ca, &kept).expect("keep CA");
+        Some((n, kept))
+    }
+
+    fn start_with(test: &str, tls: Option<&Path>) -> Option<Nginx> {
         let required = std::env::var("TSCPIPE_TEST_NGINX").is_ok_and(|v| v == "1");
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(PathBuf::from).find(|p| p.exists());
         let Some(bin) = bin else {
@@ -50,11 +64,22 @@ impl Nginx {
         std::fs::create_dir_all(&root).expect("mkdir");
         let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let d = dir.path().display();
+        let (scheme, listen) = match tls {
+            Some(c) => (
+                "https",
+                format!(
+                    "listen 127.0.0.1:{port} ssl;\n    ssl_certificate {c}/server.pem;\n    \
+                     ssl_certificate_key {c}/server.key;",
+                    c = c.display()
+                ),
+            ),
+            None => ("http", format!("listen 127.0.0.1:{port};")),
+        };
         let conf = format!(
             "user root;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n\
-               server {{\n    listen 127.0.0.1:{port};\n    root {d}/data;\n\
+               server {{\n    {listen}\n    root {d}/data;\n\
                  location / {{\n      dav_methods PUT DELETE;\n      create_full_put_path on;\n\
                    client_max_body_size 0;\n      dav_access user:rw group:r all:r;\n    }}\n  }}\n}}\n"
         );
@@ -69,7 +94,7 @@ impl Nginx {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start nginx");
-        let n = Nginx { child, url: format!("http://127.0.0.1:{port}/tscpipe"), dir };
+        let n = Nginx { child, url: format!("{scheme}://127.0.0.1:{port}/tscpipe"), dir };
         let t0 = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(t0.elapsed() < Duration::from_secs(10), "nginx did not start: {}", n.error_log());
@@ -101,6 +126,45 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A CA and a server certificate for `localhost` signed by it (openssl, as a lab would make
+/// them); returns the CA's PEM file. nginx reads `server.pem`/`server.key` from `dir`.
+fn make_certificates(dir: &Path) -> PathBuf {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tscpipe test CA"],
+        ]
+        .concat(),
+    );
+    openssl(&[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        .expect("write ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    dir.join("ca.pem")
 }
 
 fn with_remote(url: &str, extra: &str) -> String {
@@ -391,4 +455,42 @@ fn status_reports_what_a_run_would_fetch_from_the_remote_and_downloads_nothing()
     // Then the run fetches exactly those and runs nothing.
     let (out, _) = run_collect(&b, &file_b);
     assert!(ran(&out).is_empty(), "{:?}", ran(&out));
+}
+
+#[test]
+fn https_with_a_lab_ca_restores_everything_and_an_unknown_ca_is_refused() {
+    let Some((nginx, ca)) = Nginx::start_tls("https_with_a_lab_ca") else { return };
+    assert!(nginx.url.starts_with("https://"));
+    let a = Project::new();
+    let cfg = format!("ca_file = \"{}\"\n", ca.display());
+    let file = a.write("small.toml", &with_remote(&nginx.url, &cfg));
+    let (first, _) = run_collect(&a, &file);
+    let stats = first.remote.clone().expect("remote stats");
+    assert_eq!(stats.entries_uploaded, 7, "{stats:?}\n{}", nginx.error_log());
+    let b = Project::new();
+    let file_b = b.write("small.toml", &with_remote(&nginx.url, &cfg));
+    let (second, _) = run_collect(&b, &file_b);
+    assert!(ran(&second).is_empty(), "B recomputed {:?}", ran(&second));
+
+    // Without the lab's CA, Mozilla's roots do not vouch for the server: the remote is down
+    // (one warning) and the run computes locally.
+    let c = Project::new();
+    let file_c = c.write("small.toml", &with_remote(&nginx.url, ""));
+    let (third, _) = run_collect(&c, &file_c);
+    assert_eq!(ran(&third).len(), 7);
+    let stats = third.remote.clone().expect("remote stats");
+    assert!(stats.down, "{stats:?}");
+}
+
+#[test]
+fn a_token_is_refused_over_plain_http_to_another_host() {
+    let p = Project::new();
+    let file = p.write(
+        "small.toml",
+        &with_remote("http://cache.example.org/tscpipe", "token_env = \"TSCPIPE_TEST_TOKEN_SET\"\n"),
+    );
+    // SAFETY: set before the run reads it; no other test reads this variable.
+    unsafe { std::env::set_var("TSCPIPE_TEST_TOKEN_SET", "s3cret") };
+    let err = p.try_run(&file).err().expect("refused").to_string();
+    assert!(err.contains("clear text") && err.contains("https://"), "{err}");
 }
