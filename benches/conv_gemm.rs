@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tscpipe::models::conv_gemm::{OpenBlas, Provider, RawGemm, forward_same};
-use tscpipe::models::sgemm_x86::Isa;
+use tscpipe::models::gemm::x86::Isa;
 
 /// Median wall ms and mean process CPU ms (user + system) per repetition.
 fn measure(mut f: impl FnMut(), warmup: usize, reps: usize) -> (f64, f64) {

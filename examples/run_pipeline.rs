@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use tscpipe::app::{self, Options};
-use tscpipe::dsl::LoadOptions;
+use tscpipe::dsl::PipelineOptions;
 use tscpipe::exec::events::NullSink;
 use tscpipe::exec::scheduler::{Outcome, RunOptions};
 use tscpipe::stages::Registry;
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/baselines.toml"));
 
     // The same defaults as `tscpipe run`: ./cache and ./results (or $TSCPIPE_CACHE).
-    let opts = Options { load: LoadOptions { profile, ..Default::default() }, ..Default::default() };
+    let opts = Options { load: PipelineOptions { profile, ..Default::default() }, ..Default::default() };
     let registry = Registry::builtin();
     let out = app::run(&pipeline, &opts, &RunOptions::default(), &registry, &NullSink, &AtomicBool::new(false))?;
 

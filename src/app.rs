@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::cache::remote::{Remote, RemoteConfig, RemoteStats};
+use crate::cache::remote::RemoteStats;
 use crate::cache::{Cache, CacheError};
-use crate::dsl::{DslError, Expanded, LoadOptions};
+use crate::dsl::{DslError, Expanded, PipelineOptions};
 use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
 use crate::exec::slurm::SlurmExecutor;
 use crate::exec::{EventSink, Executor, LocalExecutor, publish};
+use crate::plan::{Plan, Walk};
 use crate::settings::{CacheSettings, Settings};
 use crate::stages::Registry;
 use crate::stages::kind::CheckEnv;
@@ -34,7 +35,7 @@ pub struct Options {
     pub results_dir: PathBuf,
     /// Extra dataset folders (`--data-dir`), searched before the defaults.
     pub data_dirs: Vec<PathBuf>,
-    pub load: LoadOptions,
+    pub load: PipelineOptions,
 }
 
 impl Default for Options {
@@ -43,7 +44,7 @@ impl Default for Options {
             cache_dir: std::env::var_os("TSCPIPE_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cache")),
             results_dir: PathBuf::from("results"),
             data_dirs: Vec::new(),
-            load: LoadOptions::default(),
+            load: PipelineOptions::default(),
         }
     }
 }
@@ -101,7 +102,7 @@ impl Options {
         cache: &Cache,
         device: &crate::exec::Device,
     ) -> Vec<crate::exec::StatusRow> {
-        crate::exec::status(p, registry, cache, device, &self.run_env(p))
+        crate::plan::status(&Plan::new(p), registry, cache, device, &self.run_env(p))
     }
 }
 
@@ -119,7 +120,7 @@ pub fn load_with_settings(path: &Path, opts: &Options, registry: &Registry) -> R
     let settings = Settings::from_table(&src.sources, &src.root)?;
     let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
     let expanded = crate::dsl::expand(src, registry, &env)?;
-    let expanded = crate::graph::restrict(expanded, &opts.load.targets).map_err(Error::Usage)?;
+    let expanded = crate::plan::restrict(expanded, &opts.load.targets).map_err(Error::Usage)?;
     Ok((expanded, settings))
 }
 
@@ -130,11 +131,7 @@ pub fn effective_settings(pipeline: Settings, cli: &Settings) -> Result<Settings
 
 /// The cache at `dir` with the remote the settings name (if any) behind it.
 pub fn open_cache(dir: &Path, settings: &CacheSettings) -> Result<Cache, Error> {
-    let cache = Cache::open(dir)?;
-    Ok(match RemoteConfig::from_settings(settings)? {
-        Some(cfg) => cache.with_remote(Some(Remote::new(cfg)?)),
-        None => cache,
-    })
+    Ok(crate::exec::cache_setup::open_cache(dir, settings)?)
 }
 
 /// The outcome of [`run`]: what happened and which files were published.
@@ -186,15 +183,14 @@ pub fn run_with(
     let cache = open_cache(&opts.cache_dir, &settings.cache)?;
     let _lock = cache.lock_shared()?;
     let env = opts.run_env(&pipeline);
+    let plan = Plan::new(&pipeline);
     let mut run = run.clone();
     let local = LocalExecutor { cache: cache.clone(), env: env.clone() };
     let slurm = match settings.executor.kind.as_deref().unwrap_or("local") {
         "local" => None,
         "slurm" => {
-            let stage_of =
-                pipeline.instances.iter().map(|i| (i.id.clone(), pipeline.stages[i.stage].name.clone())).collect();
             let remote = settings.cache.remote.is_some().then(|| settings.cache.clone());
-            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote, stage_of)
+            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)
                 .map_err(Error::Usage)?;
             // Jobs wait in SLURM's queue, not here: keep many in flight, GPU stages included.
             let max = settings.executor.max_jobs.unwrap_or(100).max(1);
@@ -215,7 +211,7 @@ pub fn run_with(
     }
     let events = &RemoteWarnings { events, cache: &cache };
     let scheduler = Scheduler { registry, env: &env, cache: &cache, executor, events };
-    let summary = scheduler.run(&pipeline, &run, cancel);
+    let summary = scheduler.run(&plan, &run, cancel);
     let slurm_stats = slurm.as_ref().map(|s| SlurmStats {
         submitted: s.submitted.load(std::sync::atomic::Ordering::Relaxed),
         adopted: s.adopted.load(std::sync::atomic::Ordering::Relaxed),
@@ -312,43 +308,36 @@ pub fn cache_pull(
     device: &crate::exec::Device,
 ) -> Result<PullReport, Error> {
     use crate::cache::{Lookup, Verify};
-    use crate::exec::scheduler::{FileDigests, key_inputs};
     if cache.remote().is_none() {
         return Err(no_remote("pull from"));
     }
     let local_only = cache.clone().with_remote(None);
     let env = opts.run_env(pipeline);
-    let files = FileDigests::default();
-    let n = pipeline.instances.len();
-    let edges: Vec<(usize, usize)> = pipeline
-        .instances
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inst)| inst.inputs.iter().flat_map(move |b| b.sources.iter().map(move |s| (s.instance, i))))
-        .collect();
-    let order = crate::graph::topo_order(n, &edges).unwrap_or_else(|_| (0..n).collect());
-    let mut resolved = vec![None; n];
+    let plan = Plan::new(pipeline);
+    let mut walk = Walk::new(&plan, registry, &env, device, &local_only, Verify::Full);
     let mut r = PullReport::default();
-    for i in order {
-        let Some(kind) = registry.get(&pipeline.instances[i].kind) else { continue };
-        let Ok((ki, _)) = key_inputs(pipeline, i, kind, &resolved, device, &env, &files) else {
-            r.missing += 1;
-            continue;
-        };
-        let key = ki.key();
-        if let Lookup::Hit(m) = local_only.lookup(&key, Verify::Full) {
-            r.local += 1;
-            resolved[i] = Some(*m);
-            continue;
-        }
-        match cache.lookup(&key, Verify::Full) {
-            Lookup::Hit(m) => {
-                r.fetched += 1;
-                resolved[i] = Some(*m);
+    while let Some(step) = walk.next() {
+        let found = match (&step.keyed, step.lookup) {
+            (Err(_), _) => None,
+            (Ok(_), Lookup::Hit(m)) => {
+                r.local += 1;
+                Some(*m)
             }
-            _ => r.missing += 1,
+            (Ok(k), _) => match cache.lookup(&k.key, Verify::Full) {
+                Lookup::Hit(m) => {
+                    r.fetched += 1;
+                    Some(*m)
+                }
+                _ => None,
+            },
+        };
+        match found {
+            Some(m) => walk.resolve(step.index, m),
+            None => r.missing += 1,
         }
     }
+    // Instances below a missing one cannot be keyed: they will run too.
+    r.missing += walk.rest().len();
     Ok(r)
 }
 
@@ -407,7 +396,10 @@ pub fn report(path: &Path, opts: &Options, registry: &Registry) -> Result<Vec<Pa
     })?;
     let mut written = Vec::new();
     for (i, inst) in pipeline.instances.iter().enumerate() {
-        if inst.kind != "report" {
+        // Reports are the outputs that take the run's timings.
+        let Some(kind) = registry.get(&inst.kind) else { continue };
+        let with_timings: Vec<&str> = kind.outputs().iter().filter(|o| o.timings).map(|o| o.name).collect();
+        if with_timings.is_empty() {
             continue;
         }
         let Some(key) = run.key_of(&inst.id) else { continue };
@@ -422,8 +414,8 @@ pub fn report(path: &Path, opts: &Options, registry: &Registry) -> Result<Vec<Pa
         for (name, o) in &m.outputs {
             let bytes = std::fs::read(cache.blob_path(&o.digest))
                 .map_err(|e| Error::Io { path: cache.blob_path(&o.digest), source: e })?;
-            let bytes = if name == "report.html" {
-                crate::report::with_timings(&String::from_utf8_lossy(&bytes), &run).into_bytes()
+            let bytes = if with_timings.contains(&name.as_str()) {
+                run.fill_timings(&String::from_utf8_lossy(&bytes)).into_bytes()
             } else {
                 bytes
             };

@@ -1,20 +1,26 @@
 //! tscpipe: reproducible, cached pipelines for time-series-classification research.
 //!
-//! The crate is organised by concern:
-//! - [`dsl`]: the TOML pipeline language (parse with spans, include, profiles, matrix, validation);
-//! - [`graph`]: the instance DAG (petgraph), ordering, DOT/Mermaid;
-//! - [`cache`]: content-hash keys, the on-disk store, locks, run records;
-//! - [`exec`]: the scheduler, executors, progress, publishing results;
-//! - [`stages`]: the stage kinds a pipeline can use;
-//! - [`data`], [`classic`], [`metrics`]: datasets and readers, 1-NN/DTW baselines, evaluation metrics;
-//! - [`pairs`]: CNN-TS pair expansion, NearMiss representatives, voting;
-//! - [`settings`]: the `[cache]` (remote cache) and `[executor]` (SLURM) tables;
+//! The crate is organised in layers; a module uses only modules of layers below it (the test
+//! `tests/it/architecture.rs` holds the table), lowest first:
+//! - leaves: [`util`] (CSV fields, suggestions), [`device`] (where a stage computes), [`graph`]
+//!   (topological order), [`report`] (HTML pages), [`embed`] (t-SNE);
+//! - [`config`] (TOML with spans, located errors, the `[cache]`/`[executor]` [`settings`]),
+//!   [`data`] (datasets and readers), [`metrics`], [`cache`] (content-hash keys, the on-disk and
+//!   remote store, run records), [`plot`];
+//! - [`classic`] (1-NN/DTW baselines, features), then [`pairs`] (CNN-TS pairs), then [`models`]
+//!   (burn) and [`stats`];
+//! - [`stages`]: the stage kinds a pipeline can use, and their registry;
+//! - [`dsl`]: the pipeline language (parse, include, profiles, matrix, validation against the kinds);
+//! - [`plan`]: the instance graph, cache keys, the walk "keyed and looked up" and `status`;
+//! - [`exec`]: the scheduler, executors (local, SLURM), progress, publishing results;
 //! - [`app`]: the operations the command line offers, as library calls.
 
 pub mod app;
 pub mod cache;
 pub mod classic;
+pub mod config;
 pub mod data;
+pub mod device;
 pub mod dsl;
 pub mod embed;
 pub mod exec;
@@ -22,8 +28,10 @@ pub mod graph;
 pub mod metrics;
 pub mod models;
 pub mod pairs;
+pub mod plan;
 pub mod plot;
 pub mod report;
-pub mod settings;
+pub use config::settings;
 pub mod stages;
 pub mod stats;
+pub mod util;

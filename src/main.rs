@@ -11,12 +11,12 @@ use miette::IntoDiagnostic;
 
 use tscpipe::app::{self, Error, Options};
 use tscpipe::cache::Cache;
-use tscpipe::dsl::LoadOptions;
+use tscpipe::dsl::PipelineOptions;
 use tscpipe::exec::Device;
 use tscpipe::exec::events::{EventSink, JsonSink};
 use tscpipe::exec::progress::{LiveSink, PlainSink};
-use tscpipe::exec::scheduler::{Outcome, RunOptions, Status};
-use tscpipe::graph::InstanceGraph;
+use tscpipe::exec::scheduler::{Outcome, RunOptions};
+use tscpipe::plan::Plan;
 use tscpipe::settings::Settings;
 use tscpipe::stages::Registry;
 
@@ -96,8 +96,12 @@ enum Cmd {
         common: Common,
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Every instance (the complete record, as JSON).
         #[arg(long)]
         json: bool,
+        /// List every instance that would run, with its reasons, instead of one line per stage.
+        #[arg(short, long)]
+        verbose: bool,
         /// Also look in this remote cache (else the `[cache] remote` in force): entries only
         /// there are shown as `remote` (nothing is downloaded).
         #[arg(long, value_name = "URL")]
@@ -239,7 +243,7 @@ fn options(common: &Common) -> Options {
         o.cache_dir = c.clone();
     }
     o.data_dirs = common.data_dirs.clone();
-    o.load = LoadOptions {
+    o.load = PipelineOptions {
         profile: common.profile.clone(),
         sets: common.sets.clone(),
         stdlib_dirs: Vec::new(),
@@ -250,7 +254,7 @@ fn options(common: &Common) -> Options {
 
 fn to_report(e: Error) -> miette::Report {
     match e {
-        Error::Dsl(d) => d.to_report(),
+        Error::Dsl(d) => miette::Report::new(d),
         other => miette::miette!("{other}"),
     }
 }
@@ -271,7 +275,8 @@ fn real_main() -> miette::Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir, executor, remote } => {
-            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            let device: Device =
+                device.parse().and_then(Device::check_available).map_err(|e: String| miette::miette!("{e}"))?;
             let mut opts = options(&common);
             opts.results_dir = results_dir;
             let cancel = install_ctrlc();
@@ -333,7 +338,7 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Cmd::Status { common, device, json, remote } => {
+        Cmd::Status { common, device, json, verbose, remote } => {
             let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
             let opts = options(&common);
             let (p, settings) = app::load_with_settings(&common.pipeline, &opts, &registry).map_err(to_report)?;
@@ -346,37 +351,11 @@ fn real_main() -> miette::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let (mut cached, mut on_remote) = (0, 0);
-            for r in &rows {
-                match &r.status {
-                    Status::Cached => cached += 1,
-                    Status::Remote => {
-                        on_remote += 1;
-                        println!("remote  {}", r.id);
-                        println!("          - on the remote cache: `run` fetches it instead of running it");
-                    }
-                    Status::Run { reasons } => {
-                        println!("run     {}", r.id);
-                        for why in reasons {
-                            println!("          - {why}");
-                        }
-                    }
-                    Status::Waits { on } => {
-                        println!("maybe   {}", r.id);
-                        println!(
-                            "          - waits on {} (may stay cached if its outputs do not change)",
-                            on.join(", ")
-                        );
-                    }
-                }
+            if verbose {
+                print!("{}", tscpipe::plan::status::verbose_text(&rows));
+            } else {
+                print!("{}", tscpipe::plan::status::summary_text(&p, &rows));
             }
-            let remote_note = if on_remote > 0 { format!(", {on_remote} on the remote cache") } else { String::new() };
-            println!(
-                "{} stage instances: {} cached{remote_note}, {} to run",
-                rows.len(),
-                cached,
-                rows.len() - cached - on_remote
-            );
             if let Some(r) = cache.remote().filter(|r| r.is_down()) {
                 println!("(the remote cache {} did not answer: only the local cache was consulted)", r.url());
             }
@@ -420,12 +399,12 @@ fn real_main() -> miette::Result<ExitCode> {
         }
         Cmd::Graph { common, format } => {
             let p = app::load(&common.pipeline, &options(&common), &registry).map_err(to_report)?;
-            let g = InstanceGraph::build(&p);
+            let plan = Plan::new(&p);
             print!(
                 "{}",
                 match format {
-                    GraphFormat::Dot => g.dot(&p),
-                    GraphFormat::Mermaid => g.mermaid(&p),
+                    GraphFormat::Dot => plan.dot(),
+                    GraphFormat::Mermaid => plan.mermaid(),
                 }
             );
             Ok(ExitCode::SUCCESS)

@@ -128,18 +128,37 @@ fn write_canonical(v: &Json, out: &mut String) {
     }
 }
 
+/// One difference between two key inputs: its full text, and the same without what is particular
+/// to one instance (which upstream it reads), so that `status` can count instances per change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub text: String,
+    pub summary: String,
+}
+
+impl Change {
+    fn same(text: String) -> Change {
+        Change { summary: text.clone(), text }
+    }
+}
+
 /// A human-readable list of what differs between two key inputs (for `status` and `diff`).
 pub fn explain_difference(old: &KeyInputs, new: &KeyInputs, sources: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    explain_changes(old, new, sources).into_iter().map(|c| c.text).collect()
+}
+
+/// [`explain_difference`], each change with its summary.
+pub fn explain_changes(old: &KeyInputs, new: &KeyInputs, sources: &BTreeMap<String, Vec<String>>) -> Vec<Change> {
     let mut why = Vec::new();
     if old.kind != new.kind {
-        why.push(format!("kind changed: {} → {}", old.kind, new.kind));
+        why.push(Change::same(format!("kind changed: {} → {}", old.kind, new.kind)));
     } else if old.version != new.version {
-        why.push(format!("code version of `{}` changed: {} → {}", new.kind, old.version, new.version));
+        why.push(Change::same(format!("code version of `{}` changed: {} → {}", new.kind, old.version, new.version)));
     }
     let mut changes = Vec::new();
     diff_json("", &old.params, &new.params, &mut changes);
     for c in changes {
-        why.push(format!("parameter {c}"));
+        why.push(Change::same(format!("parameter {c}")));
     }
     let names: std::collections::BTreeSet<&String> = old.inputs.keys().chain(new.inputs.keys()).collect();
     for name in names {
@@ -149,28 +168,33 @@ pub fn explain_difference(old: &KeyInputs, new: &KeyInputs, sources: &BTreeMap<S
                 let from = sources
                     .get(name)
                     .map(|s| if s.len() == 1 { s[0].clone() } else { format!("{} instances", s.len()) });
+                let summary = format!("input `{name}` changed");
                 if a.len() != b.len() {
-                    why.push(format!("input `{name}` now gathers {} instances (was {})", b.len(), a.len()));
+                    why.push(Change::same(format!(
+                        "input `{name}` now gathers {} instances (was {})",
+                        b.len(),
+                        a.len()
+                    )));
                 } else {
                     let changed = a.iter().zip(b).filter(|(x, y)| x != y).count();
-                    match from {
-                        Some(f) if b.len() == 1 => why.push(format!("input `{name}` changed (from {f})")),
-                        _ => why
-                            .push(format!("input `{name}` changed ({changed} of {} upstream outputs differ)", b.len())),
-                    }
+                    let text = match from {
+                        Some(f) if b.len() == 1 => format!("input `{name}` changed (from {f})"),
+                        _ => format!("input `{name}` changed ({changed} of {} upstream outputs differ)", b.len()),
+                    };
+                    why.push(Change { text, summary });
                 }
             }
-            (None, Some(_)) => why.push(format!("new input `{name}`")),
-            (Some(_), None) => why.push(format!("input `{name}` removed")),
+            (None, Some(_)) => why.push(Change::same(format!("new input `{name}`"))),
+            (Some(_), None) => why.push(Change::same(format!("input `{name}` removed"))),
             (None, None) => {}
         }
     }
     if old.env != new.env {
-        why.push(format!(
+        why.push(Change::same(format!(
             "environment changed: {} → {}",
             old.env.as_deref().unwrap_or("-"),
             new.env.as_deref().unwrap_or("-")
-        ));
+        )));
     }
     why
 }

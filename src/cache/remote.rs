@@ -46,26 +46,6 @@ impl RemoteConfig {
             ca_file: None,
         }
     }
-
-    /// From `[cache]` settings; `None` when no remote is configured. The token comes from the
-    /// environment variable the settings name.
-    pub fn from_settings(s: &crate::settings::CacheSettings) -> Result<Option<RemoteConfig>, CacheError> {
-        let Some(url) = s.remote.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
-        let mut c = RemoteConfig::new(url);
-        let var = s.token_env.as_deref().unwrap_or(crate::settings::DEFAULT_TOKEN_ENV);
-        c.token = std::env::var(var).ok().filter(|t| !t.is_empty());
-        if let Some(t) = s.timeout {
-            if !(t > 0.0 && t.is_finite()) {
-                return Err(CacheError::Invalid(format!("[cache] timeout must be positive seconds, not {t}")));
-            }
-            c.timeout = Duration::from_secs_f64(t);
-        }
-        if let Some(u) = s.upload {
-            c.upload = u;
-        }
-        c.ca_file = s.ca_file.clone();
-        Ok(Some(c))
-    }
 }
 
 /// What the remote did in this process (for the end-of-run line and tests).

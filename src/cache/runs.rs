@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Cache, CacheError, atomic_write, now_unix};
+use crate::report::{TIMINGS_MARKER, escape};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InstanceOutcome {
@@ -38,6 +39,42 @@ pub struct RunRecord {
 impl RunRecord {
     pub fn key_of(&self, id: &str) -> Option<&str> {
         self.instances.iter().find(|r| r.id == id).and_then(|r| r.key.as_deref())
+    }
+
+    /// The report's stage timing section for this run (HTML).
+    pub fn timings_html(&self) -> String {
+        let mut ran = 0.0;
+        let mut rows = String::new();
+        for r in &self.instances {
+            let (class, what) = match r.outcome {
+                InstanceOutcome::Ran => ("ran", "ran"),
+                InstanceOutcome::Cached => ("cached", "cached"),
+                InstanceOutcome::Failed => ("ran", "failed"),
+                InstanceOutcome::Skipped => ("", "skipped"),
+            };
+            if r.outcome == InstanceOutcome::Ran {
+                ran += r.seconds;
+            }
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td class=\"{class}\" style=\"text-align:left\">{what}</td><td>{:.2}</td></tr>\n",
+                escape(&r.id),
+                r.seconds
+            ));
+        }
+        let n_cached = self.instances.iter().filter(|r| r.outcome == InstanceOutcome::Cached).count();
+        format!(
+            "<h2 id=\"timings\">Stage timings</h2>\n<p>Run of {} instances: {} cached, {:.1} s of work ran, {:.1} s wall.</p>\n\
+             <table><tr><th>instance</th><th>outcome</th><th>seconds</th></tr>\n{rows}</table>\n",
+            self.instances.len(),
+            n_cached,
+            ran,
+            self.seconds
+        )
+    }
+
+    /// A report (see [`crate::report::Page`]) with this run's timings where its marker stands.
+    pub fn fill_timings(&self, report_html: &str) -> String {
+        report_html.replacen(TIMINGS_MARKER, &self.timings_html(), 1)
     }
 }
 
@@ -129,4 +166,32 @@ pub fn runs_diff(cache: &Cache, a: &RunRecord, b: &RunRecord) -> Vec<String> {
     }
     out.push(format!("{same} instances unchanged"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_the_reports_timing_section() {
+        let html = crate::report::Page::new("r").finish();
+        let run = RunRecord {
+            pipeline: "p".into(),
+            path: "p.toml".into(),
+            started_unix: 0,
+            seconds: 2.5,
+            instances: vec![InstanceRecord {
+                id: "train[cells=8]".into(),
+                stage: "train".into(),
+                kind: "train".into(),
+                key: None,
+                outcome: InstanceOutcome::Ran,
+                seconds: 2.0,
+            }],
+        };
+        let full = run.fill_timings(&html);
+        assert!(!full.contains(TIMINGS_MARKER));
+        assert!(full.contains("<td>train[cells=8]</td><td class=\"ran\""));
+        assert!(full.contains("Run of 1 instances: 0 cached, 2.0 s of work ran, 2.5 s wall."));
+    }
 }

@@ -26,7 +26,7 @@ pub fn default_stdlib_dirs(pipeline: &Path) -> Vec<PathBuf> {
 
 /// How to read a pipeline.
 #[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
+pub struct PipelineOptions {
     /// A named profile from `[profiles.NAME]` to merge over the file.
     pub profile: Option<String>,
     /// `KEY=VALUE` overrides; `stage.param=v` is short for `stages.stage.param=v`.
@@ -34,7 +34,7 @@ pub struct LoadOptions {
     /// Directories searched for stdlib fragments; empty means [`default_stdlib_dirs`].
     pub stdlib_dirs: Vec<PathBuf>,
     /// `--target`: stage names or instance ids; the expanded pipeline is cut down to them and
-    /// their upstream ([`crate::graph::restrict`]). Empty = everything.
+    /// their upstream ([`crate::plan::restrict`]). Empty = everything.
     pub targets: Vec<String>,
 }
 
@@ -49,7 +49,7 @@ pub struct PipelineSource {
 /// Keys allowed at the top level of a pipeline file (`cache` and `executor`: see `crate::settings`).
 pub const ROOT_KEYS: &[&str] = &["pipeline", "matrix", "stages", "profiles", "cache", "executor"];
 
-pub fn load(path: &Path, opts: &LoadOptions) -> Result<PipelineSource, DslError> {
+pub fn load(path: &Path, opts: &PipelineOptions) -> Result<PipelineSource, DslError> {
     let mut loader = Loader {
         sources: SourceMap::default(),
         stdlib: if opts.stdlib_dirs.is_empty() { default_stdlib_dirs(path) } else { opts.stdlib_dirs.clone() },

@@ -1,16 +1,15 @@
 //! The pipeline language: parse TOML with spans, include files and stdlib fragments, apply
 //! profiles and `--set`, expand the matrix, validate against the stage kinds.
 
-pub mod error;
 pub mod expand;
 pub mod load;
-pub mod parse;
-pub mod suggest;
-pub mod value;
 
+pub use crate::config::{error, parse, value};
+
+pub use crate::util::suggest;
 pub use error::{DslError, DslErrorKind};
 pub use expand::{Binding, Expanded, Instance, Source, StageDecl, expand};
-pub use load::{LoadOptions, PipelineSource, load};
+pub use load::{PipelineOptions, PipelineSource, load};
 
 use std::path::Path;
 
@@ -20,7 +19,7 @@ use crate::stages::kind::CheckEnv;
 /// Reads, merges, expands and validates a pipeline file in one call.
 pub fn load_pipeline(
     path: &Path,
-    opts: &LoadOptions,
+    opts: &PipelineOptions,
     registry: &Registry,
     env: &CheckEnv,
 ) -> Result<Expanded, DslError> {

@@ -12,11 +12,13 @@ use std::time::Instant;
 use crate::cache::{Cache, KeyInputs, Lookup, Manifest, Verify};
 use crate::stages::kind::{InputArtifact, Params, RunEnv, StageContext, StageError, StageKind, StageProgress};
 
-use super::device::Device;
+use crate::device::Device;
 
 /// A stage instance ready to run: its key is known and its inputs are in the cache.
 pub struct Job {
     pub instance: String,
+    /// The stage the instance belongs to (per-stage executor settings are looked up by it).
+    pub stage: String,
     pub pipeline: String,
     pub kind: Arc<dyn StageKind>,
     pub params: Params,

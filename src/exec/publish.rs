@@ -129,11 +129,11 @@ fn write_tree(
             let dir = instance_dir(results, p, i);
             fs::create_dir_all(&dir)?;
             let dest = dir.join(name);
-            if inst.kind == "report" && name == "report.html" {
+            if declared.is_some_and(|s| s.timings) {
                 // the run's own stage timings complete the report
                 let html = fs::read_to_string(cache.blob_path(&o.digest))?;
                 let run = super::scheduler::run_record(p, summary, 0);
-                fs::write(&dest, crate::report::with_timings(&html, &run))?;
+                fs::write(&dest, run.fill_timings(&html))?;
                 written.push(dest);
                 continue;
             }

@@ -1,22 +1,22 @@
-//! The scheduler: walks the instance DAG, keys each instance from its inputs' digests, skips
-//! what is cached, and runs the rest in parallel (`-j N`), queuing accelerator stages per device.
+//! The scheduler: takes the plan's walk (each instance keyed and looked up once its inputs are
+//! resolved), and runs what is not cached in parallel (`-j N`), queuing accelerator stages per
+//! device, until done, a failure, or cancellation.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::Instant;
 
-use serde_json::Value as Json;
-
-use crate::cache::key::explain_difference;
 use crate::cache::runs::{InstanceOutcome, InstanceRecord, RunRecord};
 use crate::cache::store::now_unix;
-use crate::cache::{Cache, InputDigest, KeyInputs, Lookup, Manifest, Verify};
+use crate::cache::{Cache, Lookup, Manifest, Verify};
+use crate::device::Device;
 use crate::dsl::Expanded;
+use crate::plan::keys::run_device;
+use crate::plan::{KeyBlock, Plan, Walk};
 use crate::stages::Registry;
-use crate::stages::kind::{InputArtifact, RunEnv, StageKind};
+use crate::stages::kind::{InputArtifact, RunEnv};
 
-use super::device::Device;
 use super::events::{Event, EventSink};
 use super::executor::{ExecError, Executed, Executor, Job};
 
@@ -85,133 +85,6 @@ impl RunSummary {
     }
 }
 
-/// Digests of files outside the cache, memoised for one run (many instances read one file).
-#[derive(Default)]
-pub struct FileDigests(std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, String>>);
-
-impl FileDigests {
-    pub fn digest(&self, path: &std::path::Path) -> Result<String, String> {
-        if let Some(d) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
-            return Ok(d);
-        }
-        let (d, _) = crate::cache::store::hash_file(path).map_err(|e| e.to_string())?;
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(path.to_path_buf(), d.clone());
-        }
-        Ok(d)
-    }
-}
-
-/// Why a key could not be computed.
-pub enum KeyBlock {
-    /// An upstream instance has no entry yet.
-    Upstream,
-    /// The stage's source files could not be read.
-    Source(String),
-}
-
-/// Builds an instance's key inputs from its upstream manifests (all must be resolved) and the
-/// digests of the files it reads from outside the cache.
-#[allow(clippy::too_many_arguments)]
-pub fn key_inputs(
-    p: &Expanded,
-    idx: usize,
-    kind: &dyn StageKind,
-    resolved: &[Option<Manifest>],
-    device: &Device,
-    env: &RunEnv,
-    files: &FileDigests,
-) -> Result<(KeyInputs, BTreeMap<String, Vec<String>>), KeyBlock> {
-    let inst = &p.instances[idx];
-    let mut inputs = BTreeMap::new();
-    let mut sources = BTreeMap::new();
-    for f in kind.source_files(&inst.params, env).map_err(|e| KeyBlock::Source(e.to_string()))? {
-        let digest = files.digest(&f).map_err(KeyBlock::Source)?;
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        inputs.insert(format!("file:{name}"), vec![InputDigest { coords: Vec::new(), digest }]);
-        sources.insert(format!("file:{name}"), vec![f.display().to_string()]);
-    }
-    for b in &inst.inputs {
-        let mut ds = Vec::with_capacity(b.sources.len());
-        let mut from = Vec::with_capacity(b.sources.len());
-        for s in &b.sources {
-            let m = resolved[s.instance].as_ref().ok_or(KeyBlock::Upstream)?;
-            ds.push(InputDigest {
-                coords: p.instances[s.instance].coords.clone(),
-                digest: m.output_digest(s.output.as_deref()).ok_or(KeyBlock::Upstream)?,
-            });
-            from.push(p.instances[s.instance].id.clone());
-        }
-        inputs.insert(b.name.clone(), ds);
-        sources.insert(b.name.clone(), from);
-    }
-    let device = if kind.wants_accelerator(&inst.params) { device.clone() } else { Device::Cpu };
-    Ok((
-        KeyInputs {
-            kind: kind.name().to_string(),
-            version: kind.version(),
-            params: Json::Object(inst.params.0.clone()),
-            inputs,
-            env: kind.env_key(&inst.params, &device),
-        },
-        sources,
-    ))
-}
-
-fn artifacts(
-    p: &Expanded,
-    idx: usize,
-    resolved: &[Option<Manifest>],
-    cache: &Cache,
-) -> BTreeMap<String, Vec<InputArtifact>> {
-    let mut out = BTreeMap::new();
-    for b in &p.instances[idx].inputs {
-        let v = b
-            .sources
-            .iter()
-            .filter_map(|s| {
-                let m = resolved[s.instance].as_ref()?;
-                let files = m
-                    .outputs
-                    .iter()
-                    .filter(|(name, _)| s.output.as_deref().is_none_or(|o| o == name.as_str()))
-                    .map(|(name, o)| (name.clone(), cache.blob_path(&o.digest)))
-                    .collect();
-                Some(InputArtifact {
-                    from: p.instances[s.instance].id.clone(),
-                    axes: p.instances[s.instance].coords.clone(),
-                    files,
-                })
-            })
-            .collect();
-        out.insert(b.name.clone(), v);
-    }
-    out
-}
-
-fn dependents(p: &Expanded) -> Vec<Vec<usize>> {
-    let mut deps = vec![Vec::new(); p.instances.len()];
-    for (i, inst) in p.instances.iter().enumerate() {
-        for b in &inst.inputs {
-            for s in &b.sources {
-                deps[s.instance].push(i);
-            }
-        }
-    }
-    // An instance may read one upstream through several inputs: count it once.
-    for d in &mut deps {
-        d.dedup();
-    }
-    deps
-}
-
-fn upstream_count(p: &Expanded, i: usize) -> usize {
-    let mut ups: Vec<usize> = p.instances[i].inputs.iter().flat_map(|b| b.sources.iter().map(|s| s.instance)).collect();
-    ups.sort_unstable();
-    ups.dedup();
-    ups.len()
-}
-
 pub struct Scheduler<'a> {
     pub registry: &'a Registry,
     pub env: &'a RunEnv,
@@ -226,38 +99,34 @@ enum Msg {
 }
 
 impl Scheduler<'_> {
-    pub fn run(&self, p: &Expanded, opts: &RunOptions, cancel: &AtomicBool) -> RunSummary {
+    /// Runs what the plan's walk does not find in the cache, `opts.jobs` at a time, until
+    /// everything is resolved, a failure stops the run (without `keep_going`), or `cancel` is set.
+    pub fn run(&self, plan: &Plan<'_>, opts: &RunOptions, cancel: &AtomicBool) -> RunSummary {
+        let p = plan.pipeline;
         let started = Instant::now();
-        let n = p.instances.len();
+        let n = plan.len();
         self.events.emit(&Event::Planned { pipeline: p.name.clone(), instances: n });
         self.cache.clean_stale_tmp();
-        let deps = dependents(p);
-        let mut waiting: Vec<usize> = (0..n).map(|i| upstream_count(p, i)).collect();
-        let mut resolved: Vec<Option<Manifest>> = vec![None; n];
+        let mut walk = Walk::new(plan, self.registry, self.env, &opts.device, self.cache, Verify::Full);
         let mut results: Vec<Option<InstanceResult>> = vec![None; n];
-        let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
         let mut queue_cpu: VecDeque<(usize, Job)> = VecDeque::new();
         let mut queue_dev: VecDeque<(usize, Job)> = VecDeque::new();
+        // Instance → whether it holds a device slot, while it runs.
+        let mut on_device: Vec<bool> = vec![false; n];
         let mut running = 0usize;
         let mut running_dev = 0usize;
         let mut stop = false;
         let jobs = opts.jobs.max(1);
         let (tx, rx) = mpsc::channel::<Msg>();
-
-        let kind_of = |i: usize| -> Arc<dyn StageKind> {
-            self.registry.get_arc(&p.instances[i].kind).expect("kinds were validated")
-        };
-        let stage_name = |i: usize| p.stages[p.instances[i].stage].name.clone();
-        let files = FileDigests::default();
+        let stage_name = |i: usize| plan.stage_name(i).to_string();
 
         std::thread::scope(|scope| {
             loop {
                 // Resolve everything whose inputs are known: cached or queued.
-                while let Some(i) = ready.pop_front() {
-                    let kind = kind_of(i);
+                while let Some(step) = walk.next() {
+                    let i = step.index;
                     let id = p.instances[i].id.clone();
-                    let (ki, sources) = match key_inputs(p, i, kind.as_ref(), &resolved, &opts.device, self.env, &files)
-                    {
+                    let keyed = match step.keyed {
                         Ok(k) => k,
                         Err(KeyBlock::Upstream) => continue,
                         Err(KeyBlock::Source(e)) => {
@@ -275,12 +144,11 @@ impl Scheduler<'_> {
                             continue;
                         }
                     };
-                    let key = ki.key();
-                    match self.cache.lookup(&key, Verify::Full) {
+                    match step.lookup {
                         Lookup::Hit(m) => {
                             let m = *m;
                             self.events.emit(&Event::Cached { id: id.clone() });
-                            resolved[i] = Some(m.clone());
+                            walk.resolve(i, m.clone());
                             results[i] = Some(InstanceResult {
                                 id,
                                 stage: stage_name(i),
@@ -288,28 +156,25 @@ impl Scheduler<'_> {
                                 seconds: 0.0,
                                 manifest: Some(m),
                             });
-                            for &d in &deps[i] {
-                                waiting[d] -= 1;
-                                if waiting[d] == 0 {
-                                    ready.push_back(d);
-                                }
-                            }
                             continue;
                         }
                         Lookup::Corrupt(reason) => self.events.emit(&Event::Corrupt { id: id.clone(), reason }),
                         Lookup::Missing => {}
                     }
-                    let accel = kind.wants_accelerator(&p.instances[i].params);
+                    let kind = step.kind;
+                    let params = &p.instances[i].params;
+                    let accel = kind.wants_accelerator(params);
                     let job = Job {
                         instance: id,
+                        stage: stage_name(i),
                         pipeline: p.name.clone(),
-                        params: p.instances[i].params.clone(),
-                        inputs: artifacts(p, i, &resolved, self.cache),
+                        params: params.clone(),
+                        inputs: artifacts(p, i, walk.resolved(), self.cache),
+                        device: run_device(kind.as_ref(), params, &opts.device),
                         kind,
-                        key_inputs: ki,
-                        key,
-                        sources,
-                        device: if accel { opts.device.clone() } else { Device::Cpu },
+                        key_inputs: keyed.inputs,
+                        key: keyed.key,
+                        sources: keyed.sources,
                     };
                     if accel { queue_dev.push_back((i, job)) } else { queue_cpu.push_back((i, job)) }
                 }
@@ -328,6 +193,7 @@ impl Scheduler<'_> {
                     running += 1;
                     if dev {
                         running_dev += 1;
+                        on_device[i] = true;
                     }
                     self.events.emit(&Event::Started { id: job.instance.clone(), device: job.device.to_string() });
                     let tx = tx.clone();
@@ -359,7 +225,7 @@ impl Scheduler<'_> {
                     }
                     Msg::Done(i, r, secs) => {
                         running -= 1;
-                        if kind_of(i).wants_accelerator(&p.instances[i].params) {
+                        if std::mem::take(&mut on_device[i]) {
                             running_dev -= 1;
                         }
                         let id = p.instances[i].id.clone();
@@ -372,7 +238,7 @@ impl Scheduler<'_> {
                                     self.events.emit(&Event::Finished { id: id.clone(), seconds: secs });
                                     Outcome::Ran
                                 };
-                                resolved[i] = Some(m.clone());
+                                walk.resolve(i, m.clone());
                                 results[i] = Some(InstanceResult {
                                     id,
                                     stage: stage_name(i),
@@ -380,12 +246,6 @@ impl Scheduler<'_> {
                                     seconds: secs,
                                     manifest: Some(m),
                                 });
-                                for &d in &deps[i] {
-                                    waiting[d] -= 1;
-                                    if waiting[d] == 0 {
-                                        ready.push_back(d);
-                                    }
-                                }
                             }
                             Err(e) if e.is_cancelled() => {
                                 self.events.emit(&Event::Cancelled { id: id.clone() });
@@ -419,13 +279,13 @@ impl Scheduler<'_> {
         });
 
         let cancelled = cancel.load(Ordering::Relaxed);
+        let resolved = walk.resolved();
         let results: Vec<InstanceResult> = results
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
                 r.unwrap_or_else(|| {
-                    let reason =
-                        if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, &resolved) };
+                    let reason = if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, resolved) };
                     self.events.emit(&Event::Skipped { id: p.instances[i].id.clone(), reason: reason.clone() });
                     InstanceResult {
                         id: p.instances[i].id.clone(),
@@ -442,6 +302,38 @@ impl Scheduler<'_> {
         let _ = self.cache.save_run(&run_record(p, &summary, now_unix()));
         summary
     }
+}
+
+/// The cached files of `idx`'s inputs, as the stage reads them.
+fn artifacts(
+    p: &Expanded,
+    idx: usize,
+    resolved: &[Option<Manifest>],
+    cache: &Cache,
+) -> BTreeMap<String, Vec<InputArtifact>> {
+    let mut out = BTreeMap::new();
+    for b in &p.instances[idx].inputs {
+        let v = b
+            .sources
+            .iter()
+            .filter_map(|s| {
+                let m = resolved[s.instance].as_ref()?;
+                let files = m
+                    .outputs
+                    .iter()
+                    .filter(|(name, _)| s.output.as_deref().is_none_or(|o| o == name.as_str()))
+                    .map(|(name, o)| (name.clone(), cache.blob_path(&o.digest)))
+                    .collect();
+                Some(InputArtifact {
+                    from: p.instances[s.instance].id.clone(),
+                    axes: p.instances[s.instance].coords.clone(),
+                    files,
+                })
+            })
+            .collect();
+        out.insert(b.name.clone(), v);
+    }
+    out
 }
 
 fn blocked_reason(p: &Expanded, i: usize, resolved: &[Option<Manifest>]) -> String {
@@ -484,105 +376,4 @@ pub fn run_record(p: &Expanded, s: &RunSummary, started: u64) -> RunRecord {
             })
             .collect(),
     }
-}
-
-/// What `status` says about one instance.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum Status {
-    Cached,
-    /// Will run, for these reasons.
-    Run {
-        reasons: Vec<String>,
-    },
-    /// Its inputs will be recomputed first; it may still be cached afterwards (early cutoff).
-    Waits {
-        on: Vec<String>,
-    },
-    /// Not in the local cache but on the remote one: `run` fetches it instead of running it.
-    Remote,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StatusRow {
-    pub id: String,
-    pub kind: String,
-    #[serde(flatten)]
-    pub status: Status,
-}
-
-/// A dry run: what is cached (locally, or on `cache`'s remote), what would run and why.
-/// Changes nothing on disk.
-pub fn status(p: &Expanded, registry: &Registry, cache: &Cache, device: &Device, env: &RunEnv) -> Vec<StatusRow> {
-    let files = FileDigests::default();
-    let n = p.instances.len();
-    let mut resolved: Vec<Option<Manifest>> = vec![None; n];
-    let mut rows: Vec<Option<StatusRow>> = vec![None; n];
-    let prev = cache.latest_run(&p.name);
-    let prev_keys: std::collections::HashMap<&str, &str> = prev
-        .as_ref()
-        .map(|r| r.instances.iter().filter_map(|i| Some((i.id.as_str(), i.key.as_deref()?))).collect())
-        .unwrap_or_default();
-    let order = {
-        let edges: Vec<(usize, usize)> = p
-            .instances
-            .iter()
-            .enumerate()
-            .flat_map(|(i, inst)| inst.inputs.iter().flat_map(move |b| b.sources.iter().map(move |s| (s.instance, i))))
-            .collect();
-        crate::graph::topo_order(n, &edges).unwrap_or_else(|_| (0..n).collect())
-    };
-    for i in order {
-        let inst = &p.instances[i];
-        let Some(kind) = registry.get(&inst.kind) else { continue };
-        let row = |status| StatusRow { id: inst.id.clone(), kind: inst.kind.clone(), status };
-        match key_inputs(p, i, kind, &resolved, device, env, &files) {
-            Err(KeyBlock::Source(e)) => {
-                rows[i] = Some(row(Status::Run { reasons: vec![format!("cannot read its source files: {e}")] }));
-            }
-            Err(KeyBlock::Upstream) => {
-                let on: Vec<String> = inst
-                    .inputs
-                    .iter()
-                    .flat_map(|b| b.sources.iter())
-                    .filter(|s| resolved[s.instance].is_none())
-                    .map(|s| p.instances[s.instance].id.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                rows[i] = Some(row(Status::Waits { on }));
-            }
-            Ok((ki, sources)) => {
-                let key = ki.key();
-                match cache.lookup(&key, Verify::Stat) {
-                    Lookup::Hit(m) => {
-                        resolved[i] = Some(*m);
-                        rows[i] = Some(row(Status::Cached));
-                    }
-                    Lookup::Corrupt(why) => {
-                        rows[i] = Some(row(Status::Run { reasons: vec![format!("cache entry corrupt: {why}")] }));
-                    }
-                    Lookup::Missing if let Some(m) = cache.remote().and_then(|r| r.peek_manifest(&key)) => {
-                        resolved[i] = Some(m);
-                        rows[i] = Some(row(Status::Remote));
-                    }
-                    Lookup::Missing => {
-                        let reasons = match prev_keys.get(inst.id.as_str()) {
-                            None => vec!["never run".to_string()],
-                            Some(&old) if old == key => vec!["cache entry missing (removed by gc or by hand)".to_string()],
-                            Some(&old) => match cache.read_manifest(old) {
-                                Ok(Some(m)) => {
-                                    let why = explain_difference(&m.key_inputs, &ki, &sources);
-                                    if why.is_empty() { vec!["key changed".to_string()] } else { why }
-                                }
-                                _ => vec!["changed since the last run (its previous entry is gone, so the change cannot be shown)".to_string()],
-                            },
-                        };
-                        rows[i] = Some(row(Status::Run { reasons }));
-                    }
-                }
-            }
-        }
-    }
-    rows.into_iter().flatten().collect()
 }

@@ -26,8 +26,8 @@ use crate::settings::{CacheSettings, ExecutorSettings};
 use crate::stages::Registry;
 use crate::stages::kind::{InputArtifact, Params, RunEnv, StageError, StageProgress};
 
-use super::device::Device;
 use super::executor::{ExecError, Executed, Executor, Job, LocalExecutor};
+use crate::device::Device;
 
 /// One upstream artifact in a job file: output name → blob digest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ pub struct SpecArtifact {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSpec {
     pub instance: String,
+    #[serde(default)]
+    pub stage: String,
     pub pipeline: String,
     pub kind: String,
     pub params: serde_json::Map<String, serde_json::Value>,
@@ -87,8 +89,6 @@ pub struct SlurmExecutor {
     pub remote: Option<CacheSettings>,
     /// The binary the nodes run.
     pub program: PathBuf,
-    /// Instance id → stage name (for per-stage resources).
-    pub stage_of: HashMap<String, String>,
     /// Jobs this executor submitted (adopted ones not counted).
     pub submitted: AtomicUsize,
     pub adopted: AtomicUsize,
@@ -111,7 +111,6 @@ impl SlurmExecutor {
         env: RunEnv,
         settings: ExecutorSettings,
         remote: Option<CacheSettings>,
-        stage_of: HashMap<String, String>,
     ) -> Result<SlurmExecutor, String> {
         let program = match &settings.tscpipe {
             Some(p) => p.clone(),
@@ -126,7 +125,6 @@ impl SlurmExecutor {
             settings,
             remote,
             program,
-            stage_of,
             submitted: AtomicUsize::new(0),
             adopted: AtomicUsize::new(0),
             states: std::sync::Mutex::new(None),
@@ -144,7 +142,7 @@ impl SlurmExecutor {
     /// The sbatch flags for a job: defaults, then the stage's own table.
     pub fn sbatch_args(&self, job: &Job) -> Vec<String> {
         let s = &self.settings;
-        let stage = self.stage_of.get(&job.instance).and_then(|st| s.stages.get(st));
+        let stage = s.stages.get(&job.stage);
         let mut a = Vec::new();
         let cpus = stage.and_then(|r| r.cpus).or(s.cpus).unwrap_or(1);
         a.push(format!("--cpus-per-task={cpus}"));
@@ -197,6 +195,7 @@ impl SlurmExecutor {
         let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let spec = JobSpec {
             instance: job.instance.clone(),
+            stage: job.stage.clone(),
             pipeline: job.pipeline.clone(),
             kind: job.kind.name().to_string(),
             params: job.params.0.clone(),
@@ -486,14 +485,11 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
         ));
     }
     let device: Device = spec.device.parse()?;
-    let mut cache = Cache::open(&spec.cache_dir).map_err(|e| e.to_string())?;
-    let remote = match &spec.remote {
-        Some(s) => crate::cache::remote::RemoteConfig::from_settings(s).map_err(|e| e.to_string())?,
-        None => None,
-    };
-    if let Some(cfg) = remote {
-        cache = cache.with_remote(Some(crate::cache::remote::Remote::new(cfg).map_err(|e| e.to_string())?));
+    let cache = match &spec.remote {
+        Some(s) => super::cache_setup::open_cache(&spec.cache_dir, s),
+        None => Cache::open(&spec.cache_dir),
     }
+    .map_err(|e| e.to_string())?;
     let mut inputs = BTreeMap::new();
     for (name, arts) in &spec.inputs {
         let mut v = Vec::new();
@@ -509,6 +505,7 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
     }
     let job = Job {
         instance: spec.instance.clone(),
+        stage: spec.stage.clone(),
         pipeline: spec.pipeline.clone(),
         kind,
         params: Params(spec.params.clone()),
@@ -546,7 +543,7 @@ mod tests {
     use super::*;
     use crate::settings::Resources;
 
-    fn job(kind: &str, instance: &str, device: Device) -> Job {
+    fn job(kind: &str, stage: &str, instance: &str, device: Device) -> Job {
         let kind = Registry::builtin().get_arc(kind).expect("kind");
         let key_inputs = KeyInputs {
             kind: kind.name().into(),
@@ -557,6 +554,7 @@ mod tests {
         };
         Job {
             instance: instance.into(),
+            stage: stage.into(),
             pipeline: "p".into(),
             kind,
             params: Params(Default::default()),
@@ -588,11 +586,9 @@ mod tests {
                 ..Default::default()
             },
         );
-        let stage_of =
-            HashMap::from([("train[d=A]".to_string(), "train".to_string()), ("eval[d=A]".into(), "eval".into())]);
-        let ex = SlurmExecutor::new(Cache::open(dir.path()).expect("cache"), RunEnv::default(), s, None, stage_of)
-            .expect("executor");
-        let train = ex.sbatch_args(&job("train", "train[d=A]", Device::Cuda(0)));
+        let ex =
+            SlurmExecutor::new(Cache::open(dir.path()).expect("cache"), RunEnv::default(), s, None).expect("executor");
+        let train = ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cuda(0)));
         assert_eq!(
             train,
             [
@@ -606,8 +602,10 @@ mod tests {
             ]
         );
         // The same stage computing on the CPU asks for no GPU (it would wait for one forever).
-        assert!(!ex.sbatch_args(&job("train", "train[d=A]", Device::Cpu)).iter().any(|a| a.starts_with("--gres")));
-        let eval = ex.sbatch_args(&job("evaluate", "eval[d=A]", Device::Cpu));
+        assert!(
+            !ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cpu)).iter().any(|a| a.starts_with("--gres"))
+        );
+        let eval = ex.sbatch_args(&job("evaluate", "eval", "eval[d=A]", Device::Cpu));
         assert_eq!(eval, ["--cpus-per-task=2", "--mem=4G", "--partition=cpu", "--account=lab", "--qos=normal"]);
     }
 }

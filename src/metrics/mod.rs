@@ -185,10 +185,7 @@ fn write(path: &Path, text: String) -> Result<(), MetricsError> {
     std::fs::write(path, text).map_err(|source| MetricsError::Io { path: path.display().to_string(), source })
 }
 
-/// Quotes a CSV field when needed (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
+pub use crate::util::csv::csv_field;
 
 #[cfg(test)]
 mod tests {

@@ -1,33 +1,24 @@
-//! Backend/device selection: `cpu` is burn's pure-Rust `flex` backend; `cuda:N` (or `cuda`)
-//! needs the crate feature `cuda`.
+//! What the models add to [`crate::device::Device`]: the burn device to compute on (`cpu` is
+//! burn's pure-Rust `flex` backend; `cuda:N` needs the crate feature `cuda`) and the backend
+//! identity that enters the cache key of numeric stages.
 
-use std::fmt;
-use std::str::FromStr;
-
-use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
+use burn::tensor::Device as BurnDevice;
 
 use super::ModelError;
 
-/// Where a model runs. Serialised as its string form (`"cpu"`, `"cuda:0"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum DeviceSpec {
-    #[default]
-    Cpu,
-    Cuda(usize),
-}
+/// The crate's device type, under the name the model code has always used.
+pub type DeviceSpec = crate::device::Device;
 
-impl DeviceSpec {
+impl crate::device::Device {
     /// The inference device.
-    pub fn device(&self) -> Result<Device, ModelError> {
+    pub fn device(&self) -> Result<BurnDevice, ModelError> {
         match self {
             DeviceSpec::Cpu => {
                 super::tune_host_allocator();
-                Ok(Device::flex())
+                Ok(BurnDevice::flex())
             }
             #[cfg(feature = "cuda")]
-            DeviceSpec::Cuda(i) => Ok(Device::cuda(*i)),
+            DeviceSpec::Cuda(i) => Ok(BurnDevice::cuda(*i)),
             #[cfg(not(feature = "cuda"))]
             DeviceSpec::Cuda(_) => Err(ModelError::Device(format!(
                 "{self} requested but this build has no CUDA support (build with --features cuda)"
@@ -36,51 +27,25 @@ impl DeviceSpec {
     }
 
     /// The training device (the inference device with autodiff).
-    pub fn train_device(&self) -> Result<Device, ModelError> {
+    pub fn train_device(&self) -> Result<BurnDevice, ModelError> {
         Ok(self.device()?.autodiff())
     }
 
-    /// Whether bit-identical results run to run are expected (the CPU backend).
-    pub fn is_deterministic(&self) -> bool {
-        matches!(self, DeviceSpec::Cpu)
-    }
-}
-
-impl fmt::Display for DeviceSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Identifies the numeric backend and kernel flavour: results computed with different ones
+    /// may differ in the last bits, so this enters the cache key of numeric stages.
+    pub fn backend_id(&self) -> String {
         match self {
-            DeviceSpec::Cpu => write!(f, "cpu"),
-            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
+            // The convolutions' sgemm (OpenBLAS when it can be opened) and the revision of our
+            // own CPU kernels change the bits too.
+            DeviceSpec::Cpu => format!(
+                "burn-0.22.1/flex/{}{}+{}+kernels-{}",
+                std::env::consts::ARCH,
+                if cfg!(target_feature = "avx512f") { "-avx512" } else { "" },
+                super::conv_gemm::Provider::best().id(),
+                super::conv_gemm::KERNELS_REVISION
+            ),
+            // Every CUDA device of a build computes alike; the index does not enter the key.
+            DeviceSpec::Cuda(_) => "burn-0.22.1/cuda".to_string(),
         }
-    }
-}
-
-impl FromStr for DeviceSpec {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        match t.as_str() {
-            "cpu" | "flex" => Ok(DeviceSpec::Cpu),
-            "cuda" | "gpu" => Ok(DeviceSpec::Cuda(0)),
-            _ => t
-                .strip_prefix("cuda:")
-                .and_then(|i| i.parse().ok())
-                .map(DeviceSpec::Cuda)
-                .ok_or_else(|| ModelError::Device(format!("unknown device {s:?} (expected \"cpu\" or \"cuda:N\")"))),
-        }
-    }
-}
-
-impl TryFrom<String> for DeviceSpec {
-    type Error = ModelError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<DeviceSpec> for String {
-    fn from(d: DeviceSpec) -> String {
-        d.to_string()
     }
 }

@@ -27,6 +27,7 @@ mod epoch_loop;
 pub mod fcn;
 pub mod fcn_block;
 pub mod finetune;
+pub mod gemm;
 pub mod host_memory;
 pub mod hybrid;
 pub(crate) mod init;
@@ -38,7 +39,6 @@ pub mod pair_train;
 pub mod predict;
 pub mod residual;
 pub mod resnet;
-pub mod sgemm_x86;
 pub mod train;
 
 use burn::module::Module;

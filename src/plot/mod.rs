@@ -317,22 +317,11 @@ fn encode_png(w: u32, h: u32, rgb: &[u8]) -> Result<Vec<u8>, PlotError> {
         let start = out.len();
         out.extend_from_slice(kind);
         out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
+        // CRC-32 (ISO 3309) of the chunk type and data, as PNG wants.
+        let crc = crc32fast::hash(&out[start..]);
         out.extend_from_slice(&crc.to_be_bytes());
     }
     Ok(out)
-}
-
-/// CRC-32 (ISO 3309, as PNG chunks use), bitwise; images are small enough that a table is not worth it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 /// Whether an axis with these tick values reads better in scientific notation (learning rates,
@@ -436,7 +425,11 @@ pub(crate) mod svg_test {
             let kind = &bytes[pos + 4..pos + 8];
             let data = &bytes[pos + 8..pos + 8 + len];
             let crc = u32::from_be_bytes(bytes[pos + 8 + len..pos + 12 + len].try_into().unwrap());
-            assert_eq!(crc, super::crc32(&bytes[pos + 4..pos + 8 + len]), "CRC of {kind:?}");
+            assert_eq!(crc, crc32fast::hash(&bytes[pos + 4..pos + 8 + len]), "CRC of {kind:?}");
+            if kind == b"IEND" {
+                // Every PNG ends with this CRC (of the bytes `IEND`).
+                assert_eq!(crc, 0xAE42_6082);
+            }
             match kind {
                 b"IHDR" => {
                     w = u32::from_be_bytes(data[0..4].try_into().unwrap());

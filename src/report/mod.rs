@@ -1,9 +1,8 @@
 //! The self-contained HTML report of a run: one file, figures inline as SVG, no script and no
 //! network. The `report` stage writes its deterministic part; the timing of every stage (ran vs
-//! cached) depends on the run, so it is filled in where the marker [`TIMINGS_MARKER`] stands when
-//! the report is published (after `tscpipe run`, or by `tscpipe report` from the cache).
-
-use crate::cache::runs::{InstanceOutcome, RunRecord};
+//! cached) depends on the run, so the run records fill it in where the marker [`TIMINGS_MARKER`]
+//! stands when the report is published (after `tscpipe run`, or by `tscpipe report` from the
+//! cache): see `cache::runs::RunRecord::fill_timings`. A leaf: this module imports nothing of the crate.
 
 /// Replaced by the stage timing table when the report is published.
 pub const TIMINGS_MARKER: &str = "<!--tscpipe:timings-->";
@@ -118,49 +117,12 @@ impl Page {
     }
 }
 
-/// The stage timing section of a run.
-pub fn timings_html(run: &RunRecord) -> String {
-    let mut ran = 0.0;
-    let mut rows = String::new();
-    for r in &run.instances {
-        let (class, what) = match r.outcome {
-            InstanceOutcome::Ran => ("ran", "ran"),
-            InstanceOutcome::Cached => ("cached", "cached"),
-            InstanceOutcome::Failed => ("ran", "failed"),
-            InstanceOutcome::Skipped => ("", "skipped"),
-        };
-        if r.outcome == InstanceOutcome::Ran {
-            ran += r.seconds;
-        }
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td class=\"{class}\" style=\"text-align:left\">{what}</td><td>{:.2}</td></tr>\n",
-            escape(&r.id),
-            r.seconds
-        ));
-    }
-    let n_cached = run.instances.iter().filter(|r| r.outcome == InstanceOutcome::Cached).count();
-    format!(
-        "<h2 id=\"timings\">Stage timings</h2>\n<p>Run of {} instances: {} cached, {:.1} s of work ran, {:.1} s wall.</p>\n\
-         <table><tr><th>instance</th><th>outcome</th><th>seconds</th></tr>\n{rows}</table>\n",
-        run.instances.len(),
-        n_cached,
-        ran,
-        run.seconds
-    )
-}
-
-/// The report with this run's timings filled in.
-pub fn with_timings(report_html: &str, run: &RunRecord) -> String {
-    report_html.replacen(TIMINGS_MARKER, &timings_html(run), 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::runs::InstanceRecord;
 
     #[test]
-    fn page_escapes_text_and_markdown_html_and_fills_timings() {
+    fn page_escapes_text_and_markdown_html() {
         let mut p = Page::new("a <b> & c");
         p.section("Results");
         p.markdown("| d | m |\n|---|---:|\n| x | **0.9** |\n\n<script>alert(1)</script>\n");
@@ -170,22 +132,6 @@ mod tests {
         assert!(html.contains("<strong>0.9</strong>"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("<figure><svg width=\"1\"></svg><figcaption>cap &lt;1&gt;</figcaption>"));
-        let run = RunRecord {
-            pipeline: "p".into(),
-            path: "p.toml".into(),
-            started_unix: 0,
-            seconds: 2.5,
-            instances: vec![InstanceRecord {
-                id: "train[cells=8]".into(),
-                stage: "train".into(),
-                kind: "train".into(),
-                key: None,
-                outcome: InstanceOutcome::Ran,
-                seconds: 2.0,
-            }],
-        };
-        let full = with_timings(&html, &run);
-        assert!(!full.contains(TIMINGS_MARKER));
-        assert!(full.contains("<td>train[cells=8]</td><td class=\"ran\""));
+        assert!(html.contains(TIMINGS_MARKER));
     }
 }

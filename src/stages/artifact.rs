@@ -12,6 +12,8 @@ use crate::data::dataset::Dataset;
 
 pub const DATASET_FILE: &str = "dataset.bin";
 pub const PREDICTIONS_FILE: &str = "predictions.json";
+/// Learned features per test series (`predict` with `export_features`), which `report` plots;
+/// not the `features` stage's table ([`super::features::FEATURE_TABLE_FILE`]).
 pub const FEATURES_FILE: &str = "features.json";
 
 pub fn write_dataset(path: &Path, d: &Dataset) -> Result<(), StageError> {

@@ -12,8 +12,9 @@ use crate::classic::features::{DEFAULT_WAVELET_LEVELS, FeatureExtractor, Feature
 
 pub struct Features;
 
-/// The feature table (postcard) other stages read.
-pub const FEATURES_FILE: &str = "features.bin";
+/// The hand-crafted feature table (postcard) of the `features` stage, which `features_classify`
+/// reads; not the learned features of `predict` ([`super::artifact::FEATURES_FILE`]).
+pub const FEATURE_TABLE_FILE: &str = "features.bin";
 
 pub fn write_features(path: &std::path::Path, t: &FeatureTable) -> Result<(), StageError> {
     let bytes = postcard::to_stdvec(t).map_err(|e| StageError::failed(format!("encoding features: {e}")))?;
@@ -76,7 +77,7 @@ impl StageKind for Features {
     }
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![
-            OutputSpec::file(FEATURES_FILE, "the feature table (postcard)"),
+            OutputSpec::file(FEATURE_TABLE_FILE, "the feature table (postcard)"),
             OutputSpec::published("features.csv", "the features, one row per series"),
         ]
     }
@@ -88,7 +89,7 @@ impl StageKind for Features {
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         ctx.report(None, format!("{} series × {} channels", ds.train.n + ds.test.n, ds.train.dims));
         let table = FeatureExtractor::new(levels).dataset_features(&ds);
-        write_features(&ctx.output(FEATURES_FILE), &table)?;
+        write_features(&ctx.output(FEATURE_TABLE_FILE), &table)?;
         ctx.write("features.csv", to_csv(&table))
     }
 }

@@ -2,7 +2,7 @@
 //! standardised on TRAIN, predicting TEST in the format `evaluate` reads.
 
 use super::artifact::{PREDICTIONS_FILE, Predictions, write_json};
-use super::features::{FEATURES_FILE, read_features};
+use super::features::{FEATURE_TABLE_FILE, read_features};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use crate::classic::feature_models::{Classifier, DEFAULT_SVM_EPOCHS, fit_predict};
@@ -124,7 +124,7 @@ impl StageKind for FeaturesClassify {
     }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
         let model = classifier(ctx.params)?;
-        let t = read_features(ctx.input("features")?.file(FEATURES_FILE)?)?;
+        let t = read_features(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
         ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
         let r = fit_predict(&t.train, &t.test, t.classes.len(), &model)
             .map_err(|e| StageError::failed(format!("{}: {e}", t.dataset)))?;

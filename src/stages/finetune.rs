@@ -9,7 +9,7 @@ use super::train::{
     HISTORY_FILE, SAFETENSORS_FILE, SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, append_history_csv, epoch_progress,
     model_err, train_context,
 };
-use crate::exec::Device;
+use crate::device::Device;
 use crate::models::FinetuneConfig;
 
 pub struct Finetune;

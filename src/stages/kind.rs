@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value as Json;
 
 use super::spec::{InputSpec, OutputSpec, ParamSpec};
-use crate::exec::device::Device;
+use crate::device::Device;
 
 /// Validated parameters of one stage instance, every default written out.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -8,7 +8,7 @@ use super::artifact::{
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, model_err};
-use crate::exec::Device;
+use crate::device::Device;
 use crate::models::DeviceSpec;
 
 pub struct Predict;

@@ -10,7 +10,7 @@ use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{SUMMARY_FILE, WEIGHTS_FILE, model_err};
 use super::train_pairs::{PairTrainSummary, split_digest};
-use crate::exec::Device;
+use crate::device::Device;
 use crate::models::DeviceSpec;
 use crate::models::pair_train::{same_probabilities, series_features};
 use crate::pairs::{VoteRule, vote};

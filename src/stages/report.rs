@@ -268,7 +268,7 @@ impl StageKind for Report {
     }
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![
-            OutputSpec::published("report.html", "the report, one self-contained file"),
+            OutputSpec::published("report.html", "the report, one self-contained file").with_timings(),
             OutputSpec::published("report.md", "tables and statistics in Markdown"),
         ]
     }

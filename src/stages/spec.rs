@@ -55,7 +55,7 @@ impl ParamType {
                 if opts.contains(&s.as_str()) {
                     Ok(v.clone())
                 } else {
-                    let hint = crate::dsl::suggest::nearest(s, opts.iter().copied())
+                    let hint = crate::util::suggest::nearest(s, opts.iter().copied())
                         .map(|n| format!("; did you mean \"{n}\"?"))
                         .unwrap_or_default();
                     Err(format!("\"{s}\" is not {}{hint}", self.describe()))
@@ -129,14 +129,17 @@ pub struct OutputSpec {
     pub optional: bool,
     /// Differs run to run without meaning (timings): stored, but not part of what dependents see.
     pub volatile: bool,
+    /// An HTML page that gets the run's stage timings where [`crate::report::TIMINGS_MARKER`]
+    /// stands, when it is published (`run`, `tscpipe report`).
+    pub timings: bool,
 }
 
 impl OutputSpec {
     pub fn file(name: &'static str, doc: &'static str) -> Self {
-        OutputSpec { name, doc, publish: false, summary: false, optional: false, volatile: false }
+        OutputSpec { name, doc, publish: false, summary: false, optional: false, volatile: false, timings: false }
     }
     pub fn published(name: &'static str, doc: &'static str) -> Self {
-        OutputSpec { name, doc, publish: true, summary: false, optional: false, volatile: false }
+        OutputSpec { name, doc, publish: true, summary: false, optional: false, volatile: false, timings: false }
     }
     pub fn summary(mut self) -> Self {
         self.summary = true;
@@ -148,6 +151,10 @@ impl OutputSpec {
     }
     pub fn volatile(mut self) -> Self {
         self.volatile = true;
+        self
+    }
+    pub fn with_timings(mut self) -> Self {
+        self.timings = true;
         self
     }
 }

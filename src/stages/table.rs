@@ -116,28 +116,7 @@ impl ResultsTable {
     }
 }
 
-/// A `dataset,<column>…` CSV: one row per (name, cells).
-pub fn wide_csv<'a>(columns: &[String], rows: impl IntoIterator<Item = (&'a str, Vec<String>)>) -> String {
-    let mut s = String::from("dataset");
-    for c in columns {
-        s.push(',');
-        s.push_str(&csv_field(c));
-    }
-    s.push('\n');
-    for (name, cells) in rows {
-        s.push_str(&csv_field(name));
-        for c in cells {
-            s.push(',');
-            s.push_str(&c);
-        }
-        s.push('\n');
-    }
-    s
-}
-
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
+pub use crate::util::csv::{csv_field, wide_csv};
 
 impl StageKind for Table {
     fn name(&self) -> &'static str {

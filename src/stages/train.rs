@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 use super::artifact::{DATASET_FILE, read_dataset, write_json};
 use super::kind::{Params, StageContext, StageError, StageKind};
 use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
-use crate::exec::Device;
+use crate::device::Device;
 use crate::models::{
     DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext,
     write_history_csv,

@@ -17,7 +17,7 @@ use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use super::train::{
     HISTORY_FILE, SUMMARY_FILE, WEIGHTS_FILE, append_history_csv, epoch_progress, model_err, train_context,
 };
-use crate::exec::Device;
+use crate::device::Device;
 use crate::models::cnn_ts::CnnTsSpec;
 use crate::models::pair_train::train_pairs;
 use crate::models::{ModelShape, Monitor, PlateauConfig, TrainConfig};

@@ -259,11 +259,11 @@ impl Analysis {
             ("average rank", fmt(&self.average_ranks, Some(6))),
             (mean.as_str(), fmt(&self.mean_scores, Some(6))),
         ]);
-        crate::stages::table::wide_csv(&self.methods, rows)
+        crate::util::csv::wide_csv(&self.methods, rows)
     }
 
     pub fn pairs_csv(&self) -> String {
-        let field = crate::stages::table::csv_field;
+        let field = crate::util::csv::csv_field;
         let mut s = String::from(
             "method_a,method_b,wins,ties,losses,n,zeros,r_plus,r_minus,statistic,z,p,p_method,p_holm,significant,nemenyi_significant\n",
         );

@@ -373,7 +373,7 @@ impl Scores {
                 .iter()
                 .map(|x| {
                     let others = names.iter().filter(|n| ***n != x.dataset).map(|n| n.as_str());
-                    let near = crate::dsl::suggest::nearest(&x.dataset, others)
+                    let near = crate::util::suggest::nearest(&x.dataset, others)
                         .map(|n| format!(" (is `{n}` the same dataset?)"))
                         .unwrap_or_default();
                     format!("  {}: no result for {}{near}", x.dataset, x.missing.join(", "))

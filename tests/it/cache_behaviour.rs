@@ -84,7 +84,7 @@ fn status_says_why_a_stage_reruns() {
     let rows = p.options().status(&pipe, &tscpipe::stages::Registry::builtin(), &tscpipe::exec::Device::Cpu).unwrap();
     let nn = rows.iter().find(|r| r.id == "nn[dataset=Coffee]").unwrap();
     match &nn.status {
-        tscpipe::exec::Status::Run { reasons } => {
+        tscpipe::exec::Status::Run { reasons, .. } => {
             assert_eq!(reasons, &vec!["parameter `label`: \"1NN-ED\" → \"ED\"".to_string()]);
         }
         other => panic!("expected nn to rerun, got {other:?}"),

@@ -4,7 +4,7 @@
 
 use crate::common::{Project, published, repo};
 use tscpipe::app;
-use tscpipe::dsl::LoadOptions;
+use tscpipe::dsl::PipelineOptions;
 use tscpipe::stages::Registry;
 
 const PIPELINE: &str = r#"
@@ -139,7 +139,7 @@ fn shipped_pipeline_expands_with_and_without_quick() {
     let p = Project::new();
     for profile in [None, Some("quick")] {
         let mut opts = p.options();
-        opts.load = LoadOptions { profile: profile.map(str::to_string), ..Default::default() };
+        opts.load = PipelineOptions { profile: profile.map(str::to_string), ..Default::default() };
         let e = app::load(&repo().join("pipelines/cnn_ts.toml"), &opts, &Registry::builtin())
             .unwrap_or_else(|e| panic!("{profile:?}: {e}"));
         let train = e.instances.iter().find(|i| i.id == "train_base[dataset=GunPoint]").expect("train_base");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use tscpipe::app::{self, Options, RunOutput};
-use tscpipe::dsl::LoadOptions;
+use tscpipe::dsl::PipelineOptions;
 use tscpipe::exec::events::{CollectSink, Event};
 use tscpipe::exec::scheduler::{Outcome, RunOptions};
 use tscpipe::stages::Registry;
@@ -53,7 +53,7 @@ impl Project {
             cache_dir: self.cache_dir(),
             results_dir: self.path("results"),
             data_dirs: self.data_dirs.clone(),
-            load: LoadOptions { sets: self.sets.clone(), targets: self.targets.clone(), ..Default::default() },
+            load: PipelineOptions { sets: self.sets.clone(), targets: self.targets.clone(), ..Default::default() },
         }
     }
 

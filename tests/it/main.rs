@@ -4,6 +4,7 @@
 mod common;
 
 mod analysis_report;
+mod architecture;
 mod baselines;
 mod cache_behaviour;
 mod cli;
@@ -17,4 +18,5 @@ mod pipeline_language;
 mod remote_cache;
 mod slurm_executor;
 mod stats_scipy;
+mod status;
 mod zoo_pipeline;

@@ -137,9 +137,9 @@ fn graph_renders_dot_and_mermaid() {
     let p = Project::new();
     let file = p.write("small.toml", crate::common::SMALL);
     let pipe = app::load(&file, &p.options(), &Registry::builtin()).unwrap();
-    let g = tscpipe::graph::InstanceGraph::build(&pipe);
-    let dot = g.dot(&pipe);
+    let g = tscpipe::plan::Plan::new(&pipe);
+    let dot = g.dot();
     assert!(dot.starts_with("digraph \"small\""));
     assert_eq!(dot.matches(" -> ").count(), 6, "load→nn, nn→eval per dataset, eval→table twice");
-    assert!(g.mermaid(&pipe).contains("-->|results|"));
+    assert!(g.mermaid().contains("-->|results|"));
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::dsl::value::{Node, SourceMap, Table};
-use crate::dsl::{DslError, DslErrorKind};
+use super::error::{DslError, DslErrorKind};
+use super::value::{Node, SourceMap, Table};
 
 /// The environment variable holding the remote cache's token unless `token_env` names another.
 pub const DEFAULT_TOKEN_ENV: &str = "TSCPIPE_REMOTE_TOKEN";
@@ -182,7 +182,7 @@ impl Settings {
             .map_err(|e| DslError::general(DslErrorKind::Io, format!("cannot read {}: {e}", path.display())))?;
         let mut sources = SourceMap::default();
         let id = sources.add(path.to_path_buf(), text);
-        let root = crate::dsl::parse::parse_source(&sources, id)?;
+        let root = super::parse::parse_source(&sources, id)?;
         for (k, node) in &root {
             if k != "cache" && k != "executor" {
                 return Err(DslError::at(
@@ -212,7 +212,7 @@ mod tests {
     fn parse_text(text: &str) -> Result<Settings, String> {
         let mut sources = SourceMap::default();
         let id = sources.add("p.toml", text.to_string());
-        let root = crate::dsl::parse::parse_source(&sources, id).map_err(|e| e.to_string())?;
+        let root = crate::config::parse::parse_source(&sources, id).map_err(|e| e.to_string())?;
         Settings::from_table(&sources, &root).map_err(|e| e.to_string())
     }
 

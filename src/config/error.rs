@@ -34,7 +34,8 @@ pub struct DslErrorInner {
     pub pos: Option<Pos>,
     pub message: String,
     pub help: Option<String>,
-    snippet: Option<(String, Arc<str>, Range<usize>)>,
+    /// The file the error is about and the span in it, for miette's rendering.
+    snippet: Option<(NamedSource<Arc<str>>, Range<usize>)>,
 }
 
 impl DslError {
@@ -42,7 +43,7 @@ impl DslError {
         let snippet = sources.file(loc.file).map(|f| {
             let end = loc.span.end.min(f.text.len());
             let start = loc.span.start.min(end);
-            (f.path.display().to_string(), f.text.clone(), start..end)
+            (NamedSource::new(f.path.display().to_string(), f.text.clone()), start..end)
         });
         DslError(Box::new(DslErrorInner {
             kind,
@@ -69,7 +70,7 @@ impl DslError {
 
     /// Adds "did you mean `x`?" when a close candidate exists.
     pub fn suggest<'a>(self, wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> DslError {
-        match super::suggest::nearest(wrong, candidates) {
+        match crate::util::suggest::nearest(wrong, candidates) {
             Some(s) => self.with_help(format!("did you mean `{s}`?")),
             None => self,
         }
@@ -98,38 +99,44 @@ impl fmt::Display for DslError {
 
 impl std::error::Error for DslError {}
 
+/// Rendered by miette with the file's text and the offending span underlined. The suggestion is
+/// already part of the message (see `Display`), so it is not repeated as a help line.
 impl Diagnostic for DslError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(format!("tscpipe::pipeline::{:?}", self.kind).to_lowercase()))
     }
 
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        None
+        self.snippet.as_ref().map(|(src, _)| src as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        None
+        let (_, span) = self.snippet.as_ref()?;
+        Some(Box::new(std::iter::once(LabeledSpan::at(span.clone(), "here"))))
     }
 }
 
-impl DslError {
-    /// A miette report with the source snippet underlined, for the command line.
-    pub fn to_report(&self) -> miette::Report {
-        let base = miette::miette!(
-            code = format!("tscpipe::pipeline::{:?}", self.kind).to_lowercase(),
-            help = self.help.clone().unwrap_or_default(),
-            labels = self.snippet.iter().map(|(_, _, r)| LabeledSpan::at(r.clone(), "here")).collect::<Vec<_>>(),
-            "{}{}",
-            self.pos.as_ref().map(|p| format!("{p}: ")).unwrap_or_default(),
-            self.message
-        );
-        match &self.snippet {
-            Some((name, text, _)) => base.with_source_code(NamedSource::new(name, text.to_string())),
-            None => base,
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::value::FileId;
+
+    #[test]
+    fn miette_renders_the_file_and_underlines_the_span() {
+        let mut sources = SourceMap::default();
+        let text = "[stages.a]\nkind = \"lod\"\n";
+        let id: FileId = sources.add(std::path::PathBuf::from("p.toml"), text.to_string());
+        let start = text.find("\"lod\"").unwrap();
+        let loc = Loc { file: id, span: start..start + 5 };
+        let e = DslError::at(DslErrorKind::UnknownKind, &sources, &loc, "unknown stage kind `lod`")
+            .suggest("lod", ["load"]);
+        assert_eq!(e.to_string(), "p.toml:2:8: unknown stage kind `lod` (did you mean `load`?)");
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut out, &e)
+            .unwrap();
+        assert!(out.contains("kind = \"lod\""), "{out}");
+        assert!(out.contains("here"), "{out}");
+        assert!(out.contains("p.toml"), "{out}");
     }
 }

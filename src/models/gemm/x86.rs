@@ -18,7 +18,7 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use super::conv_gemm::RawGemm;
+use super::RawGemm;
 
 /// Steps of the inner dimension per packed slab: an `A` panel (at most 12 × 256 floats, 12 KiB)
 /// stays in L1 while the `B` panels stream from L2.

@@ -1,0 +1,93 @@
+//! Where a stage computes: the CPU (burn's `flex` backend) or a CUDA device. The one device type
+//! of the crate: the command line parses it, the scheduler queues by it, cache keys name its
+//! backend (`Device::backend_id`, with the models) and models run on it (`Device::device`).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Serialised as its string form (`"cpu"`, `"cuda:0"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda(usize),
+}
+
+impl Device {
+    pub fn is_accelerator(&self) -> bool {
+        !matches!(self, Device::Cpu)
+    }
+
+    /// Whether bit-identical results run to run are expected (the CPU backend).
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, Device::Cpu)
+    }
+
+    /// Whether this build can compute on the device (CUDA needs the crate feature `cuda`).
+    pub fn check_available(self) -> Result<Device, String> {
+        if self.is_accelerator() && !cfg!(feature = "cuda") {
+            return Err(format!("device `{self}` needs a build with `--features cuda`"));
+        }
+        Ok(self)
+    }
+}
+
+impl FromStr for Device {
+    type Err = String;
+
+    /// `cpu`, `cuda` (device 0) or `cuda:N`, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => t
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| format!("unknown device `{}` (expected `cpu`, `cuda` or `cuda:N`)", s.trim())),
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Cpu => write!(f, "cpu"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Device {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Device> for String {
+    fn from(d: Device) -> String {
+        d.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_devices_one_way() {
+        assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
+        assert_eq!(" CUDA ".parse::<Device>().unwrap(), Device::Cuda(0));
+        assert_eq!("cuda:1".parse::<Device>().unwrap(), Device::Cuda(1));
+        for bad in ["gpu", "flex", "tpu", "cuda:x"] {
+            let e = bad.parse::<Device>().unwrap_err();
+            assert!(e.contains("expected `cpu`, `cuda` or `cuda:N`"), "{e}");
+        }
+        assert_eq!(Device::Cpu.to_string(), "cpu");
+        assert_eq!(serde_json::to_string(&Device::Cuda(2)).unwrap(), "\"cuda:2\"");
+        assert_eq!(serde_json::from_str::<Device>("\"cpu\"").unwrap(), Device::Cpu);
+    }
+}

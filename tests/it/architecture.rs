@@ -1,0 +1,116 @@
+//! The library's layers look down only: a module may use its own items and those of modules in
+//! layers below it, never one beside or above it. Read from the sources: every `crate::<module>`
+//! path outside comments counts, in `use` lines and inline alike.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::repo;
+
+/// The layers, lowest first (the table docs/architecture.md describes).
+const LAYERS: &[&[&str]] = &[
+    // Leaves: helpers, the device type, graph algorithms, HTML pages, t-SNE.
+    &["util", "device", "graph", "report", "embed"],
+    // TOML with spans and settings; datasets; metrics; the content-hash cache; figures.
+    &["config", "settings", "data", "metrics", "cache", "plot"],
+    // Classic classifiers and feature extractors.
+    &["classic"],
+    // CNN-TS pairs.
+    &["pairs"],
+    // Models (burn) and statistics.
+    &["models", "stats"],
+    // Stage kinds and their registry.
+    &["stages"],
+    // The pipeline language (validates against the stage kinds).
+    &["dsl"],
+    // The plan: instance graph, keys, the walk, status.
+    &["plan"],
+    // Scheduling and executors, publishing.
+    &["exec"],
+    // The command line's operations.
+    &["app"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&module))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("read src").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The crate modules a source text names as `crate::<name>` (comments skipped).
+fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let after = &rest[i + "crate::".len()..];
+            let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                out.push((n + 1, name));
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+#[test]
+fn modules_import_only_from_layers_below() {
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut violations = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src");
+        let first = rel.components().next().expect("a component").as_os_str().to_string_lossy().into_owned();
+        let module = first.trim_end_matches(".rs").to_string();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(layer) = layer_of(&module) else {
+            violations.push(format!("src/{}: module `{module}` is in no layer of LAYERS", rel.display()));
+            continue;
+        };
+        *seen.entry(module.clone()).or_default() += 1;
+        let text = std::fs::read_to_string(f).expect("read");
+        for (line, used) in crate_paths(&text) {
+            if used == module || (module == "config" && used == "settings") {
+                continue;
+            }
+            match layer_of(&used) {
+                Some(l) if l < layer => {}
+                Some(l) => violations.push(format!(
+                    "src/{}:{line}: `{module}` (layer {layer}) uses `crate::{used}` (layer {l})",
+                    rel.display()
+                )),
+                None => violations.push(format!("src/{}:{line}: `crate::{used}` is in no layer", rel.display())),
+            }
+        }
+    }
+    assert!(violations.is_empty(), "imports that do not look down:\n{}", violations.join("\n"));
+    // The check saw the crate (a moved `src` would make it pass vacuously).
+    for m in ["cache", "dsl", "plan", "exec", "stages", "models"] {
+        assert!(seen.get(m).is_some_and(|&n| n > 0), "no files of `{m}` found");
+    }
+}
+
+#[test]
+fn the_scan_finds_inline_paths_and_skips_comments() {
+    let text = "use crate::cache::Cache;\n// crate::exec::x\nlet d = crate::device::Device::Cpu; // crate::app\n";
+    assert_eq!(crate_paths(text), vec![(1, "cache".to_string()), (3, "device".to_string())]);
+}
