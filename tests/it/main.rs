@@ -10,6 +10,7 @@ mod cnn_ts_pipeline;
 mod deep_pipeline;
 mod features_classic;
 mod interrupt;
+mod key_stability;
 mod pipeline_errors;
 mod pipeline_language;
 mod remote_cache;
