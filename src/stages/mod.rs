@@ -12,6 +12,7 @@ pub mod kind;
 pub mod load;
 pub mod normalise;
 pub mod pair_expand;
+pub mod params;
 pub mod predict;
 pub mod predict_pairs;
 pub mod report;
@@ -26,7 +27,8 @@ pub mod window;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use kind::{StageContext, StageError, StageKind};
+pub use kind::{StageContext, StageError, StageKind, TypedStage};
+pub use params::StageParams;
 
 /// All stage kinds known to the engine.
 #[derive(Clone)]
