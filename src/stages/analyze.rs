@@ -203,7 +203,7 @@ impl TypedStage for Analyze {
             if a.files.contains_key("metrics.json") {
                 records.push(super::evaluate::read_record(a)?);
             } else if let Some(p) = a.files.get("results_long.csv") {
-                let s = Scores::read_csv(p, metric, &Resample::Mean).map_err(|e| StageError::failed(e.to_string()))?;
+                let s = Scores::read_csv(p, metric, &Resample::Mean)?;
                 parts.push(Scores { source: a.from.clone(), ..s });
             } else {
                 return Err(StageError::failed(format!(

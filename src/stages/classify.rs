@@ -70,7 +70,7 @@ impl TypedStage for Classify {
             _ => Metric::Euclidean,
         };
         ctx.report(Some(0.0), format!("{} test series", ds.test.n));
-        let r = one_nn(&ds.train, &ds.test, metric).map_err(|e| StageError::failed(e.to_string()))?;
+        let r = one_nn(&ds.train, &ds.test, metric)?;
         let scores = r.distances.iter().map(|d| vec![*d]).collect();
         let preds = Predictions {
             dataset: ds.name.clone(),

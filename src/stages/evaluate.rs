@@ -87,7 +87,7 @@ impl TypedStage for Evaluate {
     }
     fn run(&self, ctx: &StageContext<'_>, params: &EvaluateParams) -> Result<(), StageError> {
         let p: Predictions = read_json(ctx.input("predictions")?.file(PREDICTIONS_FILE)?)?;
-        let m = Metrics::compute(&p.truth, &p.predicted, &p.classes).map_err(|e| StageError::failed(e.to_string()))?;
+        let m = Metrics::compute(&p.truth, &p.predicted, &p.classes)?;
         let correct = p.truth.iter().zip(&p.predicted).filter(|(a, b)| a == b).count();
         let k = p.classes.len().max(1);
         let record = EvalRecord {

@@ -10,7 +10,9 @@ use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec, ParamSpec};
 use crate::exec::device::Device;
 
-/// Validated parameters of one stage instance, every default written out.
+/// Validated parameters of one stage instance, every default written out: what enters the key.
+/// A [`TypedStage`] reads them as its parameter struct; the accessors by name are for kinds that
+/// implement [`StageKind`] directly.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params(pub serde_json::Map<String, Json>);
 
@@ -51,10 +53,40 @@ pub enum StageError {
     ParamValue { name: String, source: serde_json::Error },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// Built with `From`, which turns a cancelled training into [`StageError::Cancelled`].
+    #[error(transparent)]
+    Model(crate::models::ModelError),
+    #[error(transparent)]
+    Classic(#[from] crate::classic::ClassicError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
+    #[error(transparent)]
+    Pairs(#[from] crate::pairs::PairError),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+    /// A figure that could not be drawn, and which one.
+    #[error("{figure}: {source}")]
+    Figure { figure: String, source: crate::plot::PlotError },
+    /// Encoding an artifact as JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
     #[error("{0}")]
     Failed(String),
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<crate::models::ModelError> for StageError {
+    fn from(e: crate::models::ModelError) -> Self {
+        match e {
+            crate::models::ModelError::Cancelled => StageError::Cancelled,
+            other => StageError::Model(other),
+        }
+    }
 }
 
 impl StageError {

@@ -97,7 +97,7 @@ impl TypedStage for Load {
         let opts = options(p).map_err(StageError::failed)?;
         let r = resolve(p, ctx.env).map_err(StageError::failed)?;
         ctx.report(None, format!("reading {}", r.train.display()));
-        let ds = data::load_resolved(&r, &opts).map_err(|e| StageError::failed(e.to_string()))?;
+        let ds = data::load_resolved(&r, &opts)?;
         write_dataset(&ctx.output(DATASET_FILE), &ds)
     }
 }

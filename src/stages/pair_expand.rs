@@ -70,7 +70,7 @@ pub fn nearmiss_config(p: &PairExpandParams) -> Result<NearMiss, StageError> {
         n_neighbors_ver3: p.n_neighbors_ver3,
         metric,
     };
-    cfg.validate().map_err(|e| StageError::failed(e.to_string()))?;
+    cfg.validate()?;
     Ok(cfg)
 }
 

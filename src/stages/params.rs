@@ -246,4 +246,44 @@ mod tests {
         assert!(e.to_string().starts_with("parameter `model`: "), "{e}");
         assert_eq!(crate::param_name!(Example, steps), "steps");
     }
+
+    struct Kind;
+
+    impl crate::stages::TypedStage for Kind {
+        type Params = Example;
+        fn name(&self) -> &'static str {
+            "example"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn about(&self) -> &'static str {
+            ""
+        }
+        fn inputs(&self) -> Vec<crate::stages::spec::InputSpec> {
+            Vec::new()
+        }
+        fn outputs(&self) -> Vec<crate::stages::spec::OutputSpec> {
+            Vec::new()
+        }
+        fn run(&self, _: &crate::stages::StageContext<'_>, _: &Example) -> Result<(), StageError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_typed_kind_is_a_stage_kind_whose_check_reads_the_struct() {
+        use crate::stages::StageKind;
+        let k: &dyn StageKind = &Kind;
+        assert_eq!(k.params().len(), Example::specs().len());
+        let env = crate::stages::kind::RunEnv::default();
+        let good = Params(json!({"model": {}, "steps": 1}).as_object().cloned().unwrap_or_default());
+        assert!(k.check(&good, &env).is_ok());
+        // A value validation lets through but the struct cannot hold fails before anything runs,
+        // pointing at the parameter.
+        let bad = Params(json!({"model": {}, "steps": -1}).as_object().cloned().unwrap_or_default());
+        let e = k.check(&bad, &env).expect_err("negative steps");
+        assert_eq!(e.param, Some("steps"));
+        assert_eq!(e.message, "parameter `steps`: expected a non-negative integer");
+    }
 }

@@ -45,7 +45,7 @@ fn read_json(a: &InputArtifact, name: &str) -> Result<Json, StageError> {
 }
 
 fn plot_err(what: &str) -> impl Fn(crate::plot::PlotError) -> StageError + '_ {
-    move |e| StageError::failed(format!("{what}: {e}"))
+    move |source| StageError::Figure { figure: what.to_string(), source }
 }
 
 /// Loss, accuracy and learning-rate curves from a `history.csv` (x = epoch across iterations).

@@ -41,7 +41,7 @@ impl TypedStage for SplitStage {
         }
         let seed = p.seed as u64;
         let mut ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
-        split_validation(&mut ds, fraction, seed).map_err(|e| StageError::failed(e.to_string()))?;
+        split_validation(&mut ds, fraction, seed)?;
         write_dataset(&ctx.output(DATASET_FILE), &ds)
     }
 }

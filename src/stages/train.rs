@@ -134,14 +134,12 @@ pub fn train_context<'a>(ctx: &'a StageContext<'_>) -> TrainContext<'a> {
 
 /// Appends a per-epoch history as CSV (the `history.csv` every training stage writes).
 pub fn append_history_csv(history: &[EpochRecord], monitor: Monitor, csv: &mut Vec<u8>) -> Result<(), StageError> {
-    write_history_csv(history, monitor, csv).map_err(|e| StageError::failed(e.to_string()))
+    write_history_csv(history, monitor, csv).map_err(|e| StageError::io(std::path::Path::new(HISTORY_FILE), e))
 }
 
+/// A model error as a stage error (a cancelled training is [`StageError::Cancelled`]).
 pub fn model_err(e: crate::models::ModelError) -> StageError {
-    match e {
-        crate::models::ModelError::Cancelled => StageError::Cancelled,
-        other => StageError::failed(other.to_string()),
-    }
+    e.into()
 }
 
 /// Reports an epoch to the live view and checks for Ctrl-C.

@@ -49,7 +49,7 @@ impl TypedStage for Window {
         let spec =
             WindowSpec { size: p.size, stride: p.stride, validation: p.validation, test: p.test, seed: p.seed as u64 };
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
-        let w = window_dataset(&ds, &spec).map_err(|e| StageError::failed(e.to_string()))?;
+        let w = window_dataset(&ds, &spec)?;
         let d = &w.dataset;
         ctx.report(
             None,
