@@ -16,6 +16,8 @@ const MISSING: &[&str] = &["auto", "error", "interpolate", "keep"];
 
 crate::stage_params! {
     /// Parameters of `load`.
+    // The help text is shown as written (`resample:<len>`), not as HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     pub struct LoadParams {
         /// dataset name (e.g. GunPoint), looked up in the data directories
         pub dataset: String [Str],

@@ -1,5 +1,6 @@
-//! Stage kinds: one file per kind, each a small [`StageKind`] implementation, and the registry
-//! that maps the `kind = "…"` of a pipeline file to them.
+//! Stage kinds: one file per kind, each a small [`TypedStage`] implementation over its parameter
+//! struct (see [`params`]), and the registry that maps the `kind = "…"` of a pipeline file to them
+//! (as [`StageKind`]s).
 
 pub mod analyze;
 pub mod artifact;
