@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::evaluate::EvalRecord;
-use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, TypedStage};
+use super::params::StageParams;
+use super::spec::{InputSpec, OutputSpec};
 use super::table::{METRICS, record_matrix};
 use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
 use crate::stats::analysis::CdParts;
@@ -21,6 +22,34 @@ use crate::stats::{Analysis, AnalysisOptions, Exact, GroupTest, Missing, Resampl
 pub struct Analyze;
 
 const DIRECTIONS: &[&str] = &["auto", "higher", "lower"];
+
+crate::stage_params! {
+    /// Parameters of `analyze` (and of the `tscpipe analyze` command).
+    pub struct AnalyzeParams {
+        /// the score compared
+        pub metric: String [Enum(METRICS) = "accuracy"],
+        /// whether higher or lower is better (auto: lower for error)
+        pub direction: String [Enum(DIRECTIONS) = "auto"],
+        /// published result tables (CSV, wide or long), relative to the pipeline file
+        pub external: Vec<String> [List(Str) = Json::Array(vec![])],
+        /// dataset renames for external tables, e.g. { Gun_Point = "GunPoint" }
+        pub aliases: serde_json::Map<String, Json> [Table = Json::Object(Default::default())],
+        /// long tables: average the resamples ("mean") or keep one resample id
+        pub resample: String [Str = "mean"],
+        /// datasets without a result for every method: fail, or intersect (and report them)
+        pub missing: String [Enum(Missing::NAMES) = "fail"],
+        /// significance level
+        pub alpha: f64 [Float = 0.05],
+        /// Wilcoxon: zero differences dropped (wilcox), ranked then dropped (pratt), or split
+        pub zero_method: String [Enum(ZeroMethod::NAMES) = "wilcox"],
+        /// continuity correction (normal approx.)
+        pub correction: bool [Bool = true],
+        /// exact or normal p-values (auto chooses as SciPy does)
+        pub wilcoxon_method: String [Enum(wilcoxon::Method::NAMES) = "auto"],
+        /// which test the CD diagram's bars follow
+        pub groups: String [Enum(GroupTest::NAMES) = "wilcoxon_holm"],
+    }
+}
 
 /// Scores of the pipeline's own evaluations, exact from counts where the metric allows.
 pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -> Result<Scores, String> {
@@ -37,23 +66,23 @@ pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -
 }
 
 /// Analysis options from a stage's parameters (shared with the `tscpipe analyze` command).
-pub fn options(p: &Params) -> Result<(AnalysisOptions, Missing, Resample), String> {
-    let metric = p.opt_str("metric").unwrap_or("accuracy");
-    let higher_is_better = match p.opt_str("direction").unwrap_or("auto") {
+pub fn options(p: &AnalyzeParams) -> Result<(AnalysisOptions, Missing, Resample), String> {
+    let metric = p.metric.as_str();
+    let higher_is_better = match p.direction.as_str() {
         "higher" => true,
         "lower" => false,
         _ => !matches!(metric, "error" | "loss") && !metric.ends_with("error") && !metric.ends_with("loss"),
     };
-    let alpha = p.get("alpha").and_then(Json::as_f64).unwrap_or(0.05);
+    let alpha = p.alpha;
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(format!("alpha must be between 0 and 1, not {alpha}"));
     }
-    let zero_method = ZeroMethod::parse(p.opt_str("zero_method").unwrap_or("wilcox")).unwrap_or_default();
-    let method = wilcoxon::Method::parse(p.opt_str("wilcoxon_method").unwrap_or("auto")).unwrap_or_default();
-    let correction = p.get("correction").and_then(Json::as_bool).unwrap_or(true);
-    let groups = GroupTest::parse(p.opt_str("groups").unwrap_or("wilcoxon_holm")).unwrap_or_default();
-    let missing = Missing::parse(p.opt_str("missing").unwrap_or("fail")).unwrap_or_default();
-    let resample = match p.opt_str("resample").unwrap_or("mean") {
+    let zero_method = ZeroMethod::parse(&p.zero_method).unwrap_or_default();
+    let method = wilcoxon::Method::parse(&p.wilcoxon_method).unwrap_or_default();
+    let correction = p.correction;
+    let groups = GroupTest::parse(&p.groups).unwrap_or_default();
+    let missing = Missing::parse(&p.missing).unwrap_or_default();
+    let resample = match p.resample.as_str() {
         "mean" => Resample::Mean,
         id => Resample::Only(id.to_string()),
     };
@@ -66,11 +95,8 @@ pub fn options(p: &Params) -> Result<(AnalysisOptions, Missing, Resample), Strin
     Ok((opts, missing, resample))
 }
 
-fn external_paths(p: &Params, env: &RunEnv) -> Vec<PathBuf> {
-    p.get("external")
-        .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(Json::as_str).map(|s| env.pipeline_dir.join(s)).collect())
-        .unwrap_or_default()
+fn external_paths(p: &AnalyzeParams, env: &RunEnv) -> Vec<PathBuf> {
+    p.external.iter().map(|s| env.pipeline_dir.join(s)).collect()
 }
 
 /// Everything an analysis writes, as (file name, bytes): the statistics and the CD diagram.
@@ -90,8 +116,13 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
     ])
 }
 
-/// Merges, completes and analyses score tables.
+/// Merges, completes and analyses score tables, with the stage's parameters (the
+/// `tscpipe analyze` command gives them as JSON: what it leaves out reads as the default).
 pub fn run_analysis(parts: Vec<Scores>, p: &Params) -> Result<Analysis, String> {
+    analyse_with(parts, &AnalyzeParams::from_params(p).map_err(|e| e.to_string())?)
+}
+
+fn analyse_with(parts: Vec<Scores>, p: &AnalyzeParams) -> Result<Analysis, String> {
     let (opts, missing, _) = options(p)?;
     let merged = Scores::merge(parts).map_err(|e| e.to_string())?;
     let (complete, MergeReport { dropped }) = merged.complete(missing).map_err(|e| e.to_string())?;
@@ -99,27 +130,29 @@ pub fn run_analysis(parts: Vec<Scores>, p: &Params) -> Result<Analysis, String> 
 }
 
 /// `aliases = { Gun_Point = "GunPoint" }`: dataset renames applied to external tables.
-pub fn aliases(p: &Params) -> Result<BTreeMap<String, String>, String> {
+pub fn aliases(p: &AnalyzeParams) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
-    if let Some(t) = p.get("aliases").and_then(Json::as_object) {
-        for (k, v) in t {
-            let v = v.as_str().ok_or_else(|| format!("alias `{k}` must name a dataset (a string)"))?;
-            out.insert(k.clone(), v.to_string());
-        }
+    for (k, v) in &p.aliases {
+        let v = v.as_str().ok_or_else(|| format!("alias `{k}` must name a dataset (a string)"))?;
+        out.insert(k.clone(), v.to_string());
     }
     Ok(out)
 }
 
-/// Reads a published table, renaming its datasets by `aliases`.
+/// Reads a published table, renaming its datasets by `aliases` (parameters as in [`run_analysis`]).
 pub fn read_external(path: &Path, p: &Params) -> Result<Scores, String> {
+    read_external_with(path, &AnalyzeParams::from_params(p).map_err(|e| e.to_string())?)
+}
+
+fn read_external_with(path: &Path, p: &AnalyzeParams) -> Result<Scores, String> {
     let (_, _, resample) = options(p)?;
-    let mut s =
-        Scores::read_csv(path, p.opt_str("metric").unwrap_or("accuracy"), &resample).map_err(|e| e.to_string())?;
+    let mut s = Scores::read_csv(path, &p.metric, &resample).map_err(|e| e.to_string())?;
     s.rename_datasets(&aliases(p)?).map_err(|e| e.to_string())?;
     Ok(s)
 }
 
-impl StageKind for Analyze {
+impl TypedStage for Analyze {
+    type Params = AnalyzeParams;
     fn name(&self) -> &'static str {
         "analyze"
     }
@@ -128,61 +161,6 @@ impl StageKind for Analyze {
     }
     fn about(&self) -> &'static str {
         "Compares methods over datasets: ranks, Friedman, Wilcoxon–Holm, Nemenyi CD, CD diagram"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("metric", ParamType::Enum(METRICS), "accuracy", "the score compared"),
-            ParamSpec::with_default(
-                "direction",
-                ParamType::Enum(DIRECTIONS),
-                "auto",
-                "whether higher or lower is better (auto: lower for error)",
-            ),
-            ParamSpec::with_default(
-                "external",
-                ParamType::List(Box::new(ParamType::Str)),
-                Json::Array(vec![]),
-                "published result tables (CSV, wide or long), relative to the pipeline file",
-            ),
-            ParamSpec::with_default(
-                "aliases",
-                ParamType::Table,
-                Json::Object(Default::default()),
-                "dataset renames for external tables, e.g. { Gun_Point = \"GunPoint\" }",
-            ),
-            ParamSpec::with_default(
-                "resample",
-                ParamType::Str,
-                "mean",
-                "long tables: average the resamples (\"mean\") or keep one resample id",
-            ),
-            ParamSpec::with_default(
-                "missing",
-                ParamType::Enum(Missing::NAMES),
-                "fail",
-                "datasets without a result for every method: fail, or intersect (and report them)",
-            ),
-            ParamSpec::with_default("alpha", ParamType::Float, 0.05, "significance level"),
-            ParamSpec::with_default(
-                "zero_method",
-                ParamType::Enum(ZeroMethod::NAMES),
-                "wilcox",
-                "Wilcoxon: zero differences dropped (wilcox), ranked then dropped (pratt), or split",
-            ),
-            ParamSpec::with_default("correction", ParamType::Bool, true, "continuity correction (normal approx.)"),
-            ParamSpec::with_default(
-                "wilcoxon_method",
-                ParamType::Enum(wilcoxon::Method::NAMES),
-                "auto",
-                "exact or normal p-values (auto chooses as SciPy does)",
-            ),
-            ParamSpec::with_default(
-                "groups",
-                ParamType::Enum(GroupTest::NAMES),
-                "wilcoxon_holm",
-                "which test the CD diagram's bars follow",
-            ),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec {
@@ -202,29 +180,30 @@ impl StageKind for Analyze {
             OutputSpec::published("cd.png", "critical-difference diagram (PNG)"),
         ]
     }
-    fn source_files(&self, p: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+    fn source_files(&self, p: &AnalyzeParams, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
         Ok(external_paths(p, env))
     }
-    fn check(&self, p: &Params, env: &RunEnv) -> Result<(), CheckError> {
-        options(p).map_err(|m| CheckError::param("alpha", m))?;
-        aliases(p).map_err(|m| CheckError::param("aliases", m))?;
+    fn check(&self, p: &AnalyzeParams, env: &RunEnv) -> Result<(), CheckError> {
+        options(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, alpha), m))?;
+        aliases(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, aliases), m))?;
+        let external = crate::param_name!(AnalyzeParams, external);
         for path in external_paths(p, env) {
             if !path.is_file() {
-                return Err(CheckError::param("external", format!("no such file: {}", path.display())));
+                return Err(CheckError::param(external, format!("no such file: {}", path.display())));
             }
-            read_external(&path, p).map_err(|m| CheckError::param("external", m))?;
+            read_external_with(&path, p).map_err(|m| CheckError::param(external, m))?;
         }
         Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let metric = ctx.params.str("metric")?;
+    fn run(&self, ctx: &StageContext<'_>, p: &AnalyzeParams) -> Result<(), StageError> {
+        let metric = p.metric.as_str();
         let mut records = Vec::new();
         let mut parts = Vec::new();
         for a in ctx.gathered("results") {
             if a.files.contains_key("metrics.json") {
                 records.push(super::evaluate::read_record(a)?);
             } else if let Some(p) = a.files.get("results_long.csv") {
-                let s = Scores::read_csv(p, metric, &Resample::Mean).map_err(|e| StageError::failed(e.to_string()))?;
+                let s = Scores::read_csv(p, metric, &Resample::Mean)?;
                 parts.push(Scores { source: a.from.clone(), ..s });
             } else {
                 return Err(StageError::failed(format!(
@@ -237,13 +216,13 @@ impl StageKind for Analyze {
             let own = scores_from_records("this pipeline", &records, metric).map_err(StageError::failed)?;
             parts.insert(0, own);
         }
-        for path in external_paths(ctx.params, ctx.env) {
-            parts.push(read_external(&path, ctx.params).map_err(StageError::failed)?);
+        for path in external_paths(p, ctx.env) {
+            parts.push(read_external_with(&path, p).map_err(StageError::failed)?);
         }
         if parts.is_empty() {
             return Err(StageError::failed("nothing to analyse: give `inputs.results` or `external` tables"));
         }
-        let analysis = run_analysis(parts, ctx.params).map_err(StageError::failed)?;
+        let analysis = analyse_with(parts, p).map_err(StageError::failed)?;
         for (name, bytes) in render(&analysis).map_err(StageError::failed)? {
             ctx.write(name, bytes)?;
         }

@@ -90,13 +90,13 @@ impl Features {
 
     /// Compact JSON (one line: thousands of rows pretty-printed would be mostly whitespace).
     pub fn write(&self, path: &Path) -> Result<(), StageError> {
-        let text = serde_json::to_string(self).map_err(|e| StageError::failed(e.to_string()))?;
+        let text = serde_json::to_string(self)?;
         std::fs::write(path, text).map_err(|e| StageError::io(path, e))
     }
 }
 
 pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StageError> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| StageError::failed(e.to_string()))?;
+    let text = serde_json::to_string_pretty(v)?;
     std::fs::write(path, text).map_err(|e| StageError::io(path, e))
 }
 

@@ -1,20 +1,32 @@
 //! `classify`: the 1-nearest-neighbour baselines (Euclidean, DTW with a Sakoe–Chiba band).
 
-use serde_json::Value as Json;
+use serde_json::Number;
 
 use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, write_json};
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{Params, StageContext, StageError, TypedStage};
+use super::params::StageParams;
+use super::spec::{InputSpec, OutputSpec};
 use crate::classic::{Metric, Window, one_nn};
 
 pub struct Classify;
 
 const DISTANCES: &[&str] = &["euclidean", "dtw"];
 
-fn window(v: Option<&Json>) -> Result<Window, StageError> {
-    match v {
-        None => Ok(Window::Full),
-        Some(Json::Number(n)) if n.is_f64() => {
+crate::stage_params! {
+    /// Parameters of `classify`.
+    pub struct ClassifyParams {
+        /// distance measure
+        pub distance: String [Enum(DISTANCES) = "euclidean"],
+        /// DTW Sakoe–Chiba band: a fraction of the length (1.0 = full) or an integer number of cells
+        pub window: Number [Number = 1.0],
+        /// the method name in results tables
+        pub label: String [Str = "${stage}"],
+    }
+}
+
+fn window(n: &Number) -> Result<Window, StageError> {
+    match n {
+        n if n.is_f64() => {
             let f = n.as_f64().unwrap_or(1.0);
             if !(0.0..=1.0).contains(&f) {
                 return Err(StageError::failed(format!(
@@ -23,12 +35,12 @@ fn window(v: Option<&Json>) -> Result<Window, StageError> {
             }
             Ok(if f >= 1.0 { Window::Full } else { Window::Fraction(f) })
         }
-        Some(Json::Number(n)) => Ok(Window::Cells(n.as_u64().unwrap_or(0) as usize)),
-        Some(_) => Err(StageError::param("window", "a number")),
+        n => Ok(Window::Cells(n.as_u64().unwrap_or(0) as usize)),
     }
 }
 
-impl StageKind for Classify {
+impl TypedStage for Classify {
+    type Params = ClassifyParams;
     fn name(&self) -> &'static str {
         "classify"
     }
@@ -38,43 +50,31 @@ impl StageKind for Classify {
     fn about(&self) -> &'static str {
         "1-nearest-neighbour on TRAIN, predicting TEST (Euclidean or DTW with LB_Keogh)"
     }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("distance", ParamType::Enum(DISTANCES), "euclidean", "distance measure"),
-            ParamSpec::with_default(
-                "window",
-                ParamType::Number,
-                1.0,
-                "DTW Sakoe–Chiba band: a fraction of the length (1.0 = full) or an integer number of cells",
-            ),
-            ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
-        ]
-    }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset" }]
     }
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![OutputSpec::file(PREDICTIONS_FILE, "test predictions and nearest distances")]
     }
-    fn canonicalize(&self, p: &mut crate::stages::kind::Params) -> Result<(), String> {
+    fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         // The window means nothing for Euclidean distance: keep it out of that key.
-        if p.opt_str("distance") == Some("euclidean") {
-            p.0.remove("window");
+        if ClassifyParams::from_params(p)?.distance == "euclidean" {
+            p.0.remove(crate::param_name!(ClassifyParams, window));
         }
         Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &ClassifyParams) -> Result<(), StageError> {
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
-        let metric = match ctx.params.str("distance")? {
-            "dtw" => Metric::Dtw { window: window(ctx.params.get("window"))? },
+        let metric = match p.distance.as_str() {
+            "dtw" => Metric::Dtw { window: window(&p.window)? },
             _ => Metric::Euclidean,
         };
         ctx.report(Some(0.0), format!("{} test series", ds.test.n));
-        let r = one_nn(&ds.train, &ds.test, metric).map_err(|e| StageError::failed(e.to_string()))?;
+        let r = one_nn(&ds.train, &ds.test, metric)?;
         let scores = r.distances.iter().map(|d| vec![*d]).collect();
         let preds = Predictions {
             dataset: ds.name.clone(),
-            method: ctx.params.str("label")?.to_string(),
+            method: p.label.clone(),
             protocol: "deterministic (no model selection)".into(),
             classes: ds.classes.clone(),
             truth: ds.test.labels.clone(),

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::artifact::{PREDICTIONS_FILE, Predictions, read_json, write_json};
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use crate::metrics::Metrics;
 
 pub struct Evaluate;
@@ -56,7 +56,16 @@ impl EvalRecord {
     }
 }
 
-impl StageKind for Evaluate {
+crate::stage_params! {
+    /// Parameters of `evaluate`.
+    pub struct EvaluateParams {
+        /// overrides the method label carried by the predictions
+        pub method: Option<String> [Str, optional],
+    }
+}
+
+impl TypedStage for Evaluate {
+    type Params = EvaluateParams;
     fn name(&self) -> &'static str {
         "evaluate"
     }
@@ -65,9 +74,6 @@ impl StageKind for Evaluate {
     }
     fn about(&self) -> &'static str {
         "Scores predictions: accuracy, balanced accuracy, macro P/R/F1, confusion matrix, per class"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::optional("method", ParamType::Str, "overrides the method label carried by the predictions")]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "predictions", required: true, gather: false, doc: "a classifier's predictions" }]
@@ -79,14 +85,14 @@ impl StageKind for Evaluate {
             OutputSpec::file("confusion.csv", "confusion matrix, rows = true class"),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, params: &EvaluateParams) -> Result<(), StageError> {
         let p: Predictions = read_json(ctx.input("predictions")?.file(PREDICTIONS_FILE)?)?;
-        let m = Metrics::compute(&p.truth, &p.predicted, &p.classes).map_err(|e| StageError::failed(e.to_string()))?;
+        let m = Metrics::compute(&p.truth, &p.predicted, &p.classes)?;
         let correct = p.truth.iter().zip(&p.predicted).filter(|(a, b)| a == b).count();
         let k = p.classes.len().max(1);
         let record = EvalRecord {
             dataset: p.dataset.clone(),
-            method: ctx.params.opt_str("method").map(str::to_string).unwrap_or(p.method.clone()),
+            method: params.method.clone().unwrap_or(p.method.clone()),
             protocol: p.protocol.clone(),
             n_classes: p.classes.len(),
             correct,

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::artifact::{DATASET_FILE, read_dataset};
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use super::table::csv_field;
 use crate::classic::feature_models::FeatureRows;
 use crate::classic::features::{DEFAULT_WAVELET_LEVELS, FeatureExtractor, FeatureTable};
@@ -53,7 +53,16 @@ pub fn to_csv(t: &FeatureTable) -> String {
     out
 }
 
-impl StageKind for Features {
+crate::stage_params! {
+    /// Parameters of `features`.
+    pub struct FeaturesParams {
+        /// db4 decomposition levels (capped at PyWavelets' dwt_max_level, at least 1)
+        pub wavelet_levels: usize [Int = DEFAULT_WAVELET_LEVELS as i64],
+    }
+}
+
+impl TypedStage for Features {
+    type Params = FeaturesParams;
     fn name(&self) -> &'static str {
         "features"
     }
@@ -64,14 +73,6 @@ impl StageKind for Features {
         "Per-series (per-channel) features: RMS, variance, max, skewness, kurtosis, peak-to-peak, \
          spectral power/skewness/kurtosis, db4 wavelet detail energy"
     }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::with_default(
-            "wavelet_levels",
-            ParamType::Int,
-            DEFAULT_WAVELET_LEVELS as i64,
-            "db4 decomposition levels (capped at PyWavelets' dwt_max_level, at least 1)",
-        )]
-    }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset" }]
     }
@@ -81,10 +82,10 @@ impl StageKind for Features {
             OutputSpec::published("features.csv", "the features, one row per series"),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let levels = ctx.params.usize("wavelet_levels")?;
+    fn run(&self, ctx: &StageContext<'_>, p: &FeaturesParams) -> Result<(), StageError> {
+        let levels = p.wavelet_levels;
         if levels == 0 {
-            return Err(StageError::param("wavelet_levels", "at least 1"));
+            return Err(StageError::param(crate::param_name!(FeaturesParams, wavelet_levels), "at least 1"));
         }
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         ctx.report(None, format!("{} series × {} channels", ds.train.n + ds.test.n, ds.train.dims));

@@ -3,8 +3,8 @@
 //! stage, so editing these parameters never retrains it.
 
 use super::artifact::{DATASET_FILE, read_dataset, read_json, write_json};
-use super::kind::{Params, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use super::train::{
     HISTORY_FILE, SAFETENSORS_FILE, SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, append_history_csv, epoch_progress,
     model_err, train_context,
@@ -14,7 +14,24 @@ use crate::models::FinetuneConfig;
 
 pub struct Finetune;
 
-impl StageKind for Finetune {
+crate::stage_params! {
+    /// Parameters of `finetune`.
+    pub struct FinetuneParams {
+        /// K fine-tuning iterations
+        pub iterations: usize [Int = 5],
+        /// epochs per iteration
+        pub epochs: usize [Int = 3000],
+        /// floor of the halved learning rate
+        pub lr_floor: f64 [Float = 1e-4],
+        /// floor of the halved batch size
+        pub batch_floor: usize [Int = 1],
+        /// start each iteration from the best so far (the original script's revert)
+        pub revert_to_best: bool [Bool = false],
+    }
+}
+
+impl TypedStage for Finetune {
+    type Params = FinetuneParams;
     fn name(&self) -> &'static str {
         "finetune"
     }
@@ -23,20 +40,6 @@ impl StageKind for Finetune {
     }
     fn about(&self) -> &'static str {
         "Phase-2 fine-tuning: K iterations, lr halved each, batch halved every second, best kept"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("iterations", ParamType::Int, 5, "K fine-tuning iterations"),
-            ParamSpec::with_default("epochs", ParamType::Int, 3000, "epochs per iteration"),
-            ParamSpec::with_default("lr_floor", ParamType::Float, 1e-4, "floor of the halved learning rate"),
-            ParamSpec::with_default("batch_floor", ParamType::Int, 1, "floor of the halved batch size"),
-            ParamSpec::with_default(
-                "revert_to_best",
-                ParamType::Bool,
-                false,
-                "start each iteration from the best so far (the original script's revert)",
-            ),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![
@@ -53,24 +56,24 @@ impl StageKind for Finetune {
             OutputSpec::file("iterations.csv", "lr, batch, best epoch and monitored loss per iteration"),
         ]
     }
-    fn wants_accelerator(&self, _: &Params) -> bool {
+    fn wants_accelerator(&self, _: &FinetuneParams) -> bool {
         true
     }
-    fn env_key(&self, _: &Params, device: &Device) -> Option<String> {
+    fn env_key(&self, _: &FinetuneParams, device: &Device) -> Option<String> {
         Some(device.backend_id())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &FinetuneParams) -> Result<(), StageError> {
         let model = ctx.input("model")?;
         let base: TrainSummary = read_json(model.file(SUMMARY_FILE)?)?;
         let wpath = model.file(WEIGHTS_FILE)?;
         let weights = std::fs::read(wpath).map_err(|e| StageError::io(wpath, e))?;
         let data = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         let ft = FinetuneConfig {
-            iterations: ctx.params.usize("iterations")?,
-            epochs_per_iteration: ctx.params.usize("epochs")?,
-            lr_floor: ctx.params.f64("lr_floor")?,
-            batch_floor: ctx.params.usize("batch_floor")?,
-            revert_to_best: ctx.params.bool("revert_to_best")?,
+            iterations: p.iterations,
+            epochs_per_iteration: p.epochs,
+            lr_floor: p.lr_floor,
+            batch_floor: p.batch_floor,
+            revert_to_best: p.revert_to_best,
         };
         let total = ft.iterations * ft.epochs_per_iteration;
         let tctx = train_context(ctx);

@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value as Json;
 
+use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec, ParamSpec};
 use crate::device::Device;
 
-/// Validated parameters of one stage instance, every default written out.
+/// Validated parameters of one stage instance, every default written out: what enters the key.
+/// A [`TypedStage`] reads them as its parameter struct; the accessors by name are for kinds that
+/// implement [`StageKind`] directly.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params(pub serde_json::Map<String, Json>);
 
@@ -45,12 +48,45 @@ pub enum StageError {
     Cancelled,
     #[error("parameter `{name}`: expected {expected}")]
     Param { name: String, expected: String },
+    /// A table parameter that does not read as its type (e.g. an unknown model field).
+    #[error("parameter `{name}`: {source}")]
+    ParamValue { name: String, source: serde_json::Error },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// Built with `From`, which turns a cancelled training into [`StageError::Cancelled`].
+    #[error(transparent)]
+    Model(crate::models::ModelError),
+    #[error(transparent)]
+    Classic(#[from] crate::classic::ClassicError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
+    #[error(transparent)]
+    Pairs(#[from] crate::pairs::PairError),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+    /// A figure that could not be drawn, and which one.
+    #[error("{figure}: {source}")]
+    Figure { figure: String, source: crate::plot::PlotError },
+    /// Encoding an artifact as JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
     #[error("{0}")]
     Failed(String),
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<crate::models::ModelError> for StageError {
+    fn from(e: crate::models::ModelError) -> Self {
+        match e {
+            crate::models::ModelError::Cancelled => StageError::Cancelled,
+            other => StageError::Model(other),
+        }
+    }
 }
 
 impl StageError {
@@ -197,4 +233,94 @@ pub trait StageKind: Send + Sync {
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError>;
+}
+
+/// A stage kind written against its typed parameters (a [`stage_params!`](crate::stage_params)
+/// struct). Every `TypedStage` is a [`StageKind`] through the implementation below: `params()`
+/// comes from the struct, and the hooks get the struct read from the validated parameters.
+pub trait TypedStage: Send + Sync {
+    type Params: StageParams;
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the kind's numbers could change; enters the cache key.
+    fn version(&self) -> u32;
+    fn about(&self) -> &'static str;
+    fn inputs(&self) -> Vec<InputSpec>;
+    fn outputs(&self) -> Vec<OutputSpec>;
+    /// Whether the stage should queue for an accelerator (GPU) rather than the CPU pool.
+    fn wants_accelerator(&self, _params: &Self::Params) -> bool {
+        false
+    }
+    /// Extra parts of the cache key the environment decides (e.g. the numeric backend).
+    fn env_key(&self, _params: &Self::Params, _device: &Device) -> Option<String> {
+        None
+    }
+    /// Works on the parameters as they enter the key (JSON): fills defaults inside free-form
+    /// tables, or leaves out parameters that cannot matter, so equivalent spellings share a key.
+    /// Name parameters with [`param_name!`](crate::param_name).
+    fn canonicalize(&self, _params: &mut Params) -> Result<(), StageError> {
+        Ok(())
+    }
+    /// Files outside the cache whose *content* the stage reads (see [`StageKind::source_files`]).
+    fn source_files(&self, _params: &Self::Params, _env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+        Ok(Vec::new())
+    }
+    /// Checks that need the environment (e.g. the dataset exists), run before anything executes.
+    fn check(&self, _params: &Self::Params, _env: &CheckEnv) -> Result<(), CheckError> {
+        Ok(())
+    }
+    fn run(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(), StageError>;
+}
+
+/// The typed parameters of a validated instance. Validation reads them once (in `check`), so
+/// past it they always read.
+fn typed<T: TypedStage>(p: &Params) -> Result<T::Params, StageError> {
+    T::Params::from_params(p)
+}
+
+impl<T: TypedStage> StageKind for T {
+    fn name(&self) -> &'static str {
+        TypedStage::name(self)
+    }
+    fn version(&self) -> u32 {
+        TypedStage::version(self)
+    }
+    fn about(&self) -> &'static str {
+        TypedStage::about(self)
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        T::Params::specs()
+    }
+    fn inputs(&self) -> Vec<InputSpec> {
+        TypedStage::inputs(self)
+    }
+    fn outputs(&self) -> Vec<OutputSpec> {
+        TypedStage::outputs(self)
+    }
+    fn wants_accelerator(&self, params: &Params) -> bool {
+        typed::<T>(params).is_ok_and(|p| TypedStage::wants_accelerator(self, &p))
+    }
+    fn env_key(&self, params: &Params, device: &Device) -> Option<String> {
+        typed::<T>(params).ok().and_then(|p| TypedStage::env_key(self, &p, device))
+    }
+    fn canonicalize(&self, params: &mut Params) -> Result<(), String> {
+        TypedStage::canonicalize(self, params).map_err(|e| e.to_string())
+    }
+    fn source_files(&self, params: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+        TypedStage::source_files(self, &typed::<T>(params)?, env)
+    }
+    fn check(&self, params: &Params, env: &CheckEnv) -> Result<(), CheckError> {
+        let p = typed::<T>(params).map_err(|e| {
+            let name = match &e {
+                StageError::Param { name, .. } | StageError::ParamValue { name, .. } => Some(name.as_str()),
+                _ => None,
+            };
+            // The spec's own `&'static str`, so the error points at the parameter in the file.
+            let param = name.and_then(|n| T::Params::specs().into_iter().find(|s| s.name == n).map(|s| s.name));
+            CheckError { param, message: e.to_string() }
+        })?;
+        TypedStage::check(self, &p, env)
+    }
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        TypedStage::run(self, ctx, &typed::<T>(ctx.params)?)
+    }
 }

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::artifact::{DATASET_FILE, write_dataset};
-use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, TypedStage};
+use super::params::StageParams;
+use super::spec::{InputSpec, OutputSpec};
 use crate::data::{self, DatasetRef, Format, LengthPolicy, LoadOptions, MissingPolicy, ResolvedDataset};
 
 pub struct Load;
@@ -13,13 +14,33 @@ pub struct Load;
 const FORMATS: &[&str] = &["auto", "tsv", "ts", "arff", "txt", "csv", "parquet"];
 const MISSING: &[&str] = &["auto", "error", "interpolate", "keep"];
 
-fn options(p: &Params) -> Result<LoadOptions, String> {
-    let format = match p.opt_str("format").unwrap_or("auto") {
+crate::stage_params! {
+    /// Parameters of `load`.
+    // The help text is shown as written (`resample:<len>`), not as HTML.
+    #[allow(rustdoc::invalid_html_tags)]
+    pub struct LoadParams {
+        /// dataset name (e.g. GunPoint), looked up in the data directories
+        pub dataset: String [Str],
+        /// explicit TRAIN file, relative to the pipeline file
+        pub train: Option<String> [Str, optional],
+        /// explicit TEST file, relative to the pipeline file
+        pub test: Option<String> [Str, optional],
+        /// force a file format
+        pub format: String [Enum(FORMATS) = "auto"],
+        /// variable-length policy: error, pad-zero, pad-last, truncate, resample:<len>
+        pub length: String [Str = "error"],
+        /// missing values (`?`/NaN inside a series)
+        pub missing: String [Enum(MISSING) = "auto"],
+    }
+}
+
+fn options(p: &LoadParams) -> Result<LoadOptions, String> {
+    let format = match p.format.as_str() {
         "auto" => None,
         f => Some(Format::from_extension(f).ok_or_else(|| format!("unknown format `{f}`"))?),
     };
-    let length = LengthPolicy::from_str(p.opt_str("length").unwrap_or("error"))?;
-    let missing = match p.opt_str("missing").unwrap_or("auto") {
+    let length = LengthPolicy::from_str(&p.length)?;
+    let missing = match p.missing.as_str() {
         "error" => MissingPolicy::Error,
         "interpolate" => MissingPolicy::Interpolate,
         "keep" => MissingPolicy::Keep,
@@ -28,9 +49,9 @@ fn options(p: &Params) -> Result<LoadOptions, String> {
     Ok(LoadOptions { format, length, missing, ..Default::default() })
 }
 
-fn reference(p: &Params, env: &RunEnv) -> DatasetRef {
-    let name = p.opt_str("dataset").unwrap_or_default().to_string();
-    match (p.opt_str("train"), p.opt_str("test")) {
+fn reference(p: &LoadParams, env: &RunEnv) -> DatasetRef {
+    let name = p.dataset.clone();
+    match (&p.train, &p.test) {
         (Some(tr), Some(te)) => {
             DatasetRef::Paths { name: Some(name), train: env.pipeline_dir.join(tr), test: env.pipeline_dir.join(te) }
         }
@@ -38,12 +59,13 @@ fn reference(p: &Params, env: &RunEnv) -> DatasetRef {
     }
 }
 
-fn resolve(p: &Params, env: &RunEnv) -> Result<ResolvedDataset, String> {
+fn resolve(p: &LoadParams, env: &RunEnv) -> Result<ResolvedDataset, String> {
     let opts = options(p)?;
     data::resolve(&reference(p, env), &env.data_dirs, opts.format).map_err(|e| e.to_string())
 }
 
-impl StageKind for Load {
+impl TypedStage for Load {
+    type Params = LoadParams;
     fn name(&self) -> &'static str {
         "load"
     }
@@ -53,55 +75,31 @@ impl StageKind for Load {
     fn about(&self) -> &'static str {
         "Reads a TRAIN/TEST dataset by name (searched in data dirs) or by explicit paths"
     }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::required(
-                "dataset",
-                ParamType::Str,
-                "dataset name (e.g. GunPoint), looked up in the data directories",
-            ),
-            ParamSpec::optional("train", ParamType::Str, "explicit TRAIN file, relative to the pipeline file"),
-            ParamSpec::optional("test", ParamType::Str, "explicit TEST file, relative to the pipeline file"),
-            ParamSpec::with_default("format", ParamType::Enum(FORMATS), "auto", "force a file format"),
-            ParamSpec::with_default(
-                "length",
-                ParamType::Str,
-                "error",
-                "variable-length policy: error, pad-zero, pad-last, truncate, resample:<len>",
-            ),
-            ParamSpec::with_default(
-                "missing",
-                ParamType::Enum(MISSING),
-                "auto",
-                "missing values (`?`/NaN inside a series)",
-            ),
-        ]
-    }
     fn inputs(&self) -> Vec<InputSpec> {
         Vec::new()
     }
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![OutputSpec::file(DATASET_FILE, "the dataset (postcard)")]
     }
-    fn canonicalize(&self, p: &mut Params) -> Result<(), String> {
+    fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         // One spelling per policy (`pad` and `pad-zero` are the same key).
-        let length = LengthPolicy::from_str(p.opt_str("length").unwrap_or("error"))?;
-        p.0.insert("length".into(), length.to_string().into());
+        let length = LengthPolicy::from_str(&LoadParams::from_params(p)?.length).map_err(StageError::failed)?;
+        p.0.insert(crate::param_name!(LoadParams, length).into(), length.to_string().into());
         Ok(())
     }
-    fn check(&self, p: &Params, env: &RunEnv) -> Result<(), CheckError> {
-        options(p).map_err(|m| CheckError::param("length", m))?;
-        resolve(p, env).map(|_| ()).map_err(|m| CheckError::param("dataset", m))
+    fn check(&self, p: &LoadParams, env: &RunEnv) -> Result<(), CheckError> {
+        options(p).map_err(|m| CheckError::param(crate::param_name!(LoadParams, length), m))?;
+        resolve(p, env).map(|_| ()).map_err(|m| CheckError::param(crate::param_name!(LoadParams, dataset), m))
     }
-    fn source_files(&self, p: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
+    fn source_files(&self, p: &LoadParams, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
         let r = resolve(p, env).map_err(StageError::failed)?;
         Ok(vec![r.train, r.test])
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let opts = options(ctx.params).map_err(StageError::failed)?;
-        let r = resolve(ctx.params, ctx.env).map_err(StageError::failed)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &LoadParams) -> Result<(), StageError> {
+        let opts = options(p).map_err(StageError::failed)?;
+        let r = resolve(p, ctx.env).map_err(StageError::failed)?;
         ctx.report(None, format!("reading {}", r.train.display()));
-        let ds = data::load_resolved(&r, &opts).map_err(|e| StageError::failed(e.to_string()))?;
+        let ds = data::load_resolved(&r, &opts)?;
         write_dataset(&ctx.output(DATASET_FILE), &ds)
     }
 }

@@ -1,5 +1,6 @@
-//! Stage kinds: one file per kind, each a small [`StageKind`] implementation, and the registry
-//! that maps the `kind = "…"` of a pipeline file to them.
+//! Stage kinds: one file per kind, each a small [`TypedStage`] implementation over its parameter
+//! struct (see [`params`]), and the registry that maps the `kind = "…"` of a pipeline file to them
+//! (as [`StageKind`]s).
 
 pub mod analyze;
 pub mod artifact;
@@ -13,6 +14,7 @@ pub mod load;
 pub mod markdown;
 pub mod normalise;
 pub mod pair_expand;
+pub mod params;
 pub mod predict;
 pub mod predict_pairs;
 pub mod report;
@@ -27,7 +29,8 @@ pub mod window;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use kind::{StageContext, StageError, StageKind};
+pub use kind::{StageContext, StageError, StageKind, TypedStage};
+pub use params::StageParams;
 
 /// All stage kinds known to the engine.
 #[derive(Clone)]

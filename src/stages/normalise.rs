@@ -3,15 +3,24 @@
 use std::str::FromStr;
 
 use super::artifact::{DATASET_FILE, read_dataset, write_dataset, write_json};
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use crate::data::{Normalisation, normalise};
 
 pub struct Normalise;
 
 const METHODS: &[&str] = &["per-series", "train-zscore", "train-minmax", "none"];
 
-impl StageKind for Normalise {
+crate::stage_params! {
+    /// Parameters of `normalise`.
+    pub struct NormaliseParams {
+        /// normalisation scheme
+        pub method: String [Enum(METHODS) = "per-series"],
+    }
+}
+
+impl TypedStage for Normalise {
+    type Params = NormaliseParams;
     fn name(&self) -> &'static str {
         "normalise"
     }
@@ -20,9 +29,6 @@ impl StageKind for Normalise {
     }
     fn about(&self) -> &'static str {
         "Normalises series: per-series z-score, z-score or min-max fitted on TRAIN, or none"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::with_default("method", ParamType::Enum(METHODS), "per-series", "normalisation scheme")]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset (load, split)" }]
@@ -33,8 +39,8 @@ impl StageKind for Normalise {
             OutputSpec::file("scaler.json", "the TRAIN-fitted offsets and factors").optional(),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let how = Normalisation::from_str(ctx.params.str("method")?).map_err(StageError::failed)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &NormaliseParams) -> Result<(), StageError> {
+        let how = Normalisation::from_str(&p.method).map_err(StageError::failed)?;
         let mut ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         if let Some(scaler) = normalise(&mut ds, how) {
             write_json(&ctx.output("scaler.json"), &scaler)?;

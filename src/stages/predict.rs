@@ -5,15 +5,29 @@ use super::artifact::{
     DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, read_dataset, read_json,
     write_json,
 };
-use super::kind::{Params, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use super::train::{SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, model_err};
 use crate::device::Device;
 use crate::models::DeviceSpec;
 
 pub struct Predict;
 
-impl StageKind for Predict {
+crate::stage_params! {
+    /// Parameters of `predict`.
+    pub struct PredictParams {
+        /// the method name in results tables
+        pub label: String [Str = "${stage}"],
+        /// inference batch size (no effect on results)
+        pub batch_size: usize [Int = 256],
+        // optional (no written-out default), so existing cache keys stay the same
+        /// write features.json: what the final dense layer sees, per TEST series, for t-SNE figures (off when absent)
+        pub export_features: Option<bool> [Bool, optional],
+    }
+}
+
+impl TypedStage for Predict {
+    type Params = PredictParams;
     fn name(&self) -> &'static str {
         "predict"
     }
@@ -22,18 +36,6 @@ impl StageKind for Predict {
     }
     fn about(&self) -> &'static str {
         "Batched inference of a trained model on TEST (probabilities, labels, attention weights)"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
-            ParamSpec::with_default("batch_size", ParamType::Int, 256, "inference batch size (no effect on results)"),
-            // optional (no written-out default), so existing cache keys stay the same
-            ParamSpec::optional(
-                "export_features",
-                ParamType::Bool,
-                "write features.json: what the final dense layer sees, per TEST series, for t-SNE figures (off when absent)",
-            ),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![
@@ -57,10 +59,10 @@ impl StageKind for Predict {
             OutputSpec::file(FEATURES_FILE, "learned features per TEST series (export_features = true)").optional(),
         ]
     }
-    fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
+    fn env_key(&self, _: &PredictParams, _: &Device) -> Option<String> {
         Some(Device::Cpu.backend_id())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, params: &PredictParams) -> Result<(), StageError> {
         let m = ctx.input("model")?;
         let summary: TrainSummary = read_json(m.file(SUMMARY_FILE)?)?;
         let wpath = m.file(WEIGHTS_FILE)?;
@@ -68,14 +70,14 @@ impl StageKind for Predict {
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         let dev = DeviceSpec::Cpu;
         let model = summary.spec.load(summary.shape, &weights, &dev.device().map_err(model_err)?).map_err(model_err)?;
-        let p = crate::models::predict(&model, &ds.test, &dev, ctx.params.usize("batch_size")?).map_err(model_err)?;
+        let p = crate::models::predict(&model, &ds.test, &dev, params.batch_size).map_err(model_err)?;
         let protocol = match &summary.protocol_note {
             Some(n) => n.clone(),
             None => format!("weights selected on {} loss", summary.monitor.split_name()),
         };
         let preds = Predictions {
             dataset: ds.name.clone(),
-            method: ctx.params.str("label")?.to_string(),
+            method: params.label.clone(),
             protocol,
             classes: ds.classes.clone(),
             truth: ds.test.labels.clone(),
@@ -84,7 +86,7 @@ impl StageKind for Predict {
             selection_loss: Some(summary.best_monitored_loss),
         };
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)?;
-        if ctx.params.get("export_features").and_then(serde_json::Value::as_bool) == Some(true) {
+        if params.export_features == Some(true) {
             let set = FeatureSet { name: "features before the final dense layer".into(), rows: p.features };
             Features::new(&ds, &preds.method, vec![set]).write(&ctx.output(FEATURES_FILE))?;
         }

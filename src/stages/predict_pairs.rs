@@ -6,8 +6,8 @@ use super::artifact::{
     DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, read_dataset, read_json,
     write_json,
 };
-use super::kind::{Params, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use super::train::{SUMMARY_FILE, WEIGHTS_FILE, model_err};
 use super::train_pairs::{PairTrainSummary, split_digest};
 use crate::device::Device;
@@ -19,7 +19,23 @@ pub struct PredictPairs;
 
 const RULES: &[&str] = &["majority", "mean_probability"];
 
-impl StageKind for PredictPairs {
+crate::stage_params! {
+    /// Parameters of `predict_pairs`.
+    pub struct PredictPairsParams {
+        /// the method name in results tables
+        pub label: String [Str = "${stage}"],
+        /// majority (the paper; ties → more confident votes, none same → closest representative) or mean_probability
+        pub vote: String [Enum(RULES) = "majority"],
+        /// pairs per inference batch (no effect on results)
+        pub batch_size: usize [Int = 1024],
+        // optional (no written-out default), so existing cache keys stay the same
+        /// write features.json: the O_1 and O_m features of every TEST series, for t-SNE figures (off when absent)
+        pub export_features: Option<bool> [Bool, optional],
+    }
+}
+
+impl TypedStage for PredictPairs {
+    type Params = PredictPairsParams;
     fn name(&self) -> &'static str {
         "predict_pairs"
     }
@@ -28,29 +44,6 @@ impl StageKind for PredictPairs {
     }
     fn about(&self) -> &'static str {
         "CNN-TS inference: each TEST series against every representative, class by vote"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("label", ParamType::Str, "${stage}", "the method name in results tables"),
-            ParamSpec::with_default(
-                "vote",
-                ParamType::Enum(RULES),
-                "majority",
-                "majority (the paper; ties → more confident votes, none same → closest representative) or mean_probability",
-            ),
-            ParamSpec::with_default(
-                "batch_size",
-                ParamType::Int,
-                1024,
-                "pairs per inference batch (no effect on results)",
-            ),
-            // optional (no written-out default), so existing cache keys stay the same
-            ParamSpec::optional(
-                "export_features",
-                ParamType::Bool,
-                "write features.json: the O_1 and O_m features of every TEST series, for t-SNE figures (off when absent)",
-            ),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![
@@ -68,10 +61,10 @@ impl StageKind for PredictPairs {
             OutputSpec::file(FEATURES_FILE, "learned features per TEST series (export_features = true)").optional(),
         ]
     }
-    fn env_key(&self, _: &Params, _: &Device) -> Option<String> {
+    fn env_key(&self, _: &PredictPairsParams, _: &Device) -> Option<String> {
         Some(Device::Cpu.backend_id())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, params: &PredictPairsParams) -> Result<(), StageError> {
         let m = ctx.input("model")?;
         let summary: PairTrainSummary = read_json(m.file(SUMMARY_FILE)?)?;
         let wpath = m.file(WEIGHTS_FILE)?;
@@ -83,7 +76,7 @@ impl StageKind for PredictPairs {
                 ds.name
             )));
         }
-        let rule = match ctx.params.str("vote")? {
+        let rule = match params.vote.as_str() {
             "mean_probability" => VoteRule::MeanProbability,
             _ => VoteRule::Majority,
         };
@@ -91,14 +84,13 @@ impl StageKind for PredictPairs {
         let model = summary.spec.cnn_ts().load(summary.shape, &weights, &dev).map_err(model_err)?;
         let reps = ds.train.subset(&summary.representatives);
         ctx.report(None, format!("{} test series × {} representatives", ds.test.n, reps.n));
-        let p =
-            same_probabilities(&model, &ds.test, &reps, &dev, ctx.params.usize("batch_size")?).map_err(model_err)?;
+        let p = same_probabilities(&model, &ds.test, &reps, &dev, params.batch_size).map_err(model_err)?;
         let k = ds.n_classes();
         let votes: Vec<_> = p.iter().map(|row| vote(row, &summary.representative_classes, k, rule)).collect();
         let no_same = votes.iter().filter(|v| v.no_same).count();
         let preds = Predictions {
             dataset: ds.name.clone(),
-            method: ctx.params.str("label")?.to_string(),
+            method: params.label.clone(),
             protocol: format!("weights selected on training loss; {rule:?} vote over {} representatives", reps.n),
             classes: ds.classes.clone(),
             truth: ds.test.labels.clone(),
@@ -117,9 +109,8 @@ impl StageKind for PredictPairs {
             "same_probabilities": p,
         });
         write_json(&ctx.output("votes.json"), &doc)?;
-        if ctx.params.get("export_features").and_then(serde_json::Value::as_bool) == Some(true) {
-            let f =
-                series_features(&model, &ds.test, &reps, &dev, ctx.params.usize("batch_size")?).map_err(model_err)?;
+        if params.export_features == Some(true) {
+            let f = series_features(&model, &ds.test, &reps, &dev, params.batch_size).map_err(model_err)?;
             let sets = vec![
                 FeatureSet::new("O_1 (Block 1 GAP)", f.o1),
                 FeatureSet::new(format!("O_m (Block 4 GAP × {} representatives)", reps.n), f.om),

@@ -7,8 +7,8 @@
 use serde_json::Value as Json;
 
 use super::artifact::{FEATURES_FILE, Features};
-use super::kind::{InputArtifact, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{InputArtifact, StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use crate::embed::{TsneConfig, neighbour_purity, tsne};
 use crate::plot::attention::{AttentionExample, attention_svg};
 use crate::plot::heatmap::{Heatmap, heatmap_svg, heatmap_svg_titled};
@@ -17,6 +17,23 @@ use crate::plot::scatter::{Scatter, scatter_svg};
 use crate::report::Page;
 
 pub struct Report;
+
+crate::stage_params! {
+    /// Parameters of `report`.
+    pub struct ReportParams {
+        /// the page title
+        pub title: String [Str = "tscpipe report"],
+        /// at most this many figures per section (large sweeps stay readable)
+        pub max_figures: usize [Int = 48],
+        // optional (defaults when absent) so that reports without features keep their keys
+        /// t-SNE perplexity (30 when absent)
+        pub tsne_perplexity: Option<f64> [Float, optional],
+        /// t-SNE iterations (1000 when absent)
+        pub tsne_iterations: Option<usize> [Int, optional],
+        /// t-SNE initialisation seed (0 when absent)
+        pub tsne_seed: Option<i64> [Int, optional],
+    }
+}
 
 fn read_text(a: &InputArtifact, name: &str) -> Result<String, StageError> {
     let p = a.file(name)?;
@@ -28,7 +45,7 @@ fn read_json(a: &InputArtifact, name: &str) -> Result<Json, StageError> {
 }
 
 fn plot_err(what: &str) -> impl Fn(crate::plot::PlotError) -> StageError + '_ {
-    move |e| StageError::failed(format!("{what}: {e}"))
+    move |source| StageError::Figure { figure: what.to_string(), source }
 }
 
 /// Loss, accuracy and learning-rate curves from a `history.csv` (x = epoch across iterations).
@@ -160,19 +177,19 @@ fn time_attention_figure(v: &Json, weights: &[Vec<Vec<f64>>]) -> Result<Option<(
 }
 
 /// The t-SNE settings of the report (optional parameters: absent ones take the defaults).
-fn tsne_config(ctx: &StageContext<'_>) -> Result<TsneConfig, StageError> {
+fn tsne_config(p: &ReportParams) -> TsneConfig {
     let mut cfg = TsneConfig::default();
-    if ctx.params.get("tsne_perplexity").is_some() {
-        cfg.perplexity = ctx.params.f64("tsne_perplexity")?;
+    if let Some(perplexity) = p.tsne_perplexity {
+        cfg.perplexity = perplexity;
     }
-    if ctx.params.get("tsne_iterations").is_some() {
-        cfg.iterations = ctx.params.usize("tsne_iterations")?;
+    if let Some(iterations) = p.tsne_iterations {
+        cfg.iterations = iterations;
         cfg.exaggeration_iterations = cfg.exaggeration_iterations.min(cfg.iterations / 4);
     }
-    if ctx.params.get("tsne_seed").is_some() {
-        cfg.seed = ctx.params.i64("tsne_seed")? as u64;
+    if let Some(seed) = p.tsne_seed {
+        cfg.seed = seed as u64;
     }
-    Ok(cfg)
+    cfg
 }
 
 /// t-SNE of the raw TEST series (once per distinct set of series) and of each exported feature
@@ -230,7 +247,8 @@ fn tsne_figures(
     Ok(figs)
 }
 
-impl StageKind for Report {
+impl TypedStage for Report {
+    type Params = ReportParams;
     fn name(&self) -> &'static str {
         "report"
     }
@@ -239,21 +257,6 @@ impl StageKind for Report {
     }
     fn about(&self) -> &'static str {
         "A self-contained HTML report: tables, statistics + CD diagram, curves, confusion, attention, timings"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("title", ParamType::Str, "tscpipe report", "the page title"),
-            ParamSpec::with_default(
-                "max_figures",
-                ParamType::Int,
-                48,
-                "at most this many figures per section (large sweeps stay readable)",
-            ),
-            // optional (defaults when absent) so that reports without features keep their keys
-            ParamSpec::optional("tsne_perplexity", ParamType::Float, "t-SNE perplexity (30 when absent)"),
-            ParamSpec::optional("tsne_iterations", ParamType::Int, "t-SNE iterations (1000 when absent)"),
-            ParamSpec::optional("tsne_seed", ParamType::Int, "t-SNE initialisation seed (0 when absent)"),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         let slot = |name, doc| InputSpec { name, required: false, gather: true, doc };
@@ -272,10 +275,10 @@ impl StageKind for Report {
             OutputSpec::published("report.md", "tables and statistics in Markdown"),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let max = ctx.params.usize("max_figures")?;
-        let mut page = Page::new(ctx.params.str("title")?);
-        let mut md = format!("# {}\n\n", ctx.params.str("title")?);
+    fn run(&self, ctx: &StageContext<'_>, p: &ReportParams) -> Result<(), StageError> {
+        let max = p.max_figures;
+        let mut page = Page::new(&p.title);
+        let mut md = format!("# {}\n\n", p.title);
         let tables = ctx.gathered("tables");
         if !tables.is_empty() {
             page.section("Results");
@@ -322,7 +325,7 @@ impl StageKind for Report {
         section("Where the attention model looks", figs, &mut page);
         let features = ctx.gathered("features");
         if !features.is_empty() {
-            let cfg = tsne_config(ctx)?;
+            let cfg = tsne_config(p);
             let mut raw_seen = std::collections::HashSet::new();
             let mut figs = Vec::new();
             for a in features {

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::artifact::{read_json, write_json};
 use super::evaluate::EvalRecord;
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 
 pub struct Select;
 
@@ -28,7 +28,18 @@ struct Selection<'a> {
     candidates: Vec<Candidate<'a>>,
 }
 
-impl StageKind for Select {
+crate::stage_params! {
+    /// Parameters of `select`.
+    pub struct SelectParams {
+        /// test_accuracy (what the paper did; optimistic) or selection_loss (the monitored loss of training)
+        pub criterion: String [Enum(CRITERIA) = "test_accuracy"],
+        /// the label of the selected row in results tables
+        pub method: String [Str],
+    }
+}
+
+impl TypedStage for Select {
+    type Params = SelectParams;
     fn name(&self) -> &'static str {
         "select"
     }
@@ -39,17 +50,6 @@ impl StageKind for Select {
     fn about(&self) -> &'static str {
         "Picks the best of a sweep by test accuracy (the paper's choice, labelled) or by the selection loss"
     }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default(
-                "criterion",
-                ParamType::Enum(CRITERIA),
-                "test_accuracy",
-                "test_accuracy (what the paper did; optimistic) or selection_loss (the monitored loss of training)",
-            ),
-            ParamSpec::required("method", ParamType::Str, "the label of the selected row in results tables"),
-        ]
-    }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "results", required: true, gather: true, doc: "evaluate stages of the sweep" }]
     }
@@ -59,8 +59,8 @@ impl StageKind for Select {
             OutputSpec::file("selection.json", "every candidate, the criterion and the choice"),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let criterion = ctx.params.str("criterion")?;
+    fn run(&self, ctx: &StageContext<'_>, p: &SelectParams) -> Result<(), StageError> {
+        let criterion = p.criterion.as_str();
         let mut recs: Vec<(String, EvalRecord)> = Vec::new();
         for a in ctx.gathered("results") {
             let v: serde_json::Value = read_json(a.file("metrics.json")?)?;
@@ -99,7 +99,7 @@ impl StageKind for Select {
         let records: Vec<&EvalRecord> = recs.iter().map(|(_, r)| r).collect();
         let why = explain(criterion, &records, best);
         let mut out = chosen.clone();
-        out.method = ctx.params.str("method")?.to_string();
+        out.method = p.method.clone();
         out.protocol = format!("{}; sweep picked by {criterion}", chosen.protocol);
         write_json(&ctx.output("metrics.json"), &serde_json::json!({ "summary": out }))?;
         let sel = Selection {

@@ -2,6 +2,8 @@
 //!
 //! The DSL validates pipeline files against these declarations, and the cache key is built from
 //! parameters with every default written out, so `epochs = 2000` written or omitted is one key.
+//! A kind does not write its [`ParamSpec`]s by hand: they come from its parameter struct
+//! ([`stage_params!`](crate::stage_params), see [`super::params`]).
 
 use serde_json::Value as Json;
 

@@ -1,8 +1,8 @@
 //! `table`: gathers evaluation records into a dataset × method results table (CSV + Markdown).
 
 use super::evaluate::EvalRecord;
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 
 pub struct Table;
 
@@ -118,7 +118,16 @@ impl ResultsTable {
 
 pub use crate::util::csv::{csv_field, wide_csv};
 
-impl StageKind for Table {
+crate::stage_params! {
+    /// Parameters of `table`.
+    pub struct TableParams {
+        /// the metric shown in the table
+        pub metric: String [Enum(METRICS) = "accuracy"],
+    }
+}
+
+impl TypedStage for Table {
+    type Params = TableParams;
     fn name(&self) -> &'static str {
         "table"
     }
@@ -127,9 +136,6 @@ impl StageKind for Table {
     }
     fn about(&self) -> &'static str {
         "Gathers evaluation results into a dataset × method table (CSV, long CSV, Markdown)"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::with_default("metric", ParamType::Enum(METRICS), "accuracy", "the metric shown in the table")]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "results", required: true, gather: true, doc: "evaluate stages to gather" }]
@@ -141,8 +147,8 @@ impl StageKind for Table {
             OutputSpec::published("results.md", "the table in Markdown").summary(),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let metric = ctx.params.str("metric")?;
+    fn run(&self, ctx: &StageContext<'_>, p: &TableParams) -> Result<(), StageError> {
+        let metric = p.metric.as_str();
         let mut records = Vec::new();
         for a in ctx.gathered("results") {
             records.push(super::evaluate::read_record(a)?);

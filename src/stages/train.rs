@@ -2,11 +2,11 @@
 //! ReduceLROnPlateau, class weights and keep-best; resumable from periodic checkpoints.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use super::artifact::{DATASET_FILE, read_dataset, write_json};
-use super::kind::{Params, StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{Params, StageContext, StageError, TypedStage};
+use super::params::StageParams;
+use super::spec::{InputSpec, OutputSpec};
 use crate::device::Device;
 use crate::models::{
     DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext,
@@ -40,77 +40,83 @@ pub struct TrainSummary {
     pub best_iteration: Option<usize>,
 }
 
-/// The training parameters shared by `train` and `finetune`.
-pub fn train_params() -> Vec<ParamSpec> {
-    vec![
-        ParamSpec::required("model", ParamType::Table, "the model, e.g. { model = \"lstm_fcn\", cells = 8 }"),
-        ParamSpec::with_default("epochs", ParamType::Int, 2000, "training epochs"),
-        ParamSpec::with_default("batch_size", ParamType::Int, 128, "mini-batch size (capped at N)"),
-        ParamSpec::with_default("lr", ParamType::Float, 1e-3, "learning rate"),
+crate::stage_params! {
+    /// The parameters of `train` (a group other training kinds may `include`).
+    pub struct TrainParams {
+        /// the model, e.g. { model = "lstm_fcn", cells = 8 }
+        pub model: ModelSpec [Table],
+        /// training epochs
+        pub epochs: usize [Int = 2000],
+        /// mini-batch size (capped at N)
+        pub batch_size: usize [Int = 128],
+        /// learning rate
+        pub lr: f64 [Float = 1e-3],
         // optional (no written-out default), so the cache keys of existing Adam runs stay the same
-        ParamSpec::optional("optimizer", ParamType::Enum(OPTIMIZERS), "adam (when absent) or sgd"),
-        ParamSpec::optional("momentum", ParamType::Float, "SGD momentum in [0, 1), no dampening (0 when absent)"),
-        ParamSpec::with_default("adam_epsilon", ParamType::Float, 1e-7, "Adam ε (Keras 1e-7; burn's default is 1e-5)"),
-        ParamSpec::with_default("lr_factor", ParamType::Float, 1.0 / 2f64.cbrt(), "ReduceLROnPlateau factor (1/∛2)"),
-        ParamSpec::with_default("lr_patience", ParamType::Int, 100, "ReduceLROnPlateau patience in epochs"),
-        ParamSpec::with_default("lr_min", ParamType::Float, 1e-4, "ReduceLROnPlateau floor"),
-        ParamSpec::with_default("class_weights", ParamType::Bool, true, "weight the loss by n / (K·n_c)"),
-        ParamSpec::with_default("seed", ParamType::Int, 0, "seed of initialisation, shuffling and dropout"),
-        ParamSpec::with_default(
-            "monitor",
-            ParamType::Enum(MONITORS),
-            "train_loss",
-            "what keep-best and the LR schedule watch: train_loss, validation (needs a split stage), or test (the paper's protocol)",
-        ),
-        ParamSpec::with_default("keep_best", ParamType::Bool, true, "return the best weights by the monitored loss"),
-        ParamSpec::with_default(
-            "checkpoint_every",
-            ParamType::Int,
-            50,
-            "checkpoint period in epochs (resume after a kill)",
-        ),
-    ]
+        /// adam (when absent) or sgd
+        pub optimizer: Option<String> [Enum(OPTIMIZERS), optional],
+        /// SGD momentum in [0, 1), no dampening (0 when absent)
+        pub momentum: Option<f64> [Float, optional],
+        /// Adam ε (Keras 1e-7; burn's default is 1e-5)
+        pub adam_epsilon: f64 [Float = 1e-7],
+        /// ReduceLROnPlateau factor (1/∛2)
+        pub lr_factor: f64 [Float = 1.0 / 2f64.cbrt()],
+        /// ReduceLROnPlateau patience in epochs
+        pub lr_patience: usize [Int = 100],
+        /// ReduceLROnPlateau floor
+        pub lr_min: f64 [Float = 1e-4],
+        /// weight the loss by n / (K·n_c)
+        pub class_weights: bool [Bool = true],
+        /// seed of initialisation, shuffling and dropout
+        pub seed: i64 [Int = 0],
+        /// what keep-best and the LR schedule watch: train_loss, validation (needs a split stage), or test (the paper's protocol)
+        pub monitor: String [Enum(MONITORS) = "train_loss"],
+        /// return the best weights by the monitored loss
+        pub keep_best: bool [Bool = true],
+        /// checkpoint period in epochs (resume after a kill)
+        pub checkpoint_every: usize [Int = 50],
+    }
 }
 
-/// Parses and validates the `model` table; writing back its full form makes
-/// `{ model = "lstm_fcn" }` and the same with every default spelled out one cache key.
-pub fn canonical_model(p: &mut Params) -> Result<ModelSpec, String> {
-    let raw = p.get("model").cloned().unwrap_or(Json::Null);
-    let spec: ModelSpec = serde_json::from_value(raw).map_err(|e| format!("parameter `model`: {e}"))?;
-    spec.validate().map_err(|e| e.to_string())?;
-    p.0.insert("model".into(), serde_json::to_value(&spec).map_err(|e| e.to_string())?);
+/// Validates the `model` table; writing back its full form makes `{ model = "lstm_fcn" }` and
+/// the same with every default spelled out one cache key.
+pub fn canonical_model(p: &mut Params) -> Result<ModelSpec, StageError> {
+    let spec = TrainParams::from_params(p)?.model;
+    spec.validate().map_err(model_err)?;
+    let name = crate::param_name!(TrainParams, model);
+    let full = serde_json::to_value(&spec).map_err(|source| StageError::ParamValue { name: name.into(), source })?;
+    p.0.insert(name.into(), full);
     Ok(spec)
 }
 
-pub fn train_config(p: &Params) -> Result<TrainConfig, StageError> {
-    let monitor = match p.str("monitor")? {
+pub fn train_config(p: &TrainParams) -> TrainConfig {
+    let monitor = match p.monitor.as_str() {
         "validation" => Monitor::Validation,
         "test" => Monitor::Test,
         _ => Monitor::TrainLoss,
     };
-    Ok(TrainConfig {
-        epochs: p.usize("epochs")?,
-        batch_size: p.usize("batch_size")?,
-        learning_rate: p.f64("lr")?,
-        adam_epsilon: p.f64("adam_epsilon")?,
+    TrainConfig {
+        epochs: p.epochs,
+        batch_size: p.batch_size,
+        learning_rate: p.lr,
+        adam_epsilon: p.adam_epsilon,
         plateau: PlateauConfig {
-            factor: p.f64("lr_factor")?,
-            patience: p.usize("lr_patience")?,
-            min_lr: p.f64("lr_min")?,
+            factor: p.lr_factor,
+            patience: p.lr_patience,
+            min_lr: p.lr_min,
             ..PlateauConfig::default()
         },
-        class_weights: p.bool("class_weights")?,
-        seed: p.i64("seed")? as u64,
+        class_weights: p.class_weights,
+        seed: p.seed as u64,
         monitor,
-        keep_best: p.bool("keep_best")?,
-        checkpoint_every: p.usize("checkpoint_every")?,
-        optimizer: match p.opt_str("optimizer") {
+        keep_best: p.keep_best,
+        checkpoint_every: p.checkpoint_every,
+        optimizer: match p.optimizer.as_deref() {
             Some("sgd") => Optimizer::Sgd,
             _ => Optimizer::Adam,
         },
-        momentum: if p.get("momentum").is_some() { p.f64("momentum")? } else { 0.0 },
+        momentum: p.momentum.unwrap_or(0.0),
         ..TrainConfig::default()
-    })
+    }
 }
 
 pub fn device_spec(d: &Device) -> DeviceSpec {
@@ -128,14 +134,12 @@ pub fn train_context<'a>(ctx: &'a StageContext<'_>) -> TrainContext<'a> {
 
 /// Appends a per-epoch history as CSV (the `history.csv` every training stage writes).
 pub fn append_history_csv(history: &[EpochRecord], monitor: Monitor, csv: &mut Vec<u8>) -> Result<(), StageError> {
-    write_history_csv(history, monitor, csv).map_err(|e| StageError::failed(e.to_string()))
+    write_history_csv(history, monitor, csv).map_err(|e| StageError::io(std::path::Path::new(HISTORY_FILE), e))
 }
 
+/// A model error as a stage error (a cancelled training is [`StageError::Cancelled`]).
 pub fn model_err(e: crate::models::ModelError) -> StageError {
-    match e {
-        crate::models::ModelError::Cancelled => StageError::Cancelled,
-        other => StageError::failed(other.to_string()),
-    }
+    e.into()
 }
 
 /// Reports an epoch to the live view and checks for Ctrl-C.
@@ -151,7 +155,8 @@ pub fn epoch_progress(ctx: &StageContext<'_>, prefix: &str, total: usize, done_b
     !ctx.cancelled()
 }
 
-impl StageKind for Train {
+impl TypedStage for Train {
+    type Params = TrainParams;
     fn name(&self) -> &'static str {
         "train"
     }
@@ -160,9 +165,6 @@ impl StageKind for Train {
     }
     fn about(&self) -> &'static str {
         "Phase-1 training of a deep model: LSTM-FCN, ALSTM-FCN, FCN, ResNet, MLP, 1D CNN, hybrid CNN-LSTM (Adam or SGD, ReduceLROnPlateau, class weights, keep-best)"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        train_params()
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a (normalised) dataset" }]
@@ -175,19 +177,19 @@ impl StageKind for Train {
             OutputSpec::file(HISTORY_FILE, "per-epoch loss, accuracy, learning rate, seconds").volatile(),
         ]
     }
-    fn wants_accelerator(&self, _: &Params) -> bool {
+    fn wants_accelerator(&self, _: &TrainParams) -> bool {
         true
     }
-    fn env_key(&self, _: &Params, device: &Device) -> Option<String> {
+    fn env_key(&self, _: &TrainParams, device: &Device) -> Option<String> {
         Some(device.backend_id())
     }
-    fn canonicalize(&self, p: &mut Params) -> Result<(), String> {
+    fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         canonical_model(p).map(|_| ())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let mut params = ctx.params.clone();
-        let spec = canonical_model(&mut params).map_err(StageError::failed)?;
-        let cfg = train_config(&params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> Result<(), StageError> {
+        let spec = p.model.clone();
+        spec.validate().map_err(model_err)?;
+        let cfg = train_config(p);
         let data = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         if cfg.monitor == Monitor::Validation && data.validation.is_none() {
             return Err(StageError::failed(

@@ -8,12 +8,12 @@
 //! checkpoints and the history file are the same as `train`'s, so `report` draws its curves.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use super::artifact::{DATASET_FILE, read_dataset, write_json};
-use super::kind::{Params, StageContext, StageError, StageKind};
+use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::pair_expand::PAIRS_FILE;
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::params::StageParams;
+use super::spec::{InputSpec, OutputSpec};
 use super::train::{
     HISTORY_FILE, SUMMARY_FILE, WEIGHTS_FILE, append_history_csv, epoch_progress, model_err, train_context,
 };
@@ -74,36 +74,67 @@ pub fn split_digest(s: &crate::data::dataset::Split) -> String {
     h.finalize().to_hex().to_string()
 }
 
-fn canonical_model(p: &mut Params) -> Result<PairModelSpec, String> {
-    let raw = p.get("model").cloned().unwrap_or(Json::Null);
-    let spec: PairModelSpec = serde_json::from_value(raw).map_err(|e| format!("parameter `model`: {e}"))?;
-    spec.cnn_ts().validate().map_err(|e| e.to_string())?;
-    p.0.insert("model".into(), serde_json::to_value(&spec).map_err(|e| e.to_string())?);
+crate::stage_params! {
+    /// Parameters of `train_pairs`.
+    pub struct TrainPairsParams {
+        /// the pair model, e.g. { model = "cnn_ts", intermediate_targets = false }
+        pub model: PairModelSpec [Table = serde_json::json!({ "model": "cnn_ts" })],
+        /// training epochs (ResNet-for-TSC: 1500)
+        pub epochs: usize [Int = 1500],
+        /// pairs per mini-batch (capped at the pair count)
+        pub batch_size: usize [Int = 64],
+        /// Adam learning rate
+        pub lr: f64 [Float = 1e-3],
+        /// Adam ε (Keras 1e-7)
+        pub adam_epsilon: f64 [Float = 1e-7],
+        /// ReduceLROnPlateau factor (ResNet-for-TSC: 0.5)
+        pub lr_factor: f64 [Float = 0.5],
+        /// ReduceLROnPlateau patience in epochs
+        pub lr_patience: usize [Int = 50],
+        /// ReduceLROnPlateau floor
+        pub lr_min: f64 [Float = 1e-4],
+        /// seed of initialisation and pair order
+        pub seed: i64 [Int = 0],
+        /// return the weights of the lowest training loss
+        pub keep_best: bool [Bool = true],
+        /// checkpoint period in epochs
+        pub checkpoint_every: usize [Int = 50],
+    }
+}
+
+/// Validates the `model` table and writes back its full form (one key per model).
+fn canonical_model(p: &mut Params) -> Result<PairModelSpec, StageError> {
+    let spec = TrainPairsParams::from_params(p)?.model;
+    spec.cnn_ts().validate().map_err(model_err)?;
+    let name = crate::param_name!(TrainPairsParams, model);
+    let full = serde_json::to_value(&spec).map_err(|source| StageError::ParamValue { name: name.into(), source })?;
+    p.0.insert(name.into(), full);
     Ok(spec)
 }
 
-fn config(p: &Params) -> Result<TrainConfig, StageError> {
-    Ok(TrainConfig {
-        epochs: p.usize("epochs")?,
-        batch_size: p.usize("batch_size")?,
-        learning_rate: p.f64("lr")?,
-        adam_epsilon: p.f64("adam_epsilon")?,
+fn config(p: &TrainPairsParams) -> TrainConfig {
+    TrainConfig {
+        epochs: p.epochs,
+        batch_size: p.batch_size,
+        learning_rate: p.lr,
+        adam_epsilon: p.adam_epsilon,
         plateau: PlateauConfig {
-            factor: p.f64("lr_factor")?,
-            patience: p.usize("lr_patience")?,
-            min_lr: p.f64("lr_min")?,
+            factor: p.lr_factor,
+            patience: p.lr_patience,
+            min_lr: p.lr_min,
             ..PlateauConfig::default()
         },
         class_weights: false,
-        seed: p.i64("seed")? as u64,
+        seed: p.seed as u64,
         monitor: Monitor::TrainLoss,
-        keep_best: p.bool("keep_best")?,
-        checkpoint_every: p.usize("checkpoint_every")?,
+        keep_best: p.keep_best,
+        checkpoint_every: p.checkpoint_every,
         ..TrainConfig::default()
-    })
+    }
 }
 
-impl StageKind for TrainPairs {
+impl TypedStage for TrainPairs {
+    type Params = TrainPairsParams;
     fn name(&self) -> &'static str {
         "train_pairs"
     }
@@ -112,41 +143,6 @@ impl StageKind for TrainPairs {
     }
     fn about(&self) -> &'static str {
         "Trains CNN-TS / its base network on pair_expand's pairs (Adam, ReduceLROnPlateau, keep-best on training loss)"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default(
-                "model",
-                ParamType::Table,
-                serde_json::json!({ "model": "cnn_ts" }),
-                "the pair model, e.g. { model = \"cnn_ts\", intermediate_targets = false }",
-            ),
-            ParamSpec::with_default("epochs", ParamType::Int, 1500, "training epochs (ResNet-for-TSC: 1500)"),
-            ParamSpec::with_default(
-                "batch_size",
-                ParamType::Int,
-                64,
-                "pairs per mini-batch (capped at the pair count)",
-            ),
-            ParamSpec::with_default("lr", ParamType::Float, 1e-3, "Adam learning rate"),
-            ParamSpec::with_default("adam_epsilon", ParamType::Float, 1e-7, "Adam ε (Keras 1e-7)"),
-            ParamSpec::with_default(
-                "lr_factor",
-                ParamType::Float,
-                0.5,
-                "ReduceLROnPlateau factor (ResNet-for-TSC: 0.5)",
-            ),
-            ParamSpec::with_default("lr_patience", ParamType::Int, 50, "ReduceLROnPlateau patience in epochs"),
-            ParamSpec::with_default("lr_min", ParamType::Float, 1e-4, "ReduceLROnPlateau floor"),
-            ParamSpec::with_default("seed", ParamType::Int, 0, "seed of initialisation and pair order"),
-            ParamSpec::with_default(
-                "keep_best",
-                ParamType::Bool,
-                true,
-                "return the weights of the lowest training loss",
-            ),
-            ParamSpec::with_default("checkpoint_every", ParamType::Int, 50, "checkpoint period in epochs"),
-        ]
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![
@@ -161,19 +157,19 @@ impl StageKind for TrainPairs {
             OutputSpec::file(HISTORY_FILE, "per-epoch loss, O_m pair accuracy, learning rate, seconds").volatile(),
         ]
     }
-    fn wants_accelerator(&self, _: &Params) -> bool {
+    fn wants_accelerator(&self, _: &TrainPairsParams) -> bool {
         true
     }
-    fn env_key(&self, _: &Params, device: &Device) -> Option<String> {
+    fn env_key(&self, _: &TrainPairsParams, device: &Device) -> Option<String> {
         Some(device.backend_id())
     }
-    fn canonicalize(&self, p: &mut Params) -> Result<(), String> {
+    fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         canonical_model(p).map(|_| ())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let mut params = ctx.params.clone();
-        let spec = canonical_model(&mut params).map_err(StageError::failed)?;
-        let cfg = config(&params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &TrainPairsParams) -> Result<(), StageError> {
+        let spec = p.model.clone();
+        spec.cnn_ts().validate().map_err(model_err)?;
+        let cfg = config(p);
         let data = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         let ppath = ctx.input("pairs")?.file(PAIRS_FILE)?;
         let bytes = std::fs::read(ppath).map_err(|e| StageError::io(ppath, e))?;

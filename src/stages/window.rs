@@ -2,13 +2,30 @@
 //! split by recording (see [`crate::data::window`]), so no recording leaks across splits.
 
 use super::artifact::{DATASET_FILE, read_dataset, write_dataset, write_json};
-use super::kind::{StageContext, StageError, StageKind};
-use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
+use super::kind::{StageContext, StageError, TypedStage};
+use super::spec::{InputSpec, OutputSpec};
 use crate::data::window::{WindowSpec, window_dataset};
 
 pub struct Window;
 
-impl StageKind for Window {
+crate::stage_params! {
+    /// Parameters of `window`.
+    pub struct WindowParams {
+        /// window length in time steps
+        pub size: usize [Int = 50],
+        /// steps between window starts
+        pub stride: usize [Int = 10],
+        /// fraction of each class's recordings for validation
+        pub validation: f64 [Float = 0.1],
+        /// fraction of each class's recordings for test
+        pub test: f64 [Float = 0.1],
+        /// random seed of the recording assignment
+        pub seed: i64 [Int = 0],
+    }
+}
+
+impl TypedStage for Window {
+    type Params = WindowParams;
     fn name(&self) -> &'static str {
         "window"
     }
@@ -19,20 +36,6 @@ impl StageKind for Window {
         "Cuts recordings (the series of TRAIN/validation/TEST, pooled) into windows and splits them \
          train/validation/test by recording, stratified by class and seeded"
     }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![
-            ParamSpec::with_default("size", ParamType::Int, 50, "window length in time steps"),
-            ParamSpec::with_default("stride", ParamType::Int, 10, "steps between window starts"),
-            ParamSpec::with_default(
-                "validation",
-                ParamType::Float,
-                0.1,
-                "fraction of each class's recordings for validation",
-            ),
-            ParamSpec::with_default("test", ParamType::Float, 0.1, "fraction of each class's recordings for test"),
-            ParamSpec::with_default("seed", ParamType::Int, 0, "random seed of the recording assignment"),
-        ]
-    }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset whose series are recordings" }]
     }
@@ -42,16 +45,11 @@ impl StageKind for Window {
             OutputSpec::published("groups.json", "every recording: its class, split and number of windows"),
         ]
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
-        let spec = WindowSpec {
-            size: ctx.params.usize("size")?,
-            stride: ctx.params.usize("stride")?,
-            validation: ctx.params.f64("validation")?,
-            test: ctx.params.f64("test")?,
-            seed: ctx.params.i64("seed")? as u64,
-        };
+    fn run(&self, ctx: &StageContext<'_>, p: &WindowParams) -> Result<(), StageError> {
+        let spec =
+            WindowSpec { size: p.size, stride: p.stride, validation: p.validation, test: p.test, seed: p.seed as u64 };
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
-        let w = window_dataset(&ds, &spec).map_err(|e| StageError::failed(e.to_string()))?;
+        let w = window_dataset(&ds, &spec)?;
         let d = &w.dataset;
         ctx.report(
             None,

@@ -13,6 +13,7 @@ mod deep_pipeline;
 mod docs;
 mod features_classic;
 mod interrupt;
+mod key_stability;
 mod pipeline_errors;
 mod pipeline_language;
 mod remote_cache;
