@@ -76,12 +76,11 @@ pub fn status(plan: &Plan<'_>, registry: &Registry, cache: &Cache, device: &Devi
             }])),
             (Err(KeyBlock::Upstream), _) => {
                 let resolved = walk.resolved();
-                let on: BTreeSet<String> = inst
-                    .inputs
+                let on: BTreeSet<String> = plan
+                    .upstream(i)
                     .iter()
-                    .flat_map(|b| b.sources.iter())
-                    .filter(|s| resolved[s.instance].is_none())
-                    .map(|s| p.instances[s.instance].id.clone())
+                    .filter(|&&u| resolved[u].is_none())
+                    .map(|&u| p.instances[u].id.clone())
                     .collect();
                 row(Status::Waits { on: on.into_iter().collect() })
             }
@@ -233,6 +232,9 @@ pub fn summary_text(p: &Expanded, rows: &[StatusRow]) -> String {
     }
     out.push_str(&totals_line(rows));
     out.push('\n');
+    if rows.iter().any(|r| r.status == Status::Remote) {
+        out.push_str("(remote: on the remote cache; `run` fetches it instead of running it)\n");
+    }
     if rows.iter().any(|r| matches!(r.status, Status::Waits { .. })) {
         out.push_str("(maybe: runs only if what it waits on changes its outputs; `--verbose` lists every instance)\n");
     }
