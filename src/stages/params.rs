@@ -247,6 +247,35 @@ mod tests {
         assert_eq!(crate::param_name!(Example, steps), "steps");
     }
 
+    /// Stage kinds read their parameter struct, never a parameter by its name: a typo would be a
+    /// run-time error instead of a compile error. (Only `Params`' own accessors, in `kind.rs`.)
+    #[test]
+    fn no_stage_kind_reads_a_parameter_by_name() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/stages");
+        let accessors = ["str", "usize", "f64", "i64", "bool", "opt_str", "get"];
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("src/stages") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("kind.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            for (i, line) in text.lines().enumerate() {
+                let by_name = accessors
+                    .iter()
+                    .any(|a| ["params.", "p."].iter().any(|recv| line.contains(&format!("{recv}{a}(\""))));
+                if by_name {
+                    found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "parameters read by name (declare them in a stage_params! struct):\n{}",
+            found.join("\n")
+        );
+    }
+
     struct Kind;
 
     impl crate::stages::TypedStage for Kind {
