@@ -42,6 +42,14 @@ pub fn record_matrix<T: Clone>(
         let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
         let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
         if values[d][m].is_some() {
+            if let Some(other) = records.iter().find(|o| o.dataset == r.dataset && o.method == r.method)
+                && other.resample != r.resample
+            {
+                return Err(format!(
+                    "several resamples of dataset `{}` and method `{}`: gather a `table` stage, which averages the resamples (`results_long.csv` keeps each one)",
+                    r.dataset, r.method
+                ));
+            }
             return Err(format!(
                 "two results for dataset `{}` and method `{}`: give the evaluate stages distinct `method` labels (e.g. method = \"LSTM-FCN-${{cells}}\")",
                 r.dataset, r.method
@@ -52,11 +60,67 @@ pub fn record_matrix<T: Clone>(
     Ok((datasets, methods, values))
 }
 
+/// Like [`record_matrix`] for records of a resampled pipeline: each cell is the mean of `metric`
+/// over that dataset's and method's resamples, and one resample may appear once per cell.
+#[allow(clippy::type_complexity)]
+fn resample_means(
+    records: &[EvalRecord],
+    metric: &str,
+) -> Result<(Vec<String>, Vec<String>, Vec<Vec<Option<f64>>>), String> {
+    if let Some(r) = records.iter().find(|r| r.resample.is_none()) {
+        return Err(format!(
+            "the result of method `{}` on dataset `{}` has no resample id while others have one: every evaluation gathered must sit on the `resample` axis",
+            r.method, r.dataset
+        ));
+    }
+    let mut datasets: Vec<String> = Vec::new();
+    let mut methods: Vec<String> = Vec::new();
+    for r in records {
+        if !datasets.contains(&r.dataset) {
+            datasets.push(r.dataset.clone());
+        }
+        if !methods.contains(&r.method) {
+            methods.push(r.method.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut sums: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; methods.len()]; datasets.len()];
+    for r in records {
+        if !seen.insert((&r.dataset, &r.method, r.resample)) {
+            return Err(format!(
+                "two results for dataset `{}`, method `{}` and resample {}: give the evaluate stages distinct `method` labels",
+                r.dataset,
+                r.method,
+                r.resample.unwrap_or_default()
+            ));
+        }
+        let v = r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`"))?;
+        let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
+        let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
+        let cell = sums[d][m].get_or_insert((0.0, 0));
+        cell.0 += v;
+        cell.1 += 1;
+    }
+    let values = sums.into_iter().map(|row| row.into_iter().map(|c| c.map(|(s, n)| s / n as f64)).collect()).collect();
+    Ok((datasets, methods, values))
+}
+
 impl ResultsTable {
+    /// One value per dataset and method: the record's, or the mean over resamples when the
+    /// records carry resample ids.
     pub fn build(records: Vec<EvalRecord>, metric: &str) -> Result<ResultsTable, String> {
-        let (datasets, methods, values) =
-            record_matrix(&records, |r| r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`")))?;
+        let (datasets, methods, values) = if records.iter().any(|r| r.resample.is_some()) {
+            resample_means(&records, metric)?
+        } else {
+            record_matrix(&records, |r| r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`")))?
+        };
         Ok(ResultsTable { metric: metric.to_string(), datasets, methods, values, records })
+    }
+
+    /// The number of distinct resamples behind the table (0 without a resample axis).
+    pub fn resamples(&self) -> usize {
+        let ids: std::collections::BTreeSet<i64> = self.records.iter().filter_map(|r| r.resample).collect();
+        ids.len()
     }
 
     pub fn to_csv(&self) -> String {
@@ -66,13 +130,19 @@ impl ResultsTable {
         wide_csv(&self.methods, rows)
     }
 
-    /// Long form with the exact counts, for analyses that must see ties exactly.
+    /// Long form with the exact counts, for analyses that must see ties exactly; with a
+    /// `resample` column (one row per resample) when the pipeline has a resample axis.
     pub fn to_long_csv(&self) -> String {
-        let mut s =
-            String::from("dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
+        let resampled = self.resamples() > 0;
+        let mut s = String::from(if resampled { "dataset,method,resample," } else { "dataset,method," });
+        s.push_str("correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
         for r in &self.records {
+            let resample = match (resampled, r.resample) {
+                (true, Some(k)) => format!("{k},"),
+                _ => String::new(),
+            };
             s.push_str(&format!(
-                "{},{},{},{},{},{:.6},{:.6},{:.6},{}\n",
+                "{},{},{resample}{},{},{},{:.6},{:.6},{:.6},{}\n",
                 csv_field(&r.dataset),
                 csv_field(&r.method),
                 r.correct,
@@ -107,8 +177,12 @@ impl ResultsTable {
                 .collect();
             s.push_str(&format!("| {d} | {} |\n", cells.join(" | ")));
         }
+        let over = match self.resamples() {
+            0 => String::new(),
+            n => format!(", mean over {n} resample{}", if n == 1 { "" } else { "s" }),
+        };
         s.push_str(&format!(
-            "\n{} ({} better); best per dataset in bold.\n",
+            "\n{} ({} better{over}); best per dataset in bold.\n",
             self.metric,
             if higher_better { "higher" } else { "lower" }
         ));
