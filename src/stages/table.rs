@@ -252,3 +252,60 @@ impl StageKind for Table {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(dataset: &str, method: &str, resample: Option<i64>, correct: usize) -> EvalRecord {
+        let acc = correct as f64 / 10.0;
+        EvalRecord {
+            dataset: dataset.into(),
+            method: method.into(),
+            protocol: "p".into(),
+            n_classes: 2,
+            correct,
+            total: 10,
+            accuracy: acc,
+            balanced_accuracy: acc,
+            macro_precision: acc,
+            macro_recall: acc,
+            macro_f1: acc,
+            per_class_error: (1.0 - acc) / 2.0,
+            selection_loss: None,
+            resample,
+        }
+    }
+
+    #[test]
+    fn resampled_records_average_per_cell_and_keep_one_row_each() {
+        let recs = vec![rec("D", "A", Some(0), 8), rec("D", "A", Some(1), 9), rec("D", "B", Some(0), 5)];
+        let t = ResultsTable::build(recs.clone(), "accuracy").unwrap();
+        assert_eq!(t.values, vec![vec![Some((0.8 + 0.9) / 2.0), Some(0.5)]], "float means, as pandas'");
+        assert_eq!(t.resamples(), 2);
+        let long = t.to_long_csv();
+        assert!(long.starts_with("dataset,method,resample,correct,"), "{long}");
+        assert!(long.contains("\nD,A,1,9,10,2,0.900000,"), "{long}");
+        assert!(t.to_markdown().contains("mean over 2 resamples"));
+
+        let mut dup = recs.clone();
+        dup.push(rec("D", "A", Some(1), 7));
+        assert!(ResultsTable::build(dup, "accuracy").unwrap_err().contains("and resample 1"));
+        let mut mixed = recs.clone();
+        mixed.push(rec("E", "A", None, 7));
+        assert!(ResultsTable::build(mixed, "accuracy").unwrap_err().contains("has no resample id"));
+        // The one-number-per-cell matrix (the analysis of evaluate stages) points at `table`.
+        let err = record_matrix(&recs, |r| Ok::<f64, String>(r.accuracy)).unwrap_err();
+        assert!(err.contains("gather a `table` stage"), "{err}");
+    }
+
+    #[test]
+    fn without_resamples_the_long_table_has_no_resample_column() {
+        let t = ResultsTable::build(vec![rec("D", "A", None, 8)], "accuracy").unwrap();
+        assert_eq!(
+            t.to_long_csv(),
+            "dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\nD,A,8,10,2,0.800000,0.800000,0.800000,p\n"
+        );
+        assert!(t.to_markdown().ends_with("accuracy (higher better); best per dataset in bold.\n"));
+    }
+}
