@@ -838,7 +838,9 @@ fn axis_values(sm: &SourceMap, v: &Node, axis: &str) -> Result<Vec<Json>, DslErr
     if let Value::Table(t) = &v.value {
         return range_values(sm, v, t, axis);
     }
-    let items = expect_array(sm, v, &format!("matrix axis `{axis}`"))?;
+    let items = v.as_array().ok_or_else(|| {
+        type_err(sm, v, &format!("matrix axis `{axis}`"), "an array of values or `{ range = [start, stop] }`")
+    })?;
     if items.is_empty() {
         return Err(DslError::at(DslErrorKind::Invalid, sm, &v.loc, format!("matrix axis `{axis}` has no values")));
     }

@@ -188,6 +188,7 @@ fn a_bad_range_is_a_located_error() {
         ("{ range = [0, 2.5] }", "a range bound: expected an integer, found float"),
         ("{ ragne = [0, 30] }", "unknown key `ragne` in matrix axis `resample`"),
         ("{ range = [0, 1000000000] }", "at most 100000"),
+        ("30", "expected an array of values or `{ range = [start, stop] }`, found integer"),
     ];
     for (axis, want) in cases {
         let file = p.write("bad.toml", &PIPELINE.replace("{ range = [0, 3] }", axis));
