@@ -33,6 +33,27 @@ fn indices(v: &Json) -> Vec<usize> {
     v.as_array().expect("index array").iter().map(|x| x.as_u64().expect("index") as usize).collect()
 }
 
+/// A pipeline's `load` picks the `.tsv` files where both exist; their labels are the `.ts`
+/// files' (which aeon and tsml-eval read), case for case, so the resamples are the same.
+#[test]
+fn tsv_and_ts_files_hold_the_same_labels_in_the_same_order() {
+    for name in ["GunPoint", "ItalyPowerDemand", "ArrowHead"] {
+        let dir = repo().join("data").join(name);
+        let tsv = load_files(
+            name,
+            &dir.join(format!("{name}_TRAIN.tsv")),
+            &dir.join(format!("{name}_TEST.tsv")),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let ts = dataset(name);
+        assert_eq!(
+            (&tsv.classes, &tsv.train.labels, &tsv.test.labels),
+            (&ts.classes, &ts.train.labels, &ts.test.labels)
+        );
+    }
+}
+
 /// Every bundled dataset (univariate, multivariate BasicMotions, the variable-length toy), seeds
 /// 0–29: the same series, in the same order, in TRAIN and in TEST as aeon's
 /// `stratified_resample_data(…, random_state=seed)`; seed 0 of the stage is the archive's split.
