@@ -776,8 +776,71 @@ fn find_template_loc(t: &Table, name: &str) -> Option<Loc> {
     t.values().find_map(|n| walk(n, &pat))
 }
 
+/// The most values one `range` axis may expand to (a typo like `[0, 30000000]` fails fast).
+const MAX_RANGE_VALUES: i64 = 100_000;
+
+/// `{ range = [start, stop] }` or `{ range = [start, stop, step] }`: Python's `range`, so
+/// `[0, 30]` is the 30 resamples 0..=29.
+fn range_values(sm: &SourceMap, v: &Node, t: &Table, axis: &str) -> Result<Vec<Json>, DslError> {
+    let form = "`{ range = [start, stop] }` or `{ range = [start, stop, step] }`";
+    if let Some((k, x)) = t.iter().find(|(k, _)| k.as_str() != "range") {
+        return Err(DslError::at(
+            DslErrorKind::UnknownKey,
+            sm,
+            &x.key_loc,
+            format!("unknown key `{k}` in matrix axis `{axis}`: an axis table is {form}"),
+        )
+        .suggest(k, ["range"]));
+    }
+    let Some(r) = t.get("range") else {
+        return Err(DslError::at(
+            DslErrorKind::MissingKey,
+            sm,
+            &v.loc,
+            format!("matrix axis `{axis}`: expected an array of values or {form}"),
+        ));
+    };
+    let items = expect_array(sm, r, &format!("matrix axis `{axis}`: range"))?;
+    let mut ints = Vec::with_capacity(3);
+    for i in items {
+        match i.value {
+            Value::Int(x) => ints.push(x),
+            _ => return Err(type_err(sm, i, &format!("matrix axis `{axis}`: a range bound"), "an integer")),
+        }
+    }
+    let bad = |msg: String| DslError::at(DslErrorKind::Invalid, sm, &r.loc, format!("matrix axis `{axis}`: {msg}"));
+    let (start, stop, step) = match ints[..] {
+        [a, b] => (a, b, 1),
+        [a, b, c] => (a, b, c),
+        _ => return Err(bad(format!("range needs 2 or 3 integers, found {}", ints.len())).with_help(form)),
+    };
+    if step == 0 {
+        return Err(bad("the range step may not be 0".into()));
+    }
+    let count = if step > 0 {
+        (stop.saturating_sub(start).max(0) as i128 + step as i128 - 1) / step as i128
+    } else {
+        (start.saturating_sub(stop).max(0) as i128 + (-(step as i128)) - 1) / -(step as i128)
+    };
+    if count == 0 {
+        return Err(bad(format!(
+            "range [{start}, {stop}{}] is empty (the stop is excluded, as in Python: [0, 30] is 0..=29)",
+            if step == 1 { String::new() } else { format!(", {step}") }
+        )));
+    }
+    if count > MAX_RANGE_VALUES as i128 {
+        return Err(bad(format!("range has {count} values; at most {MAX_RANGE_VALUES} are allowed")));
+    }
+    Ok((0..count as i64).map(|i| Json::from(start + i * step)).collect())
+}
+
 fn axis_values(sm: &SourceMap, v: &Node, axis: &str) -> Result<Vec<Json>, DslError> {
-    let items = expect_array(sm, v, &format!("matrix axis `{axis}`"))?;
+    if let Value::Table(t) = &v.value {
+        return range_values(sm, v, t, axis);
+    }
+    let items = v.as_array().ok_or_else(|| {
+        type_err(sm, v, &format!("matrix axis `{axis}`"), "an array of values or `{ range = [start, stop] }`")
+    })?;
     if items.is_empty() {
         return Err(DslError::at(DslErrorKind::Invalid, sm, &v.loc, format!("matrix axis `{axis}` has no values")));
     }

@@ -30,6 +30,18 @@ pub struct EvalRecord {
     /// The loss the model was selected on, when it has one (used by `select`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection_loss: Option<f64>,
+    /// The resample id (the `resample` matrix axis), in pipelines that have one; absent
+    /// elsewhere, so their records stay byte for byte what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resample: Option<i64>,
+}
+
+/// The matrix axis whose value is the resample id of everything downstream of it.
+pub const RESAMPLE_AXIS: &str = "resample";
+
+/// The resample id among an upstream instance's coordinates, if the pipeline has that axis.
+pub fn resample_of(axes: &[(String, serde_json::Value)]) -> Option<i64> {
+    axes.iter().find(|(a, _)| a == RESAMPLE_AXIS).and_then(|(_, v)| v.as_i64())
 }
 
 /// The evaluation record an evaluate (or select) stage wrote, as gathered by `table` and `analyze`.
@@ -86,7 +98,8 @@ impl TypedStage for Evaluate {
         ]
     }
     fn run(&self, ctx: &StageContext<'_>, params: &EvaluateParams) -> Result<(), StageError> {
-        let p: Predictions = read_json(ctx.input("predictions")?.file(PREDICTIONS_FILE)?)?;
+        let input = ctx.input("predictions")?;
+        let p: Predictions = read_json(input.file(PREDICTIONS_FILE)?)?;
         let m = Metrics::compute(&p.truth, &p.predicted, &p.classes)?;
         let correct = p.truth.iter().zip(&p.predicted).filter(|(a, b)| a == b).count();
         let k = p.classes.len().max(1);
@@ -104,6 +117,7 @@ impl TypedStage for Evaluate {
             macro_f1: m.macro_f1,
             per_class_error: (1.0 - m.accuracy) / k as f64,
             selection_loss: p.selection_loss,
+            resample: resample_of(&input.axes),
         };
         write_json(&ctx.output("metrics.json"), &serde_json::json!({ "summary": record, "metrics": m }))?;
         ctx.write("metrics.csv", m.to_csv())?;

@@ -18,6 +18,7 @@ pub mod params;
 pub mod predict;
 pub mod predict_pairs;
 pub mod report;
+pub mod resample;
 pub mod select;
 pub mod spec;
 pub mod split;
@@ -78,6 +79,7 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(load::Load),
         Arc::new(normalise::Normalise),
         Arc::new(split::SplitStage),
+        Arc::new(resample::Resample),
         Arc::new(classify::Classify),
         Arc::new(evaluate::Evaluate),
         Arc::new(table::Table),

@@ -175,6 +175,7 @@ mod tests {
             macro_f1: acc,
             per_class_error: (1.0 - acc) / 2.0,
             selection_loss: Some(loss),
+            resample: None,
         }
     }
 

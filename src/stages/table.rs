@@ -42,6 +42,14 @@ pub fn record_matrix<T: Clone>(
         let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
         let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
         if values[d][m].is_some() {
+            if let Some(other) = records.iter().find(|o| o.dataset == r.dataset && o.method == r.method)
+                && other.resample != r.resample
+            {
+                return Err(format!(
+                    "several resamples of dataset `{}` and method `{}`: gather a `table` stage, which averages the resamples (`results_long.csv` keeps each one)",
+                    r.dataset, r.method
+                ));
+            }
             return Err(format!(
                 "two results for dataset `{}` and method `{}`: give the evaluate stages distinct `method` labels (e.g. method = \"LSTM-FCN-${{cells}}\")",
                 r.dataset, r.method
@@ -52,11 +60,67 @@ pub fn record_matrix<T: Clone>(
     Ok((datasets, methods, values))
 }
 
+/// Like [`record_matrix`] for records of a resampled pipeline: each cell is the mean of `metric`
+/// over that dataset's and method's resamples, and one resample may appear once per cell.
+#[allow(clippy::type_complexity)]
+fn resample_means(
+    records: &[EvalRecord],
+    metric: &str,
+) -> Result<(Vec<String>, Vec<String>, Vec<Vec<Option<f64>>>), String> {
+    if let Some(r) = records.iter().find(|r| r.resample.is_none()) {
+        return Err(format!(
+            "the result of method `{}` on dataset `{}` has no resample id while others have one: every evaluation gathered must sit on the `resample` axis",
+            r.method, r.dataset
+        ));
+    }
+    let mut datasets: Vec<String> = Vec::new();
+    let mut methods: Vec<String> = Vec::new();
+    for r in records {
+        if !datasets.contains(&r.dataset) {
+            datasets.push(r.dataset.clone());
+        }
+        if !methods.contains(&r.method) {
+            methods.push(r.method.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut sums: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; methods.len()]; datasets.len()];
+    for r in records {
+        if !seen.insert((&r.dataset, &r.method, r.resample)) {
+            return Err(format!(
+                "two results for dataset `{}`, method `{}` and resample {}: give the evaluate stages distinct `method` labels",
+                r.dataset,
+                r.method,
+                r.resample.unwrap_or_default()
+            ));
+        }
+        let v = r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`"))?;
+        let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
+        let m = methods.iter().position(|x| *x == r.method).unwrap_or(0);
+        let cell = sums[d][m].get_or_insert((0.0, 0));
+        cell.0 += v;
+        cell.1 += 1;
+    }
+    let values = sums.into_iter().map(|row| row.into_iter().map(|c| c.map(|(s, n)| s / n as f64)).collect()).collect();
+    Ok((datasets, methods, values))
+}
+
 impl ResultsTable {
+    /// One value per dataset and method: the record's, or the mean over resamples when the
+    /// records carry resample ids.
     pub fn build(records: Vec<EvalRecord>, metric: &str) -> Result<ResultsTable, String> {
-        let (datasets, methods, values) =
-            record_matrix(&records, |r| r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`")))?;
+        let (datasets, methods, values) = if records.iter().any(|r| r.resample.is_some()) {
+            resample_means(&records, metric)?
+        } else {
+            record_matrix(&records, |r| r.metric(metric).ok_or_else(|| format!("unknown metric `{metric}`")))?
+        };
         Ok(ResultsTable { metric: metric.to_string(), datasets, methods, values, records })
+    }
+
+    /// The number of distinct resamples behind the table (0 without a resample axis).
+    pub fn resamples(&self) -> usize {
+        let ids: std::collections::BTreeSet<i64> = self.records.iter().filter_map(|r| r.resample).collect();
+        ids.len()
     }
 
     pub fn to_csv(&self) -> String {
@@ -66,13 +130,19 @@ impl ResultsTable {
         wide_csv(&self.methods, rows)
     }
 
-    /// Long form with the exact counts, for analyses that must see ties exactly.
+    /// Long form with the exact counts, for analyses that must see ties exactly; with a
+    /// `resample` column (one row per resample) when the pipeline has a resample axis.
     pub fn to_long_csv(&self) -> String {
-        let mut s =
-            String::from("dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
+        let resampled = self.resamples() > 0;
+        let mut s = String::from(if resampled { "dataset,method,resample," } else { "dataset,method," });
+        s.push_str("correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\n");
         for r in &self.records {
+            let resample = match (resampled, r.resample) {
+                (true, Some(k)) => format!("{k},"),
+                _ => String::new(),
+            };
             s.push_str(&format!(
-                "{},{},{},{},{},{:.6},{:.6},{:.6},{}\n",
+                "{},{},{resample}{},{},{},{:.6},{:.6},{:.6},{}\n",
                 csv_field(&r.dataset),
                 csv_field(&r.method),
                 r.correct,
@@ -107,8 +177,12 @@ impl ResultsTable {
                 .collect();
             s.push_str(&format!("| {d} | {} |\n", cells.join(" | ")));
         }
+        let over = match self.resamples() {
+            0 => String::new(),
+            n => format!(", mean over {n} resample{}", if n == 1 { "" } else { "s" }),
+        };
         s.push_str(&format!(
-            "\n{} ({} better); best per dataset in bold.\n",
+            "\n{} ({} better{over}); best per dataset in bold.\n",
             self.metric,
             if higher_better { "higher" } else { "lower" }
         ));
@@ -161,5 +235,62 @@ impl TypedStage for Table {
         ctx.write("results_long.csv", t.to_long_csv())?;
         ctx.write("results.md", t.to_markdown())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(dataset: &str, method: &str, resample: Option<i64>, correct: usize) -> EvalRecord {
+        let acc = correct as f64 / 10.0;
+        EvalRecord {
+            dataset: dataset.into(),
+            method: method.into(),
+            protocol: "p".into(),
+            n_classes: 2,
+            correct,
+            total: 10,
+            accuracy: acc,
+            balanced_accuracy: acc,
+            macro_precision: acc,
+            macro_recall: acc,
+            macro_f1: acc,
+            per_class_error: (1.0 - acc) / 2.0,
+            selection_loss: None,
+            resample,
+        }
+    }
+
+    #[test]
+    fn resampled_records_average_per_cell_and_keep_one_row_each() {
+        let recs = vec![rec("D", "A", Some(0), 8), rec("D", "A", Some(1), 9), rec("D", "B", Some(0), 5)];
+        let t = ResultsTable::build(recs.clone(), "accuracy").unwrap();
+        assert_eq!(t.values, vec![vec![Some((0.8 + 0.9) / 2.0), Some(0.5)]], "float means, as pandas'");
+        assert_eq!(t.resamples(), 2);
+        let long = t.to_long_csv();
+        assert!(long.starts_with("dataset,method,resample,correct,"), "{long}");
+        assert!(long.contains("\nD,A,1,9,10,2,0.900000,"), "{long}");
+        assert!(t.to_markdown().contains("mean over 2 resamples"));
+
+        let mut dup = recs.clone();
+        dup.push(rec("D", "A", Some(1), 7));
+        assert!(ResultsTable::build(dup, "accuracy").unwrap_err().contains("and resample 1"));
+        let mut mixed = recs.clone();
+        mixed.push(rec("E", "A", None, 7));
+        assert!(ResultsTable::build(mixed, "accuracy").unwrap_err().contains("has no resample id"));
+        // The one-number-per-cell matrix (the analysis of evaluate stages) points at `table`.
+        let err = record_matrix(&recs, |r| Ok::<f64, String>(r.accuracy)).unwrap_err();
+        assert!(err.contains("gather a `table` stage"), "{err}");
+    }
+
+    #[test]
+    fn without_resamples_the_long_table_has_no_resample_column() {
+        let t = ResultsTable::build(vec![rec("D", "A", None, 8)], "accuracy").unwrap();
+        assert_eq!(
+            t.to_long_csv(),
+            "dataset,method,correct,total,n_classes,accuracy,balanced_accuracy,macro_f1,protocol\nD,A,8,10,2,0.800000,0.800000,0.800000,p\n"
+        );
+        assert!(t.to_markdown().ends_with("accuracy (higher better); best per dataset in bold.\n"));
     }
 }

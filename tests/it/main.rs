@@ -17,6 +17,7 @@ mod key_stability;
 mod pipeline_errors;
 mod pipeline_language;
 mod remote_cache;
+mod resample;
 mod slurm_executor;
 mod stats_scipy;
 mod status;
