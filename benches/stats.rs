@@ -72,7 +72,8 @@ fn main() {
                         .collect()
                 })
                 .collect();
-            let m = Mcm { title: "", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
+            let m =
+                Mcm { title: "", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
             mcm_svg(&m).expect("mcm");
         };
         let t_read = median_ms(15, || {

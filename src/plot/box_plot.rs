@@ -2,9 +2,9 @@
 //! on top: quartiles by linear interpolation (NumPy's default), whiskers to the furthest point
 //! within 1.5 IQR, points beyond drawn one by one.
 
+use super::PALETTE;
 use super::PlotError;
 use super::svg::{Svg, ticks, width};
-use super::PALETTE;
 
 pub struct BoxPlot<'a> {
     pub title: &'a str,
@@ -107,8 +107,9 @@ mod tests {
         let v = [1.0, 2.0, 3.0, 4.0];
         assert_eq!((quantile(&v, 0.25), quantile(&v, 0.5), quantile(&v, 0.75)), (1.75, 2.5, 3.25));
         let groups = vec![("low".to_string(), vec![0.1, 0.2, 0.3]), ("high".to_string(), vec![0.7, 0.8, 0.9, 0.0])];
-        let svg = box_plot_svg(&BoxPlot { title: "t", axis_label: "accuracy", groups: &groups, higher_is_better: true })
-            .unwrap();
+        let svg =
+            box_plot_svg(&BoxPlot { title: "t", axis_label: "accuracy", groups: &groups, higher_is_better: true })
+                .unwrap();
         assert!(svg.find(">high<").unwrap() < svg.find(">low<").unwrap());
         assert!(svg.contains("<circle"), "0.0 is an outlier of `high`");
         assert!(box_plot_svg(&BoxPlot { title: "t", axis_label: "", groups: &[], higher_is_better: true }).is_err());

@@ -135,7 +135,8 @@ mod tests {
         let c = McmCell { mean_difference: 0.1, wins: 9, ties: 1, losses: 0, p: 0.003 };
         let r = McmCell { mean_difference: -0.1, wins: 0, ties: 1, losses: 9, p: 0.003 };
         let cells = vec![vec![None, Some(c)], vec![Some(r), None]];
-        let m = Mcm { title: "MCM", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
+        let m =
+            Mcm { title: "MCM", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
         let svg = mcm_svg(&m).unwrap();
         assert!(svg.contains(">+0.1000<") && svg.contains(">-0.1000<"));
         assert!(svg.contains(">9 / 1 / 0<") && svg.contains(">0 / 1 / 9<"));

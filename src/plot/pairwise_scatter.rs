@@ -27,8 +27,10 @@ pub fn pairwise_scatter_svg(p: &PairwiseScatter) -> Result<String, PlotError> {
     if let Some((d, _, _)) = p.points.iter().find(|(_, x, y)| !(x.is_finite() && y.is_finite())) {
         return Err(PlotError::InvalidInput(format!("dataset `{d}` has a score that is not a number")));
     }
-    let (mut lo, mut hi) =
-        p.points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, x, y)| (l.min(*x).min(*y), h.max(*x).max(*y)));
+    let (mut lo, mut hi) = p
+        .points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, x, y)| (l.min(*x).min(*y), h.max(*x).max(*y)));
     if hi - lo < 1e-12 {
         lo -= 0.5;
         hi += 0.5;
@@ -75,7 +77,8 @@ mod tests {
     #[test]
     fn points_are_coloured_by_who_wins() {
         let pts = vec![("d1".to_string(), 0.9, 0.8), ("d2".to_string(), 0.5, 0.7), ("d3".to_string(), 0.6, 0.6)];
-        let p = PairwiseScatter { title: "A vs B", a: "A", b: "B", points: &pts, higher_is_better: true, note: "1/1/1" };
+        let p =
+            PairwiseScatter { title: "A vs B", a: "A", b: "B", points: &pts, higher_is_better: true, note: "1/1/1" };
         let svg = pairwise_scatter_svg(&p).unwrap();
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("#1f77b4") && svg.contains("#d62728") && svg.contains("#2ca02c"));

@@ -64,7 +64,10 @@ pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -
             s.per_resample.insert((d.clone(), m.clone()), vs.iter().map(|v| v.float).collect());
         }
         (s.datasets, s.methods, s.values) = (datasets, methods, values);
-        format!("the pipeline's evaluation records (exact counts), mean over {} resamples", counts.first().unwrap_or(&0))
+        format!(
+            "the pipeline's evaluation records (exact counts), mean over {} resamples",
+            counts.first().unwrap_or(&0)
+        )
     } else {
         let (datasets, methods, values) = record_matrix(records, score)?;
         (s.datasets, s.methods, s.values) = (datasets, methods, values);
@@ -199,7 +202,12 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
             .map(|(j, m)| (m.clone(), analysis.scores.iter().map(|r| r[j]).collect()))
             .collect();
         let title = format!("{} over {} datasets", analysis.metric, analysis.datasets.len());
-        let b = BoxPlot { title: &title, axis_label: &analysis.metric, groups: &groups, higher_is_better: analysis.higher_is_better };
+        let b = BoxPlot {
+            title: &title,
+            axis_label: &analysis.metric,
+            groups: &groups,
+            higher_is_better: analysis.higher_is_better,
+        };
         out.push(("box.svg", box_plot_svg(&b).map_err(|e| format!("box plot: {e}"))?.into_bytes()));
     }
     if analysis.untestable.is_none() {
@@ -238,7 +246,10 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
             let note = pair
                 .map(|p| {
                     let (w, l) = if p.a == *an { (p.wins, p.losses) } else { (p.losses, p.wins) };
-                    format!("{an} wins / ties / losses: {w} / {} / {l}; Holm-adjusted Wilcoxon p = {:.4}", p.ties, p.p_holm)
+                    format!(
+                        "{an} wins / ties / losses: {w} / {} / {l}; Holm-adjusted Wilcoxon p = {:.4}",
+                        p.ties, p.p_holm
+                    )
                 })
                 .unwrap_or_default();
             let title = format!("{an} vs {bn} ({})", analysis.metric);
@@ -250,7 +261,10 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
                 higher_is_better: analysis.higher_is_better,
                 note: &note,
             };
-            out.push(("scatter.svg", pairwise_scatter_svg(&s).map_err(|e| format!("pairwise scatter: {e}"))?.into_bytes()));
+            out.push((
+                "scatter.svg",
+                pairwise_scatter_svg(&s).map_err(|e| format!("pairwise scatter: {e}"))?.into_bytes(),
+            ));
         }
     }
     Ok(out)

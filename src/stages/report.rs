@@ -293,7 +293,10 @@ impl StageKind for Report {
             }
             let mut figs = Vec::new();
             for (file, caption) in [
-                ("mcm.svg", "Multiple comparison matrix: mean difference, wins/ties/losses and Holm-adjusted Wilcoxon p per pair."),
+                (
+                    "mcm.svg",
+                    "Multiple comparison matrix: mean difference, wins/ties/losses and Holm-adjusted Wilcoxon p per pair.",
+                ),
                 ("scatter.svg", "The two best-ranked methods, one point per dataset; the dashed diagonal is a tie."),
                 ("box.svg", "Each method's scores over datasets (box: quartiles; whiskers: 1.5 IQR)."),
             ] {

@@ -181,8 +181,7 @@ impl MeanSd {
 
     /// `dataset,<method> mean,<method> sd,…`.
     pub fn to_csv(&self) -> String {
-        let columns: Vec<String> =
-            self.methods.iter().flat_map(|m| [format!("{m} mean"), format!("{m} sd")]).collect();
+        let columns: Vec<String> = self.methods.iter().flat_map(|m| [format!("{m} mean"), format!("{m} sd")]).collect();
         let rows = self.datasets.iter().zip(&self.cells).map(|(d, row)| {
             let cells = row
                 .iter()
@@ -200,11 +199,8 @@ impl MeanSd {
     pub fn to_markdown(&self) -> String {
         let higher_better = self.metric != "error";
         let n = self.cells.iter().flatten().flatten().map(|c| c.2).next().unwrap_or(0);
-        let mut s = format!(
-            "| dataset | {} |\n|---|{}\n",
-            self.methods.join(" | "),
-            "---:|".repeat(self.methods.len())
-        );
+        let mut s =
+            format!("| dataset | {} |\n|---|{}\n", self.methods.join(" | "), "---:|".repeat(self.methods.len()));
         for (d, row) in self.datasets.iter().zip(&self.cells) {
             let best = row.iter().flatten().map(|c| c.0).fold(None, |acc: Option<f64>, v| match acc {
                 None => Some(v),
@@ -334,7 +330,14 @@ mod mean_sd_tests {
     fn mean_and_sd_only_with_resamples() {
         let one = vec![rec("X", "A", 8), rec("X", "B", 7)];
         assert_eq!(MeanSd::from_records(&one, "accuracy").unwrap(), None);
-        let three = vec![rec("X", "A", 8), rec("X", "A", 9), rec("X", "A", 7), rec("X", "B", 5), rec("X", "B", 5), rec("X", "B", 5)];
+        let three = vec![
+            rec("X", "A", 8),
+            rec("X", "A", 9),
+            rec("X", "A", 7),
+            rec("X", "B", 5),
+            rec("X", "B", 5),
+            rec("X", "B", 5),
+        ];
         let ms = MeanSd::from_records(&three, "accuracy").unwrap().unwrap();
         let (m, sd, n) = ms.cells[0][0].unwrap();
         assert!((m - 0.8).abs() < 1e-12 && (sd - 0.1).abs() < 1e-12 && n == 3);
@@ -342,6 +345,9 @@ mod mean_sd_tests {
         assert!(ms.to_csv().starts_with("dataset,A mean,A sd,B mean,B sd\nX,0.800000,0.100000,0.500000,0.000000"));
         assert!(ms.means_table(three).to_csv().contains("X,0.800000,0.500000"));
         // mixed counts are duplicates, left for `build` to report
-        assert_eq!(MeanSd::from_records(&[rec("X", "A", 8), rec("X", "A", 9), rec("X", "B", 5)], "accuracy").unwrap(), None);
+        assert_eq!(
+            MeanSd::from_records(&[rec("X", "A", 8), rec("X", "A", 9), rec("X", "B", 5)], "accuracy").unwrap(),
+            None
+        );
     }
 }

@@ -663,7 +663,9 @@ impl Analysis {
         };
         let sided = match w.alternative {
             Alternative::TwoSided => String::new(),
-            a => format!(" (A is the method with the better average rank; `{}`: A's scores are {})", a.name(), a.name()),
+            a => {
+                format!(" (A is the method with the better average rank; `{}`: A's scores are {})", a.name(), a.name())
+            }
         };
         format!(
             "Statistics: mode `{}`, {arithmetic}; Wilcoxon signed-rank: zero_method `{zeros}`, continuity correction {}, alternative `{}`{sided}, p-values {method}; Holm's step-down over all pairs.\n",

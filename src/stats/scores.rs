@@ -108,9 +108,40 @@ const MISSING_CELLS: &[&str] = &["", "na", "nan", "n/a", "-", "–", "?", "null"
 /// Words that name a statistic or a measurement rather than a method: a wide table with such a
 /// column holds one method's statistics (ROCKET's `results_ucr.csv`).
 const STATISTIC_WORDS: &[&str] = &[
-    "time", "times", "seconds", "second", "secs", "sec", "duration", "std", "stdev", "sd", "standard",
-    "deviation", "variance", "var", "memory", "mean", "avg", "average", "median", "accuracy", "acc", "error",
-    "f1", "auc", "precision", "recall", "loss", "train", "training", "test", "testing", "length", "size", "count",
+    "time",
+    "times",
+    "seconds",
+    "second",
+    "secs",
+    "sec",
+    "duration",
+    "std",
+    "stdev",
+    "sd",
+    "standard",
+    "deviation",
+    "variance",
+    "var",
+    "memory",
+    "mean",
+    "avg",
+    "average",
+    "median",
+    "accuracy",
+    "acc",
+    "error",
+    "f1",
+    "auc",
+    "precision",
+    "recall",
+    "loss",
+    "train",
+    "training",
+    "test",
+    "testing",
+    "length",
+    "size",
+    "count",
 ];
 
 fn find(header: &[String], names: &[&str]) -> Option<usize> {
@@ -171,7 +202,12 @@ impl Scores {
         Scores::read_csv_with(path, metric, resample, &ReadSpec::default())
     }
 
-    pub fn read_csv_with(path: &Path, metric: &str, resample: &Resample, spec: &ReadSpec) -> Result<Scores, StatsError> {
+    pub fn read_csv_with(
+        path: &Path,
+        metric: &str,
+        resample: &Resample,
+        spec: &ReadSpec,
+    ) -> Result<Scores, StatsError> {
         let text = std::fs::read_to_string(path).map_err(|e| StatsError::Input {
             path: path.display().to_string(),
             line: None,
@@ -268,9 +304,9 @@ impl Scores {
             let columns: Vec<usize> = match resample {
                 Resample::Mean => (1..header.len()).collect(),
                 Resample::Only(want) => {
-                    let c = (1..header.len()).find(|&c| Resample::matches(want, &header[c])).ok_or_else(|| {
-                        err(Some(header_line), format!("no resample `{want}` among the columns"))
-                    })?;
+                    let c = (1..header.len())
+                        .find(|&c| Resample::matches(want, &header[c]))
+                        .ok_or_else(|| err(Some(header_line), format!("no resample `{want}` among the columns")))?;
                     vec![c]
                 }
             };
@@ -291,7 +327,11 @@ impl Scores {
             let named = if spec.method.is_some() { "given" } else { "from the file name" };
             format!(
                 "{} ({} resample columns, one row per dataset; method `{method}` {named}){}",
-                if aeon { "aeon/tsml-eval reference results (`Resamples:` header)" } else { "a resamples table (`dataset,0,1,…`, MiniRocket/Hydra style)" },
+                if aeon {
+                    "aeon/tsml-eval reference results (`Resamples:` header)"
+                } else {
+                    "a resamples table (`dataset,0,1,…`, MiniRocket/Hydra style)"
+                },
                 header.len() - 1,
                 match resample {
                     Resample::Mean => String::from("; mean over resamples"),
@@ -343,9 +383,7 @@ impl Scores {
                         let d = scores.dataset_index(&r[dc]);
                         let m = scores.method_index(&r[mc]);
                         let exact_counts = match counts {
-                            (Some(c), Some(t))
-                                if metric_col.is_none() || metric == "accuracy" || metric == "error" =>
-                            {
+                            (Some(c), Some(t)) if metric_col.is_none() || metric == "accuracy" || metric == "error" => {
                                 match (r[c].parse::<usize>(), r[t].parse::<usize>()) {
                                     (Ok(c), Ok(t)) if t > 0 && c <= t => {
                                         let c = if metric == "error" { t - c } else { c };
@@ -428,10 +466,7 @@ impl Scores {
                     let others: Vec<usize> = (0..header.len()).filter(|&c| c != dc && Some(c) != cc).collect();
                     let method_cols: Vec<usize> = match &spec.score {
                         Some(col) => vec![find(&header, &[col.as_str()]).ok_or_else(|| {
-                            err(
-                                Some(header_line),
-                                format!("no column `{col}` (columns: {})", header.join(", ")),
-                            )
+                            err(Some(header_line), format!("no column `{col}` (columns: {})", header.join(", ")))
                         })?],
                         None => others.clone(),
                     };
@@ -577,8 +612,7 @@ impl Scores {
                 if let Some(k) = self.n_classes.remove(d.as_str()) {
                     self.n_classes.insert(new.clone(), k);
                 }
-                let keys: Vec<(String, String)> =
-                    self.per_resample.keys().filter(|(dd, _)| dd == d).cloned().collect();
+                let keys: Vec<(String, String)> = self.per_resample.keys().filter(|(dd, _)| dd == d).cloned().collect();
                 for k in keys {
                     if let Some(v) = self.per_resample.remove(&k) {
                         self.per_resample.insert((new.clone(), k.1), v);
@@ -802,8 +836,16 @@ mod tests {
 
         let rocket = "dataset,accuracy_mean,accuracy_standard_deviation,time_training_seconds\nACSF1,0.886,0.01,14.9\n";
         let err = Scores::parse_csv("r/results_ucr.csv", rocket, "accuracy", m).unwrap_err().to_string();
-        assert!(err.contains("`accuracy_mean`, `accuracy_standard_deviation`, `time_training_seconds` look like statistics"), "{err}");
-        assert!(err.contains("{ file = \"results_ucr.csv\", score = \"accuracy_mean\", method = \"results_ucr\" }"), "{err}");
+        assert!(
+            err.contains(
+                "`accuracy_mean`, `accuracy_standard_deviation`, `time_training_seconds` look like statistics"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("{ file = \"results_ucr.csv\", score = \"accuracy_mean\", method = \"results_ucr\" }"),
+            "{err}"
+        );
         let spec = ReadSpec { score: Some("accuracy_mean".into()), method: Some("ROCKET".into()) };
         let s = Scores::parse_csv_with("r/results_ucr.csv", rocket, "accuracy", m, &spec).unwrap();
         assert_eq!((s.methods.as_slice(), ex(&s.values[0])), (&["ROCKET".to_string()][..], vec![Some(e("0.886"))]));

@@ -131,7 +131,9 @@ impl Score {
     }
 
     /// The mean over resamples: exact where it fits (else the float mean rounded), and the float
-    /// mean as pandas' `groupby(...).mean()` sums (Kahan-compensated, in row order).
+    /// mean by compensated (Kahan) summation in row order, as pandas' `groupby(...).mean()` sums
+    /// (bit for bit; except that pandas ≥ 3.1 sums groups whose rows are contiguous with NumPy's
+    /// `reduceat`, a few ulps away).
     pub fn mean(values: &[Score]) -> Option<Score> {
         if values.is_empty() {
             return None;
@@ -150,7 +152,7 @@ impl Score {
     }
 }
 
-/// pandas' `group_mean`: compensated summation, then one division by the count.
+/// Compensated (Kahan) summation, then one division by the count.
 pub fn kahan_mean(values: impl IntoIterator<Item = f64>) -> f64 {
     let (mut sum, mut comp, mut n) = (0.0f64, 0.0f64, 0usize);
     for v in values {

@@ -169,16 +169,25 @@ fn a_table_of_one_methods_statistics_needs_its_score_named() {
     let out = analyze_cmd(&[rocket, "data/published/inceptiontime_results-InceptionTime-128.csv"], &p.path("a"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // miette wraps long messages: compare word by word
+    let words = |t: &str| t.split_whitespace().filter(|w| *w != "│" && *w != "×").collect::<Vec<_>>().join(" ");
+    let flat = words(&stderr);
     for want in [
         "`accuracy_mean`, `accuracy_standard_deviation`, `time_training_seconds`, `time_test_seconds`",
         "external = [{ file = \"rocket_results_ucr.csv\", score = \"accuracy_mean\", method = \"rocket_results_ucr\" }]",
         "tscpipe analyze rocket_results_ucr.csv:accuracy_mean=rocket_results_ucr",
     ] {
-        assert!(stderr.contains(want), "{want}\n{stderr}");
+        assert!(flat.contains(&words(want)), "{want}\n{stderr}");
     }
     let named = format!("{rocket}:accuracy_mean=ROCKET");
     let out = analyze_cmd(
-        &[&named, "data/published/inceptiontime_results-InceptionTime-128.csv", "data/published/HC2_accuracy.csv", "--missing", "intersect"],
+        &[
+            &named,
+            "data/published/inceptiontime_results-InceptionTime-128.csv",
+            "data/published/HC2_accuracy.csv",
+            "--missing",
+            "intersect",
+        ],
         &p.path("b"),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -195,7 +204,8 @@ fn a_table_of_one_methods_statistics_needs_its_score_named() {
     for f in ["mcm.svg", "box.svg", "scatter.svg", "cd.svg"] {
         assert!(p.path("b").join(f).is_file(), "{f}");
     }
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("b/analysis.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("b/analysis.json")).unwrap()).unwrap();
     assert!(json["resamples"]["cells"].is_array(), "HC2's 30 resamples give mean ± sd");
     assert!(md.contains("mean ± sample standard deviation of accuracy over resamples"), "{md}");
 }
@@ -227,7 +237,10 @@ mode = "exact"
     let out = p.run(&pipeline);
     let md = published(&out, "analyze/analysis.md");
     assert!(md.contains("Comparison of 12 methods on 4 datasets"), "{md}");
-    assert!(md.contains("mode `exact`") && md.contains("continuity correction on") && md.contains("alternative `greater`"), "{md}");
+    assert!(
+        md.contains("mode `exact`") && md.contains("continuity correction on") && md.contains("alternative `greater`"),
+        "{md}"
+    );
     assert!(md.contains("read as dl-4-tsc long results"), "{md}");
 
     let bad = p.write("bad.toml", &std::fs::read_to_string(&pipeline).unwrap().replace("score =", "scroe ="));
@@ -242,7 +255,16 @@ mode = "exact"
 fn analyze_command_flags_are_stated_in_the_analysis() {
     let p = Project::new();
     let out = analyze_cmd(
-        &["data/published/lstm_fcn_report_table2.csv", "--correction", "--alternative", "less", "--mode", "exact", "--zero-method", "wilcox"],
+        &[
+            "data/published/lstm_fcn_report_table2.csv",
+            "--correction",
+            "--alternative",
+            "less",
+            "--mode",
+            "exact",
+            "--zero-method",
+            "wilcox",
+        ],
         &p.path("a"),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

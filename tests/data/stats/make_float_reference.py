@@ -9,10 +9,11 @@ float(); SciPy then subtracts float64 values, so equal decimal gaps (0.54 - 0.37
 do not tie. Every Wilcoxon option is covered: zero_method pratt/wilcox/zsplit, continuity
 correction on/off, alternative two-sided/greater/less. For one-sided tests each pair is tested
 as (better average rank, worse), as aeon does and tscpipe documents. A second block has 30
-resamples per (dataset, method) in a long table: the per-cell means are pandas'
-groupby(...).mean().
+resamples per (dataset, method) in a long table, resample-major: the per-cell means are
+pandas' groupby(...).mean().
 """
 import json
+import struct
 import sys
 
 import numpy as np
@@ -71,14 +72,18 @@ def decimal_cases(rng):
 
 def resample_case(rng):
     n, k, r = 25, 4, 30
-    rows = []
+    cells = {}
     for d in range(n):
         base = rng.uniform(0.4, 0.95)
         total = int(rng.integers(20, 400))
         for m in range(k):
             for s in range(r):
                 acc = np.clip(base + 0.01 * m + rng.normal(0, 0.04), 0, 1)
-                rows.append((f"d{d}", f"m{m}", s, repr(float(round(acc * total) / total))))
+                cells[(d, m, s)] = repr(float(round(acc * total) / total))
+    # resample-major rows (as dl-4-tsc writes its iterations): a group's rows are not
+    # contiguous, so pandas takes its compensated-summation path (with contiguous groups
+    # pandas >= 3.1 sums with NumPy's reduceat instead, which differs in the last bits)
+    rows = [(f"d{d}", f"m{m}", s, cells[(d, m, s)]) for s in range(r) for d in range(n) for m in range(k)]
     df = pd.DataFrame(rows, columns=["dataset", "method", "resample", "accuracy"])
     df["accuracy"] = df["accuracy"].astype(float)
     means = df.groupby(["dataset", "method"], sort=False)["accuracy"].mean().unstack("method")
@@ -87,7 +92,9 @@ def resample_case(rng):
     methods = [f"m{m}" for m in range(k)]
     means, sds = means.loc[datasets, methods], sds.loc[datasets, methods]
     csv = "dataset,method,resample,accuracy\n" + "".join(f"{a},{b},{c},{v}\n" for a, b, c, v in rows)
-    c = {"name": "30 resamples, long table", "csv": csv, "means": means.values.tolist(),
+    # the means' bit patterns: JSON number parsers need not round correctly (serde_json's does not)
+    bits = [[struct.unpack("<Q", struct.pack("<d", v))[0] for v in row] for row in means.values.tolist()]
+    c = {"name": "30 resamples, long table", "csv": csv, "means": means.values.tolist(), "mean_bits": bits,
          "sds": sds.values.tolist(), "zero_method": "pratt", "correction": False, "alternative": "two-sided"}
     c.update(analyse(means.values, "pratt", False, "two-sided"))
     return c
