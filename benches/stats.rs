@@ -55,7 +55,7 @@ fn main() {
         let cd_and_mcm = |a: &tscpipe::stats::Analysis| {
             let tscpipe::stats::analysis::CdParts { methods, groups, cd } = a.cd_diagram_parts();
             cd_diagram_svg(&CdDiagram { methods: &methods, groups: &groups, cd, title: None }).expect("cd");
-            let (methods, cells) = a.mcm_parts();
+            let tscpipe::stats::analysis::McmParts { methods, cells } = a.mcm_parts();
             let cells: Vec<Vec<Option<McmCell>>> = cells
                 .into_iter()
                 .map(|r| {

@@ -211,7 +211,7 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
         out.push(("box.svg", box_plot_svg(&b).map_err(|e| format!("box plot: {e}"))?.into_bytes()));
     }
     if analysis.untestable.is_none() {
-        let (methods, cells) = analysis.mcm_parts();
+        let crate::stats::analysis::McmParts { methods, cells } = analysis.mcm_parts();
         let cells: Vec<Vec<Option<McmCell>>> = cells
             .into_iter()
             .map(|r| {

@@ -138,6 +138,13 @@ pub struct McmCell {
     pub p: f64,
 }
 
+/// What the multiple comparison matrix shows: methods (name, mean score) in display order and
+/// `[row][column]` cells (`None` on the diagonal).
+pub struct McmParts {
+    pub methods: Vec<(String, f64)>,
+    pub cells: Vec<Vec<Option<McmCell>>>,
+}
+
 /// The tests of one arithmetic.
 struct Core {
     ranks: Vec<Vec<f64>>,
@@ -159,7 +166,8 @@ fn mean_over_rows(rows: &[Vec<f64>], k: usize) -> Vec<f64> {
     (0..k).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n as f64).collect()
 }
 
-fn core<T: Arith>(rows: &[Vec<T>], methods: &[String], opts: &AnalysisOptions) -> Result<Core, StatsError> {
+/// `cd` is Nemenyi's critical difference (computed once: it is the costly part for small tables).
+fn core<T: Arith>(rows: &[Vec<T>], methods: &[String], opts: &AnalysisOptions, cd: f64) -> Result<Core, StatsError> {
     let k = methods.len();
     let n = rows.len();
     let (ranks, ties) = ranks_of(rows, opts.higher_is_better);
@@ -170,7 +178,6 @@ fn core<T: Arith>(rows: &[Vec<T>], methods: &[String], opts: &AnalysisOptions) -
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| average_ranks[a].total_cmp(&average_ranks[b]).then(a.cmp(&b)));
 
-    let cd = critical_difference(opts.alpha, k, n);
     let one_sided = opts.wilcoxon.alternative != Alternative::TwoSided;
     let mut pairs = Vec::new();
     for i in 0..k {
@@ -217,15 +224,21 @@ fn core<T: Arith>(rows: &[Vec<T>], methods: &[String], opts: &AnalysisOptions) -
     Ok(Core { ranks, average_ranks, mean_scores, order, friedman: friedman_result, pairs, groups })
 }
 
-fn core_in(mode: Mode, rows: &[Vec<Score>], methods: &[String], opts: &AnalysisOptions) -> Result<Core, StatsError> {
+fn core_in(
+    mode: Mode,
+    rows: &[Vec<Score>],
+    methods: &[String],
+    opts: &AnalysisOptions,
+    cd: f64,
+) -> Result<Core, StatsError> {
     match mode {
         Mode::Float => {
             let r: Vec<Vec<f64>> = rows.iter().map(|r| r.iter().map(|v| v.float).collect()).collect();
-            core(&r, methods, opts)
+            core(&r, methods, opts, cd)
         }
         Mode::Exact => {
             let r: Vec<Vec<Exact>> = rows.iter().map(|r| r.iter().map(|v| v.exact).collect()).collect();
-            core(&r, methods, opts)
+            core(&r, methods, opts, cd)
         }
     }
 }
@@ -291,8 +304,9 @@ pub fn analyze(scores: &Scores, opts: &AnalysisOptions, dropped: Vec<DroppedData
         )),
         _ => None,
     };
+    let cd = if untestable.is_none() { critical_difference(opts.alpha, k, n) } else { f64::NAN };
     let main = if untestable.is_none() {
-        core_in(opts.mode, &rows, &scores.methods, opts)?
+        core_in(opts.mode, &rows, &scores.methods, opts, cd)?
     } else {
         // ranks and means only
         let vals: Vec<Vec<f64>> = rows.iter().map(|r| r.iter().map(|v| v.get(opts.mode)).collect()).collect();
@@ -304,7 +318,7 @@ pub fn analyze(scores: &Scores, opts: &AnalysisOptions, dropped: Vec<DroppedData
         Core { ranks, average_ranks, mean_scores, order, friedman: None, pairs: vec![], groups: vec![] }
     };
     let mode_disagreements = if untestable.is_none() {
-        let other = core_in(opts.mode.other(), &rows, &scores.methods, opts)?;
+        let other = core_in(opts.mode.other(), &rows, &scores.methods, opts, cd)?;
         disagreements(&main, &other, opts.mode, &scores.methods, opts.alpha)
     } else {
         vec![]
@@ -345,7 +359,7 @@ pub fn analyze(scores: &Scores, opts: &AnalysisOptions, dropped: Vec<DroppedData
         order,
         friedman,
         pairs,
-        nemenyi_cd: if untestable.is_none() { critical_difference(opts.alpha, k, n) } else { f64::NAN },
+        nemenyi_cd: cd,
         groups: groups.into_iter().map(|g| g.into_iter().map(|m| scores.methods[m].clone()).collect()).collect(),
         dropped,
         untestable,
@@ -393,7 +407,7 @@ impl Analysis {
 
     /// The MCM's input: methods by mean score (best first, as aeon's default order), and per
     /// (row, column) the row's mean difference, W/T/L and the pair's Holm-adjusted p.
-    pub fn mcm_parts(&self) -> (Vec<(String, f64)>, Vec<Vec<Option<McmCell>>>) {
+    pub fn mcm_parts(&self) -> McmParts {
         let mut order: Vec<usize> = (0..self.methods.len()).collect();
         order.sort_by(|&a, &b| {
             let o = self.mean_scores[b].total_cmp(&self.mean_scores[a]);
@@ -420,12 +434,12 @@ impl Analysis {
                     .collect()
             })
             .collect();
-        (methods, cells)
+        McmParts { methods, cells }
     }
 
     /// The MCM as a Markdown table (row method's view: mean difference, W/T/L, Holm p).
     pub fn mcm_markdown(&self) -> String {
-        let (methods, cells) = self.mcm_parts();
+        let McmParts { methods, cells } = self.mcm_parts();
         let mut s = String::from("| row vs column |");
         for (m, _) in &methods {
             s.push_str(&format!(" {m} |"));

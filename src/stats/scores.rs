@@ -247,10 +247,13 @@ impl Scores {
             }
             rows.push((i + 1, split_csv_line(line).map_err(|m| err(Some(i + 1), m))?));
         }
-        let Some((header_line, mut header)) = rows.first().cloned() else {
+        if rows.is_empty() {
+            return Err(err(None, "the file holds no table".into()));
+        }
+        let mut body: Vec<(usize, Vec<String>)> = rows.split_off(1);
+        let Some((header_line, mut header)) = rows.pop() else {
             return Err(err(None, "the file holds no table".into()));
         };
-        let mut body: Vec<(usize, Vec<String>)> = rows[1..].to_vec();
         for (line, r) in &body {
             if r.len() != header.len() {
                 return Err(err(
@@ -374,14 +377,21 @@ impl Scores {
                         ));
                     }
                     let mut cells: BTreeMap<(usize, usize), Vec<Score>> = BTreeMap::new();
+                    let mut index: std::collections::HashMap<(&str, &str), (usize, usize)> = Default::default();
                     for (line, r) in &body {
                         if let (Resample::Only(want), Some(rc)) = (resample, rc)
                             && !Resample::matches(want, &r[rc])
                         {
                             continue;
                         }
-                        let d = scores.dataset_index(&r[dc]);
-                        let m = scores.method_index(&r[mc]);
+                        let (d, m) = match index.get(&(r[dc].as_str(), r[mc].as_str())) {
+                            Some(&dm) => dm,
+                            None => {
+                                let dm = (scores.dataset_index(&r[dc]), scores.method_index(&r[mc]));
+                                index.insert((&r[dc], &r[mc]), dm);
+                                dm
+                            }
+                        };
                         let exact_counts = match counts {
                             (Some(c), Some(t)) if metric_col.is_none() || metric == "accuracy" || metric == "error" => {
                                 match (r[c].parse::<usize>(), r[t].parse::<usize>()) {
