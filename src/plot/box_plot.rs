@@ -67,7 +67,8 @@ pub fn box_plot_svg(b: &BoxPlot) -> Result<String, PlotError> {
     let label_w = stats.iter().map(|s| width(&b.groups[s.0].0, FONT)).fold(0.0, f64::max) + 2.0 * PAD;
     let top = 2.0 * FONT + 2.0 * PAD;
     let plot_h = stats.len() as f64 * ROW;
-    let (w, h) = (label_w + PLOT_W + 2.0 * PAD, top + plot_h + 3.5 * FONT + PAD);
+    let w = (label_w + PLOT_W).max(width(b.title, FONT * 1.2)) + 2.0 * PAD;
+    let h = top + plot_h + 3.5 * FONT + PAD;
     let x_of = |v: f64| label_w + (v - lo) / (hi - lo) * PLOT_W;
 
     let mut s = Svg::new(w, h);

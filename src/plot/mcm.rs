@@ -69,7 +69,14 @@ pub fn mcm_svg(m: &Mcm) -> Result<String, PlotError> {
         + 2.0 * PAD;
     let top = 2.0 * FONT + 3.0 * PAD + FONT * 1.4 * 2.0;
     let legend_h = 3.0 * FONT + 2.0 * PAD;
-    let (w, h) = (row_label_w + k as f64 * cell_w + 2.0 * PAD, top + k as f64 * cell_h + legend_h + PAD);
+    let better = if m.higher_is_better { "higher" } else { "lower" };
+    let legend = [
+        format!("Each cell: mean difference (row − column); row wins / ties / losses; {}.", m.p_label),
+        format!("Bold p: below α = {}. Red: row better ({better} is better), blue: column better.", m.alpha),
+    ];
+    let legend_w = legend.iter().map(|l| width(l, FONT * 0.9)).fold(width(m.title, FONT * 1.2), f64::max);
+    let w = (row_label_w + k as f64 * cell_w).max(legend_w) + 2.0 * PAD;
+    let h = top + k as f64 * cell_h + legend_h + PAD;
     let max_abs = m.cells.iter().flatten().flatten().map(|c| c.mean_difference.abs()).fold(0.0, f64::max);
     let max_abs = if max_abs > 0.0 { max_abs } else { 1.0 };
 
@@ -107,21 +114,9 @@ pub fn mcm_svg(m: &Mcm) -> Result<String, PlotError> {
         }
     }
     let ly = top + k as f64 * cell_h + PAD + FONT;
-    let better = if m.higher_is_better { "higher" } else { "lower" };
-    s.text(
-        (PAD, ly),
-        FONT * 0.9,
-        "start",
-        false,
-        &format!("Each cell: mean difference (row − column); row wins / ties / losses; {}.", m.p_label),
-    );
-    s.text(
-        (PAD, ly + FONT * 1.4),
-        FONT * 0.9,
-        "start",
-        false,
-        &format!("Bold p: below α = {}. Red: row better ({better} is better), blue: column better.", m.alpha),
-    );
+    for (i, l) in legend.iter().enumerate() {
+        s.text((PAD, ly + i as f64 * FONT * 1.4), FONT * 0.9, "start", false, l);
+    }
     Ok(s.finish())
 }
 

@@ -39,7 +39,8 @@ pub fn pairwise_scatter_svg(p: &PairwiseScatter) -> Result<String, PlotError> {
     let (lo, hi) = (lo - m, hi + m);
     let left = 3.0 * FONT + 4.0 * PAD + width("0.000", FONT * 0.9);
     let top = 2.0 * FONT + 2.0 * PAD;
-    let (w, h) = (left + SIDE + 2.0 * PAD, top + SIDE + 5.0 * FONT + PAD);
+    let w = (left + SIDE).max(width(p.note, FONT * 0.9)).max(width(p.title, FONT * 1.2)) + 2.0 * PAD;
+    let h = top + SIDE + 5.0 * FONT + PAD;
     let x_of = |v: f64| left + (v - lo) / (hi - lo) * SIDE;
     let y_of = |v: f64| top + SIDE - (v - lo) / (hi - lo) * SIDE;
 
