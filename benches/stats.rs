@@ -1,40 +1,39 @@
-//! The statistical comparison at the size of a large TSC study: 150 datasets × 10 methods
-//! (45 Wilcoxon tests, Friedman, Holm, Nemenyi, groups), then the CD diagram as SVG and PNG.
+//! The statistical comparison at the size of a bake-off: 112 datasets × 30 resamples × 20
+//! methods read from a long results table (67,200 rows), averaged over resamples, ranked,
+//! 190 Wilcoxon tests (in both arithmetics, for the disagreement check), Holm, Friedman, groups,
+//! then the CD diagram and the MCM (SVG), and everything `analyze` writes (with the PNG).
+//! Also smaller tables for comparison.
 //!
-//! Run: `cargo bench --bench stats`. Prints the median of 30 repetitions of each part.
+//! Run: `cargo bench --bench stats`. Prints the median of 15 repetitions of each part.
 
+use std::fmt::Write;
 use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
-use tscpipe::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
-use tscpipe::stats::{AnalysisOptions, Exact, Scores, analyze};
+use tscpipe::plot::cd_diagram::{CdDiagram, cd_diagram_svg};
+use tscpipe::plot::mcm::{Mcm, McmCell, mcm_svg};
+use tscpipe::stats::{AnalysisOptions, Resample, Scores, analyze};
 
-fn table(n: usize, k: usize) -> Scores {
+/// A long table `dataset,method,resample,accuracy` with accuracies as a test set of 20–1000
+/// cases gives them.
+fn long_table(n: usize, resamples: usize, k: usize) -> String {
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let values = (0..n)
-        .map(|_| {
-            let total = r.random_range(20..1000);
-            let base: f64 = r.random_range(0.5..0.95);
-            (0..k)
-                .map(|j| {
-                    let acc = (base + 0.01 * j as f64 + r.random_range(-0.05..0.05)).clamp(0.0, 1.0);
-                    Exact::from_counts((acc * total as f64).round() as usize, total)
-                })
-                .collect()
-        })
-        .collect();
-    Scores {
-        source: "bench".into(),
-        metric: "accuracy".into(),
-        datasets: (0..n).map(|i| format!("dataset{i}")).collect(),
-        methods: (0..k).map(|j| format!("method-{j}")).collect(),
-        values,
-        n_classes: Default::default(),
+    let mut s = String::from("dataset,method,resample,accuracy\n");
+    for d in 0..n {
+        let total = r.random_range(20..1000);
+        let base: f64 = r.random_range(0.5..0.95);
+        for m in 0..k {
+            for i in 0..resamples {
+                let acc = (base + 0.005 * m as f64 + r.random_range(-0.05..0.05)).clamp(0.0, 1.0);
+                let _ = writeln!(s, "dataset{d},method-{m},{i},{}", (acc * total as f64).round() / total as f64);
+            }
+        }
     }
+    s
 }
 
-fn median_ms(mut f: impl FnMut()) -> f64 {
-    let mut t: Vec<f64> = (0..30)
+fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..reps)
         .map(|_| {
             let s = Instant::now();
             f();
@@ -46,23 +45,54 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    for (n, k) in [(150, 10), (150, 20), (30, 5)] {
-        let s = table(n, k);
-        let opts = AnalysisOptions::default();
+    let opts = AnalysisOptions::default();
+    for (n, resamples, k) in [(112, 30, 20), (150, 1, 10), (30, 1, 5)] {
+        let text = long_table(n, resamples, k);
+        let read = || Scores::parse_csv("bench.csv", &text, "accuracy", &Resample::Mean).expect("table");
+        let s = read();
         let a = analyze(&s, &opts, vec![]).expect("analysis");
-        let analysis = median_ms(|| {
+        assert_eq!(a.pairs.len(), k * (k - 1) / 2);
+        let cd_and_mcm = |a: &tscpipe::stats::Analysis| {
+            let tscpipe::stats::analysis::CdParts { methods, groups, cd } = a.cd_diagram_parts();
+            cd_diagram_svg(&CdDiagram { methods: &methods, groups: &groups, cd, title: None }).expect("cd");
+            let tscpipe::stats::analysis::McmParts { methods, cells } = a.mcm_parts();
+            let cells: Vec<Vec<Option<McmCell>>> = cells
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|c| {
+                            c.map(|c| McmCell {
+                                mean_difference: c.mean_difference,
+                                wins: c.wins,
+                                ties: c.ties,
+                                losses: c.losses,
+                                p: c.p,
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            let m =
+                Mcm { title: "", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
+            mcm_svg(&m).expect("mcm");
+        };
+        let t_read = median_ms(15, || {
+            read();
+        });
+        let t_analyze = median_ms(15, || {
             analyze(&s, &opts, vec![]).expect("analysis");
         });
-        let tscpipe::stats::analysis::CdParts { methods, groups, cd } = a.cd_diagram_parts();
-        let d = CdDiagram { methods: &methods, groups: &groups, cd, title: None };
-        let svg = median_ms(|| {
-            cd_diagram_svg(&d).expect("svg");
+        let t_figs = median_ms(15, || cd_and_mcm(&a));
+        let t_all = median_ms(15, || {
+            let a = analyze(&read(), &opts, vec![]).expect("analysis");
+            cd_and_mcm(&a);
         });
-        let png = median_ms(|| {
-            cd_diagram_png(&d).expect("png");
+        let t_render = median_ms(5, || {
+            tscpipe::stages::analyze::render(&a).expect("render");
         });
         println!(
-            "{n:>4} datasets × {k:>2} methods: analysis {analysis:7.2} ms, CD SVG {svg:6.2} ms, CD PNG {png:7.2} ms"
+            "{n:>4} datasets × {resamples:>2} resamples × {k:>2} methods ({} pairs): read+average {t_read:7.2} ms, analysis {t_analyze:7.2} ms, CD+MCM SVG {t_figs:6.2} ms; together {t_all:7.2} ms; every output of `analyze` (with PNG) {t_render:7.2} ms",
+            a.pairs.len()
         );
     }
 }

@@ -368,13 +368,16 @@ pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Opti
 /// one-call use people know from autorank or cd-diagram scripts). `params` takes the stage's
 /// parameter names (metric, direction, missing, alpha, ...). Writes the stage's files to `out_dir`.
 pub fn analyze_tables(
-    files: &[PathBuf],
+    files: &[crate::stages::analyze::External],
     params: &crate::stages::kind::Params,
     out_dir: &Path,
 ) -> Result<crate::stats::Analysis, Error> {
     use crate::stages::analyze;
     let mut parts = Vec::new();
     for f in files {
+        if !f.path.is_file() {
+            return Err(Error::Usage(format!("no such file: {}", f.path.display())));
+        }
         parts.push(analyze::read_external(f, params).map_err(Error::Usage)?);
     }
     let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;

@@ -138,9 +138,13 @@ enum Cmd {
     /// Compare methods on result tables (CSV, wide or long): ranks, Friedman, Wilcoxon–Holm,
     /// Nemenyi, critical-difference diagram — no pipeline needed.
     Analyze {
-        /// Result tables, merged on dataset name.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+        /// Result tables, merged on dataset name. Layouts are recognised: aeon/tsml-eval
+        /// `Resamples:` files (method from the file name, e.g. HC2_accuracy.csv), `dataset,0,…,29`
+        /// resample tables, dl-4-tsc and InceptionTime long results, wide and long CSV. A table of
+        /// one method's statistics takes `FILE:COLUMN=METHOD` (e.g.
+        /// results_ucr.csv:accuracy_mean=ROCKET); `FILE=METHOD` names the method of a one-method file.
+        #[arg(required = true, value_name = "FILE[:COLUMN][=METHOD]")]
+        files: Vec<String>,
         /// Where the analysis files go.
         #[arg(long, default_value = "analysis", value_name = "DIR")]
         out: PathBuf,
@@ -158,9 +162,18 @@ enum Cmd {
         resample: String,
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
-        /// Wilcoxon zero differences: wilcox (drop), pratt, zsplit.
-        #[arg(long, default_value = "wilcox", value_parser = ["wilcox", "pratt", "zsplit"])]
+        /// Wilcoxon zero differences: pratt (rank, then drop; aeon's and dl-4-tsc's choice), wilcox (drop; SciPy's default), zsplit.
+        #[arg(long, default_value = "pratt", value_parser = ["wilcox", "pratt", "zsplit"])]
         zero_method: String,
+        /// Continuity correction of the Wilcoxon normal approximation (off by default, as SciPy).
+        #[arg(long)]
+        correction: bool,
+        /// Wilcoxon alternative; greater/less test the better-ranked method of each pair (as aeon).
+        #[arg(long, default_value = "two-sided", value_parser = ["two-sided", "greater", "less"])]
+        alternative: String,
+        /// Arithmetic: float (float64, as SciPy and pandas) or exact (decimal differences tie exactly).
+        #[arg(long, default_value = "float", value_parser = ["float", "exact"])]
+        mode: String,
         /// Which test the diagram's bars follow.
         #[arg(long, default_value = "wilcoxon_holm", value_parser = ["wilcoxon_holm", "nemenyi"])]
         groups: String,
@@ -511,7 +524,21 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Analyze { files, out, metric, direction, missing, resample, alpha, zero_method, groups, aliases } => {
+        Cmd::Analyze {
+            files,
+            out,
+            metric,
+            direction,
+            missing,
+            resample,
+            alpha,
+            zero_method,
+            correction,
+            alternative,
+            mode,
+            groups,
+            aliases,
+        } => {
             let mut p = serde_json::Map::new();
             let mut alias_map = serde_json::Map::new();
             for a in aliases {
@@ -526,12 +553,16 @@ fn real_main() -> miette::Result<ExitCode> {
                 ("missing", missing),
                 ("resample", resample),
                 ("zero_method", zero_method),
+                ("alternative", alternative),
+                ("mode", mode),
                 ("groups", groups),
             ] {
                 p.insert(k.into(), serde_json::Value::String(v));
             }
+            p.insert("correction".into(), serde_json::Value::Bool(correction));
             p.insert("alpha".into(), serde_json::json!(alpha));
             let params = tscpipe::stages::kind::Params(p);
+            let files: Vec<_> = files.iter().map(|f| tscpipe::stages::analyze::parse_external_arg(f)).collect();
             let a = app::analyze_tables(&files, &params, &out).map_err(to_report)?;
             print!("{}", a.to_markdown());
             println!("\nwritten to {}/", out.display());

@@ -6,6 +6,9 @@
 //! - [`heatmap`]: confusion matrix (rows = true class, columns = predicted class);
 //! - [`attention`]: per-channel attention weights of an ALSTM-FCN, one panel per example.
 //! - [`scatter`]: 2-D embeddings (t-SNE of series or learned features), coloured by class.
+//! - [`mcm`]: the multiple comparison matrix of an analysis (mean differences, W/T/L, p-values);
+//! - [`box_plot`]: each method's scores over datasets;
+//! - [`pairwise_scatter`]: two methods' scores, one point per dataset.
 //!
 //! SVG output keeps text as `<text>` elements (searchable, no font embedded). PNG output draws text
 //! with DejaVu Sans, bundled under `assets/fonts/`, so it renders the same on any machine. Canvas
@@ -13,12 +16,16 @@
 //! browser substitutes, so SVG text that fits by this measure fits when shown.
 
 pub mod attention;
+pub mod box_plot;
 pub mod cd_diagram;
 #[cfg(test)]
 mod gallery;
 pub mod heatmap;
 pub mod line_chart;
+pub mod mcm;
+pub mod pairwise_scatter;
 pub mod scatter;
+mod svg;
 
 use std::io::Write;
 use std::sync::OnceLock;

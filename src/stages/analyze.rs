@@ -12,12 +12,14 @@ use super::kind::{CheckError, Params, RunEnv, StageContext, StageError, TypedSta
 use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec};
 use super::table::{METRICS, record_matrix};
+use crate::plot::box_plot::{BoxPlot, box_plot_svg};
 use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
-use crate::stats::analysis::CdParts;
-use crate::stats::exact::FLOAT_DECIMALS;
+use crate::plot::mcm::{Mcm, McmCell, mcm_svg};
+use crate::plot::pairwise_scatter::{PairwiseScatter, pairwise_scatter_svg};
+use crate::stats::analysis::{CdParts, InputLayout};
 use crate::stats::scores::MergeReport;
-use crate::stats::wilcoxon::{self, ZeroMethod};
-use crate::stats::{Analysis, AnalysisOptions, Exact, GroupTest, Missing, Resample, Scores, analyze};
+use crate::stats::wilcoxon::{self, Alternative, ZeroMethod};
+use crate::stats::{Analysis, AnalysisOptions, GroupTest, Missing, Mode, ReadSpec, Resample, Score, Scores, analyze};
 
 pub struct Analyze;
 
@@ -30,8 +32,8 @@ crate::stage_params! {
         pub metric: String [Enum(METRICS) = "accuracy"],
         /// whether higher or lower is better (auto: lower for error)
         pub direction: String [Enum(DIRECTIONS) = "auto"],
-        /// published result tables (CSV, wide or long), relative to the pipeline file
-        pub external: Vec<String> [List(Str) = Json::Array(vec![])],
+        /// published result tables relative to the pipeline file (aeon `Resamples:`, dl-4-tsc, InceptionTime, `dataset,0,…,29`, wide or long CSV): a file name, or { file, score = "accuracy_mean", method = "ROCKET" } for a table of one method's statistics
+        pub external: Vec<Json> [List(StrOrTable) = Json::Array(vec![])],
         /// dataset renames for external tables, e.g. { Gun_Point = "GunPoint" }
         pub aliases: serde_json::Map<String, Json> [Table = Json::Object(Default::default())],
         /// long tables: average the resamples ("mean") or keep one resample id
@@ -40,10 +42,14 @@ crate::stage_params! {
         pub missing: String [Enum(Missing::NAMES) = "fail"],
         /// significance level
         pub alpha: f64 [Float = 0.05],
-        /// Wilcoxon: zero differences dropped (wilcox), ranked then dropped (pratt), or split
-        pub zero_method: String [Enum(ZeroMethod::NAMES) = "wilcox"],
-        /// continuity correction (normal approx.)
-        pub correction: bool [Bool = true],
+        /// Wilcoxon: zero differences ranked then dropped (pratt, as aeon and dl-4-tsc), dropped (wilcox), or split
+        pub zero_method: String [Enum(ZeroMethod::NAMES) = "pratt"],
+        /// continuity correction of the normal approximation (off, as SciPy's default)
+        pub correction: bool [Bool = false],
+        /// Wilcoxon alternative: two-sided (absent), or greater/less for the better-ranked method of each pair
+        pub alternative: Option<String> [Enum(Alternative::NAMES), optional],
+        /// arithmetic: float (absent; float64 as SciPy/pandas) or exact (decimal differences, exact ties)
+        pub mode: Option<String> [Enum(Mode::NAMES), optional],
         /// exact or normal p-values (auto chooses as SciPy does)
         pub wilcoxon_method: String [Enum(wilcoxon::Method::NAMES) = "auto"],
         /// which test the CD diagram's bars follow
@@ -51,18 +57,57 @@ crate::stage_params! {
     }
 }
 
-/// Scores of the pipeline's own evaluations, exact from counts where the metric allows.
+/// Scores of the pipeline's own evaluations, exact from counts where the metric allows. When
+/// every (dataset, method) has the same number (≥ 2) of records — one per resample — each cell
+/// is their mean.
 pub fn scores_from_records(source: &str, records: &[EvalRecord], metric: &str) -> Result<Scores, String> {
-    let (datasets, methods, values) = record_matrix(records, |r| {
+    let score = |r: &EvalRecord| {
         match metric {
-            "accuracy" => Exact::from_counts(r.correct, r.total),
-            "error" => Exact::from_counts(r.total.saturating_sub(r.correct), r.total),
-            other => r.metric(other).and_then(|v| Exact::from_f64(v, FLOAT_DECIMALS)),
+            "accuracy" => Score::from_counts(r.correct, r.total),
+            "error" => Score::from_counts(r.total.saturating_sub(r.correct), r.total),
+            other => r.metric(other).and_then(Score::from_f64),
         }
         .ok_or_else(|| format!("no `{metric}` for {} on {}", r.method, r.dataset))
-    })?;
+    };
     let n_classes = records.iter().map(|r| (r.dataset.clone(), r.n_classes)).collect();
-    Ok(Scores { source: source.to_string(), metric: metric.to_string(), datasets, methods, values, n_classes })
+    let mut s = Scores {
+        source: source.to_string(),
+        metric: metric.to_string(),
+        datasets: vec![],
+        methods: vec![],
+        values: vec![],
+        n_classes,
+        layouts: vec![],
+        per_resample: Default::default(),
+    };
+    let mut cells: BTreeMap<(String, String), Vec<Score>> = BTreeMap::new();
+    for r in records {
+        cells.entry((r.dataset.clone(), r.method.clone())).or_default().push(score(r)?);
+    }
+    let counts: std::collections::BTreeSet<usize> = cells.values().map(Vec::len).collect();
+    let layout = if counts.len() == 1 && counts.first().is_some_and(|&n| n >= 2) {
+        let mut seen = std::collections::BTreeSet::new();
+        let firsts: Vec<EvalRecord> =
+            records.iter().filter(|r| seen.insert((r.dataset.clone(), r.method.clone()))).cloned().collect();
+        let (datasets, methods, values) = record_matrix(&firsts, |r| {
+            let vs = &cells[&(r.dataset.clone(), r.method.clone())];
+            Score::mean(vs).ok_or_else(|| format!("no mean for {} on {}", r.method, r.dataset))
+        })?;
+        for ((d, m), vs) in &cells {
+            s.per_resample.insert((d.clone(), m.clone()), vs.iter().map(|v| v.float).collect());
+        }
+        (s.datasets, s.methods, s.values) = (datasets, methods, values);
+        format!(
+            "the pipeline's evaluation records (exact counts), mean over {} resamples",
+            counts.first().unwrap_or(&0)
+        )
+    } else {
+        let (datasets, methods, values) = record_matrix(records, score)?;
+        (s.datasets, s.methods, s.values) = (datasets, methods, values);
+        "the pipeline's evaluation records (exact counts)".to_string()
+    };
+    s.layouts.push(InputLayout { source: source.to_string(), layout });
+    Ok(s)
 }
 
 /// Analysis options from a stage's parameters (shared with the `tscpipe analyze` command).
@@ -77,9 +122,18 @@ pub fn options(p: &AnalyzeParams) -> Result<(AnalysisOptions, Missing, Resample)
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(format!("alpha must be between 0 and 1, not {alpha}"));
     }
-    let zero_method = ZeroMethod::parse(&p.zero_method).unwrap_or_default();
+    let zero_method = ZeroMethod::parse(&p.zero_method).unwrap_or(ZeroMethod::Pratt);
     let method = wilcoxon::Method::parse(&p.wilcoxon_method).unwrap_or_default();
     let correction = p.correction;
+    let alternative = match p.alternative.as_deref() {
+        None => Alternative::TwoSided,
+        Some(a) => Alternative::parse(a)
+            .ok_or_else(|| format!("alternative must be one of {}, not `{a}`", Alternative::NAMES.join(", ")))?,
+    };
+    let mode = match p.mode.as_deref() {
+        None => Mode::Float,
+        Some(m) => Mode::parse(m).ok_or_else(|| format!("mode must be float or exact, not `{m}`"))?,
+    };
     let groups = GroupTest::parse(&p.groups).unwrap_or_default();
     let missing = Missing::parse(&p.missing).unwrap_or_default();
     let resample = match p.resample.as_str() {
@@ -89,31 +143,163 @@ pub fn options(p: &AnalyzeParams) -> Result<(AnalysisOptions, Missing, Resample)
     let opts = AnalysisOptions {
         alpha,
         higher_is_better,
-        wilcoxon: wilcoxon::Options { zero_method, correction, method },
+        wilcoxon: wilcoxon::Options { zero_method, correction, method, alternative },
         groups,
+        mode,
     };
     Ok((opts, missing, resample))
 }
 
-fn external_paths(p: &AnalyzeParams, env: &RunEnv) -> Vec<PathBuf> {
-    p.external.iter().map(|s| env.pipeline_dir.join(s)).collect()
+/// One `external` entry: a file, and optionally the score column and the method it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct External {
+    pub path: PathBuf,
+    pub spec: ReadSpec,
 }
 
-/// Everything an analysis writes, as (file name, bytes): the statistics and the CD diagram.
+/// `external = ["dl4tsc.csv", { file = "rocket.csv", score = "accuracy_mean", method = "ROCKET" }]`.
+pub fn externals(p: &AnalyzeParams, base: &Path) -> Result<Vec<External>, String> {
+    let mut out = Vec::new();
+    for (i, e) in p.external.iter().enumerate() {
+        match e {
+            Json::String(f) => out.push(External { path: base.join(f), spec: ReadSpec::default() }),
+            Json::Object(t) => {
+                let field = |k: &str| -> Result<Option<String>, String> {
+                    match t.get(k) {
+                        None => Ok(None),
+                        Some(Json::String(v)) => Ok(Some(v.clone())),
+                        Some(_) => Err(format!("external[{i}].{k} must be a string")),
+                    }
+                };
+                if let Some(k) = t.keys().find(|k| !["file", "score", "method"].contains(&k.as_str())) {
+                    return Err(format!("external[{i}]: unknown key `{k}` (file, score, method)"));
+                }
+                let file = field("file")?.ok_or_else(|| format!("external[{i}] needs `file`"))?;
+                let spec = ReadSpec { score: field("score")?, method: field("method")? };
+                out.push(External { path: base.join(file), spec });
+            }
+            _ => return Err(format!("external[{i}] must be a file name or {{ file, score, method }}")),
+        }
+    }
+    Ok(out)
+}
+
+/// A command-line table: `FILE`, `FILE=METHOD`, `FILE:COLUMN` or `FILE:COLUMN=METHOD` (the
+/// score column of a table of one method's statistics, and the method's name). A path that
+/// exists as written is always just a file.
+pub fn parse_external_arg(arg: &str) -> External {
+    let plain = |f: &str| External { path: PathBuf::from(f), spec: ReadSpec::default() };
+    if Path::new(arg).is_file() {
+        return plain(arg);
+    }
+    let (left, method) = match arg.rsplit_once('=') {
+        Some((l, m)) if !m.is_empty() => (l, Some(m.to_string())),
+        _ => (arg, None),
+    };
+    let (file, score) = match left.rsplit_once(':') {
+        Some((f, c)) if !Path::new(left).is_file() && !f.is_empty() && !c.is_empty() => (f, Some(c.to_string())),
+        _ => (left, None),
+    };
+    External { path: PathBuf::from(file), spec: ReadSpec { score, method } }
+}
+
+fn external_paths(p: &AnalyzeParams, env: &RunEnv) -> Vec<PathBuf> {
+    externals(p, &env.pipeline_dir).map(|v| v.into_iter().map(|e| e.path).collect()).unwrap_or_default()
+}
+
+/// Everything an analysis writes, as (file name, bytes): the statistics, the CD diagram and the
+/// box plot (with two methods or more), the MCM and the scatter of the two best methods (when
+/// there are tests).
 pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-    let CdParts { methods, groups, cd } = analysis.cd_diagram_parts();
-    let caption = analysis.cd_caption();
-    let d = CdDiagram { methods: &methods, groups: &groups, cd, title: Some(&caption) };
-    let svg = cd_diagram_svg(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
-    let png = cd_diagram_png(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
-    Ok(vec![
+    let mut out = vec![
         ("analysis.json", analysis.to_json().into_bytes()),
         ("ranks.csv", analysis.ranks_csv().into_bytes()),
         ("pairs.csv", analysis.pairs_csv().into_bytes()),
         ("analysis.md", analysis.to_markdown().into_bytes()),
-        ("cd.svg", svg.into_bytes()),
-        ("cd.png", png),
-    ])
+    ];
+    if analysis.methods.len() >= 2 && !analysis.datasets.is_empty() {
+        let CdParts { methods, groups, cd } = analysis.cd_diagram_parts();
+        let caption = analysis.cd_caption();
+        let d = CdDiagram { methods: &methods, groups: &groups, cd, title: Some(&caption) };
+        let svg = cd_diagram_svg(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
+        let png = cd_diagram_png(&d).map_err(|e| format!("critical-difference diagram: {e}"))?;
+        out.push(("cd.svg", svg.into_bytes()));
+        out.push(("cd.png", png));
+    }
+    if !analysis.methods.is_empty() && !analysis.datasets.is_empty() {
+        let groups: Vec<(String, Vec<f64>)> = analysis
+            .methods
+            .iter()
+            .enumerate()
+            .map(|(j, m)| (m.clone(), analysis.scores.iter().map(|r| r[j]).collect()))
+            .collect();
+        let title = format!("{} over {} datasets", analysis.metric, analysis.datasets.len());
+        let b = BoxPlot {
+            title: &title,
+            axis_label: &analysis.metric,
+            groups: &groups,
+            higher_is_better: analysis.higher_is_better,
+        };
+        out.push(("box.svg", box_plot_svg(&b).map_err(|e| format!("box plot: {e}"))?.into_bytes()));
+    }
+    if analysis.untestable.is_none() {
+        let crate::stats::analysis::McmParts { methods, cells } = analysis.mcm_parts();
+        let cells: Vec<Vec<Option<McmCell>>> = cells
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|c| {
+                        c.map(|c| McmCell {
+                            mean_difference: c.mean_difference,
+                            wins: c.wins,
+                            ties: c.ties,
+                            losses: c.losses,
+                            p: c.p,
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let title = format!("Multiple comparison matrix ({})", analysis.metric);
+        let m = Mcm {
+            title: &title,
+            methods: &methods,
+            cells: &cells,
+            alpha: analysis.options.alpha,
+            p_label: "Holm-adjusted Wilcoxon p",
+            higher_is_better: analysis.higher_is_better,
+        };
+        out.push(("mcm.svg", mcm_svg(&m).map_err(|e| format!("MCM: {e}"))?.into_bytes()));
+        if let Some((a, b)) = analysis.top_pair() {
+            let points: Vec<(String, f64, f64)> =
+                analysis.datasets.iter().zip(&analysis.scores).map(|(d, r)| (d.clone(), r[a], r[b])).collect();
+            let (an, bn) = (&analysis.methods[a], &analysis.methods[b]);
+            let pair = analysis.pairs.iter().find(|p| (&p.a, &p.b) == (an, bn) || (&p.a, &p.b) == (bn, an));
+            let note = pair
+                .map(|p| {
+                    let (w, l) = if p.a == *an { (p.wins, p.losses) } else { (p.losses, p.wins) };
+                    format!(
+                        "{an} wins / ties / losses: {w} / {} / {l}; Holm-adjusted Wilcoxon p = {:.4}",
+                        p.ties, p.p_holm
+                    )
+                })
+                .unwrap_or_default();
+            let title = format!("{an} vs {bn} ({})", analysis.metric);
+            let s = PairwiseScatter {
+                title: &title,
+                a: an,
+                b: bn,
+                points: &points,
+                higher_is_better: analysis.higher_is_better,
+                note: &note,
+            };
+            out.push((
+                "scatter.svg",
+                pairwise_scatter_svg(&s).map_err(|e| format!("pairwise scatter: {e}"))?.into_bytes(),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Merges, completes and analyses score tables, with the stage's parameters (the
@@ -139,14 +325,16 @@ pub fn aliases(p: &AnalyzeParams) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-/// Reads a published table, renaming its datasets by `aliases` (parameters as in [`run_analysis`]).
-pub fn read_external(path: &Path, p: &Params) -> Result<Scores, String> {
-    read_external_with(path, &AnalyzeParams::from_params(p).map_err(|e| e.to_string())?)
+/// Reads a published table, renaming its datasets by `aliases` (parameters as JSON, as
+/// [`run_analysis`] takes them).
+pub fn read_external(e: &External, p: &Params) -> Result<Scores, String> {
+    read_external_with(e, &AnalyzeParams::from_params(p).map_err(|e| e.to_string())?)
 }
 
-fn read_external_with(path: &Path, p: &AnalyzeParams) -> Result<Scores, String> {
+fn read_external_with(e: &External, p: &AnalyzeParams) -> Result<Scores, String> {
     let (_, _, resample) = options(p)?;
-    let mut s = Scores::read_csv(path, &p.metric, &resample).map_err(|e| e.to_string())?;
+    let metric = p.metric.as_str();
+    let mut s = Scores::read_csv_with(&e.path, metric, &resample, &e.spec).map_err(|e| e.to_string())?;
     s.rename_datasets(&aliases(p)?).map_err(|e| e.to_string())?;
     Ok(s)
 }
@@ -156,8 +344,9 @@ impl TypedStage for Analyze {
     fn name(&self) -> &'static str {
         "analyze"
     }
+    /// v2: SciPy's float64 arithmetic, Pratt's zeros and no continuity correction by default.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn about(&self) -> &'static str {
         "Compares methods over datasets: ranks, Friedman, Wilcoxon–Holm, Nemenyi CD, CD diagram"
@@ -176,22 +365,28 @@ impl TypedStage for Analyze {
             OutputSpec::published("ranks.csv", "per-dataset ranks and average ranks"),
             OutputSpec::published("pairs.csv", "pairwise wins/ties/losses, Wilcoxon and Holm p-values"),
             OutputSpec::published("analysis.md", "the comparison in Markdown").summary(),
-            OutputSpec::published("cd.svg", "critical-difference diagram (SVG)"),
-            OutputSpec::published("cd.png", "critical-difference diagram (PNG)"),
+            OutputSpec::published("cd.svg", "critical-difference diagram (SVG; not with fewer than 2 methods)")
+                .optional(),
+            OutputSpec::published("cd.png", "critical-difference diagram (PNG; not with fewer than 2 methods)")
+                .optional(),
+            OutputSpec::published("box.svg", "box plot of each method's scores over datasets").optional(),
+            OutputSpec::published("mcm.svg", "multiple comparison matrix (not without tests)").optional(),
+            OutputSpec::published("scatter.svg", "the two best-ranked methods' scores, one point per dataset")
+                .optional(),
         ]
     }
     fn source_files(&self, p: &AnalyzeParams, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
         Ok(external_paths(p, env))
     }
     fn check(&self, p: &AnalyzeParams, env: &RunEnv) -> Result<(), CheckError> {
+        let external = crate::param_name!(AnalyzeParams, external);
         options(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, alpha), m))?;
         aliases(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, aliases), m))?;
-        let external = crate::param_name!(AnalyzeParams, external);
-        for path in external_paths(p, env) {
-            if !path.is_file() {
-                return Err(CheckError::param(external, format!("no such file: {}", path.display())));
+        for e in externals(p, &env.pipeline_dir).map_err(|m| CheckError::param(external, m))? {
+            if !e.path.is_file() {
+                return Err(CheckError::param(external, format!("no such file: {}", e.path.display())));
             }
-            read_external_with(&path, p).map_err(|m| CheckError::param(external, m))?;
+            read_external_with(&e, p).map_err(|m| CheckError::param(external, m))?;
         }
         Ok(())
     }
@@ -203,8 +398,13 @@ impl TypedStage for Analyze {
             if a.files.contains_key("metrics.json") {
                 records.push(super::evaluate::read_record(a)?);
             } else if let Some(p) = a.files.get("results_long.csv") {
-                let s = Scores::read_csv(p, metric, &Resample::Mean)?;
-                parts.push(Scores { source: a.from.clone(), ..s });
+                let mut s =
+                    Scores::read_csv(p, metric, &Resample::Mean).map_err(|e| StageError::failed(e.to_string()))?;
+                s.source = a.from.clone();
+                for l in &mut s.layouts {
+                    l.source = a.from.clone();
+                }
+                parts.push(s);
             } else {
                 return Err(StageError::failed(format!(
                     "`{}` is neither an evaluate nor a table stage (no metrics.json or results_long.csv)",
@@ -216,8 +416,8 @@ impl TypedStage for Analyze {
             let own = scores_from_records("this pipeline", &records, metric).map_err(StageError::failed)?;
             parts.insert(0, own);
         }
-        for path in external_paths(p, ctx.env) {
-            parts.push(read_external_with(&path, p).map_err(StageError::failed)?);
+        for e in externals(p, &ctx.env.pipeline_dir).map_err(StageError::failed)? {
+            parts.push(read_external_with(&e, p).map_err(StageError::failed)?);
         }
         if parts.is_empty() {
             return Err(StageError::failed("nothing to analyse: give `inputs.results` or `external` tables"));

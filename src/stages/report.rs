@@ -291,7 +291,25 @@ impl TypedStage for Report {
         }
         for a in ctx.gathered("analyses") {
             page.section(&format!("Statistical comparison ({})", a.from));
-            page.figure(&read_text(a, "cd.svg")?, "Critical-difference diagram: average ranks (1 = best); a bar joins methods not significantly different.");
+            if a.files.contains_key("cd.svg") {
+                page.figure(&read_text(a, "cd.svg")?, "Critical-difference diagram: average ranks (1 = best); a bar joins methods not significantly different.");
+            }
+            let mut figs = Vec::new();
+            for (file, caption) in [
+                (
+                    "mcm.svg",
+                    "Multiple comparison matrix: mean difference, wins/ties/losses and Holm-adjusted Wilcoxon p per pair.",
+                ),
+                ("scatter.svg", "The two best-ranked methods, one point per dataset; the dashed diagonal is a tie."),
+                ("box.svg", "Each method's scores over datasets (box: quartiles; whiskers: 1.5 IQR)."),
+            ] {
+                if a.files.contains_key(file) {
+                    figs.push((read_text(a, file)?, caption.to_string()));
+                }
+            }
+            if !figs.is_empty() {
+                page.grid(&figs);
+            }
             let t = read_text(a, "analysis.md")?;
             page.markdown(&t);
             md.push_str(&format!("{t}\n"));

@@ -22,6 +22,8 @@ pub enum ParamType {
     Table,
     /// An integer or a float, kept as written (e.g. a band as cells or as a fraction).
     Number,
+    /// A string or a table (e.g. a file name, or `{ file, score, method }`); the kind checks it.
+    StrOrTable,
 }
 
 impl ParamType {
@@ -39,6 +41,7 @@ impl ParamType {
             }
             ParamType::Table => "a table".into(),
             ParamType::Number => "a number".into(),
+            ParamType::StrOrTable => "a string or a table".into(),
         }
     }
 
@@ -67,6 +70,7 @@ impl ParamType {
                 items.iter().map(|i| t.coerce(i)).collect::<Result<Vec<_>, _>>().map(Json::Array)
             }
             (ParamType::Table, Json::Object(_)) => Ok(v.clone()),
+            (ParamType::StrOrTable, Json::String(_) | Json::Object(_)) => Ok(v.clone()),
             _ => bad(),
         }
     }

@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::StatsError;
-use super::exact::Exact;
+use super::analysis::{InputLayout, ResampleSummary};
+use super::value::{Score, kahan_mean, sample_sd};
 
 /// Scores of methods on datasets.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,9 +20,22 @@ pub struct Scores {
     pub datasets: Vec<String>,
     pub methods: Vec<String>,
     /// `[dataset][method]`; `None` where the method has no result on the dataset.
-    pub values: Vec<Vec<Option<Exact>>>,
+    pub values: Vec<Vec<Option<Score>>>,
     /// Number of classes per dataset, where known (for MPCE).
     pub n_classes: BTreeMap<String, usize>,
+    /// How each input table was read (for the analysis report).
+    pub layouts: Vec<InputLayout>,
+    /// The float scores of each resample, for (dataset, method) cells averaged over several.
+    pub per_resample: BTreeMap<(String, String), Vec<f64>>,
+}
+
+/// What to take from one table: the score column and the method it belongs to, for tables that
+/// hold one method's statistics (ROCKET's `accuracy_mean, …, time_test_seconds`) or that name
+/// no method (aeon's `Resamples:` files).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSpec {
+    pub score: Option<String>,
+    pub method: Option<String>,
 }
 
 /// Which resample of a long table to use.
@@ -32,6 +46,13 @@ pub enum Resample {
     Mean,
     /// Only rows with this resample id (e.g. `0`, the original train/test split).
     Only(String),
+}
+
+impl Resample {
+    /// Whether a table's resample id (`0`, `0.0`) is the one asked for.
+    fn matches(want: &str, id: &str) -> bool {
+        want == id || matches!((want.parse::<f64>(), id.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
+    }
 }
 
 /// What to do with datasets some method has no result on.
@@ -70,13 +91,67 @@ pub struct DroppedDataset {
 }
 
 const DATASET_COLUMNS: &[&str] = &["dataset", "datasets", "problem", "dataset_name", "name"];
-const METHOD_COLUMNS: &[&str] = &["method", "classifier", "algorithm", "model", "estimator"];
+const METHOD_COLUMNS: &[&str] = &[
+    "method",
+    "classifier",
+    "algorithm",
+    "model",
+    "estimator",
+    "classifier_name",
+    "method_name",
+    "model_name",
+    "estimator_name",
+];
 const RESAMPLE_COLUMNS: &[&str] = &["resample", "iteration", "fold", "run", "seed", "split"];
 const CLASS_COLUMNS: &[&str] = &["n_classes", "classes", "num_classes", "nb_classes"];
 const MISSING_CELLS: &[&str] = &["", "na", "nan", "n/a", "-", "–", "?", "null", "none"];
+/// Words that name a statistic or a measurement rather than a method: a wide table with such a
+/// column holds one method's statistics (ROCKET's `results_ucr.csv`).
+const STATISTIC_WORDS: &[&str] = &[
+    "time",
+    "times",
+    "seconds",
+    "second",
+    "secs",
+    "sec",
+    "duration",
+    "std",
+    "stdev",
+    "sd",
+    "standard",
+    "deviation",
+    "variance",
+    "var",
+    "memory",
+    "mean",
+    "avg",
+    "average",
+    "median",
+    "accuracy",
+    "acc",
+    "error",
+    "f1",
+    "auc",
+    "precision",
+    "recall",
+    "loss",
+    "train",
+    "training",
+    "test",
+    "testing",
+    "length",
+    "size",
+    "count",
+];
 
 fn find(header: &[String], names: &[&str]) -> Option<usize> {
     header.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+}
+
+fn looks_like_statistic(column: &str) -> bool {
+    column
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| STATISTIC_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded newlines).
@@ -107,20 +182,62 @@ fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The method a one-method file is about, from its name: `HC2_accuracy.csv` → `HC2`.
+fn method_from_file_name(source: &str, metric: &str) -> String {
+    let stem = Path::new(source).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut name = stem.as_str();
+    for suffix in [metric, "accuracy", "acc", "error", "results", "resamples"] {
+        for sep in ["_", "-", " "] {
+            if let Some(rest) = name.strip_suffix(&format!("{sep}{suffix}")).filter(|r| !r.is_empty()) {
+                name = rest;
+            }
+        }
+    }
+    name.to_string()
+}
+
 impl Scores {
-    /// Reads a published results table. Long tables (a method column and a dataset column) take
-    /// the `metric` column (or exact `correct`/`total` counts for accuracy/error); wide tables
-    /// have one row per dataset and one column per method.
+    /// Reads a published results table (see [`Scores::parse_csv_with`]).
     pub fn read_csv(path: &Path, metric: &str, resample: &Resample) -> Result<Scores, StatsError> {
+        Scores::read_csv_with(path, metric, resample, &ReadSpec::default())
+    }
+
+    pub fn read_csv_with(
+        path: &Path,
+        metric: &str,
+        resample: &Resample,
+        spec: &ReadSpec,
+    ) -> Result<Scores, StatsError> {
         let text = std::fs::read_to_string(path).map_err(|e| StatsError::Input {
             path: path.display().to_string(),
             line: None,
             message: e.to_string(),
         })?;
-        Scores::parse_csv(&path.display().to_string(), &text, metric, resample)
+        Scores::parse_csv_with(&path.display().to_string(), &text, metric, resample, spec)
     }
 
     pub fn parse_csv(source: &str, text: &str, metric: &str, resample: &Resample) -> Result<Scores, StatsError> {
+        Scores::parse_csv_with(source, text, metric, resample, &ReadSpec::default())
+    }
+
+    /// Reads a results table, recognising its layout:
+    /// - aeon/tsml-eval reference results: `Resamples:,0,1,…,29`, one row per dataset, the
+    ///   method named by the file (`HC2_accuracy.csv`) or by `spec.method`;
+    /// - MiniRocket/Hydra resamples: `dataset,0,1,…,29`, likewise;
+    /// - long tables (a method and a dataset column, e.g. dl-4-tsc's `classifier_name,
+    ///   archive_name,dataset_name,iteration,…`), the `metric` (or `spec.score`) column, exact
+    ///   `correct`/`total` counts where present, averaged over resamples;
+    /// - the same with a pandas index column first (InceptionTime's file);
+    /// - wide tables, one column per method — or, with `spec.score`, one column of one method.
+    ///   A wide table whose columns name statistics (`accuracy_mean`, `time_training_seconds`)
+    ///   is an error that shows how to name the score column.
+    pub fn parse_csv_with(
+        source: &str,
+        text: &str,
+        metric: &str,
+        resample: &Resample,
+        spec: &ReadSpec,
+    ) -> Result<Scores, StatsError> {
         let err = |line: Option<usize>, message: String| StatsError::Input { path: source.to_string(), line, message };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
@@ -130,11 +247,14 @@ impl Scores {
             }
             rows.push((i + 1, split_csv_line(line).map_err(|m| err(Some(i + 1), m))?));
         }
-        let Some((header_line, header)) = rows.first().cloned() else {
+        if rows.is_empty() {
+            return Err(err(None, "the file holds no table".into()));
+        }
+        let mut body: Vec<(usize, Vec<String>)> = rows.split_off(1);
+        let Some((header_line, mut header)) = rows.pop() else {
             return Err(err(None, "the file holds no table".into()));
         };
-        let body = &rows[1..];
-        for (line, r) in body {
+        for (line, r) in &body {
             if r.len() != header.len() {
                 return Err(err(
                     Some(*line),
@@ -142,14 +262,28 @@ impl Scores {
                 ));
             }
         }
-        let cell = |line: usize, column: &str, v: &str| -> Result<Option<Exact>, StatsError> {
+        // A pandas index written with the table (`,classifier_name,…` then `0,…`): drop it.
+        let mut index_note = "";
+        if header.len() > 2
+            && header[0].is_empty()
+            && find(&header[1..], DATASET_COLUMNS).is_some()
+            && body.iter().all(|(_, r)| r[0].parse::<u64>().is_ok())
+        {
+            header.remove(0);
+            for (_, r) in &mut body {
+                r.remove(0);
+            }
+            index_note = " after an unnamed index column (pandas' `to_csv` default, as InceptionTime's file)";
+        }
+        let cell = |line: usize, column: &str, v: &str| -> Result<Option<Score>, StatsError> {
             if MISSING_CELLS.iter().any(|m| v.eq_ignore_ascii_case(m)) {
                 return Ok(None);
             }
-            let v = v.strip_suffix('%').map_or(v.to_string(), |p| format!("{p}e-2"));
-            Exact::parse_decimal(&v)
-                .map(Some)
-                .ok_or_else(|| err(Some(line), format!("`{v}` in column `{column}` is not a number")))
+            let parsed = match v.strip_suffix('%') {
+                Some(p) => Score::parse(&format!("{p}e-2")),
+                None => Score::parse(v),
+            };
+            parsed.map(Some).ok_or_else(|| err(Some(line), format!("`{v}` in column `{column}` is not a number")))
         };
         let mut scores = Scores {
             source: source.to_string(),
@@ -158,123 +292,307 @@ impl Scores {
             methods: Vec::new(),
             values: Vec::new(),
             n_classes: BTreeMap::new(),
+            layouts: Vec::new(),
+            per_resample: BTreeMap::new(),
         };
-        match (find(&header, METHOD_COLUMNS), find(&header, DATASET_COLUMNS)) {
-            (Some(mc), Some(dc)) => {
-                let metric_col = find(&header, &[metric]).or_else(|| {
-                    if metric == "accuracy" { find(&header, &["acc", "test_acc", "test_accuracy"]) } else { None }
-                });
-                let counts = (find(&header, &["correct"]), find(&header, &["total"]));
-                let rc = find(&header, RESAMPLE_COLUMNS);
-                let cc = find(&header, CLASS_COLUMNS);
-                if metric_col.is_none() && !(matches!(metric, "accuracy" | "error") && counts.0.zip(counts.1).is_some())
-                {
-                    return Err(err(
-                        Some(header_line),
-                        format!(
-                            "long table without a `{metric}` column (columns: {}); choose one with `metric`",
-                            header.join(", ")
-                        ),
-                    ));
+        let first = header[0].trim().to_ascii_lowercase();
+        let resample_columns = header.len() > 2 && header[1..].iter().all(|h| h.parse::<u32>().is_ok());
+        let aeon = first.trim_end_matches(':') == "resamples";
+        let layout = if aeon || (resample_columns && DATASET_COLUMNS.contains(&first.as_str())) {
+            // one method, one column per resample
+            let method = spec.method.clone().unwrap_or_else(|| method_from_file_name(source, metric));
+            if method.is_empty() {
+                return Err(err(Some(header_line), "cannot tell the method from the file name: name it".into()));
+            }
+            let columns: Vec<usize> = match resample {
+                Resample::Mean => (1..header.len()).collect(),
+                Resample::Only(want) => {
+                    let c = (1..header.len())
+                        .find(|&c| Resample::matches(want, &header[c]))
+                        .ok_or_else(|| err(Some(header_line), format!("no resample `{want}` among the columns")))?;
+                    vec![c]
                 }
-                if let (Resample::Only(_), None) = (resample, rc) {
-                    return Err(err(
-                        Some(header_line),
-                        "a resample was chosen but the table has no resample column".into(),
-                    ));
+            };
+            let m = scores.method_index(&method);
+            for (line, r) in &body {
+                if scores.datasets.contains(&r[0]) {
+                    return Err(err(Some(*line), format!("dataset `{}` appears twice", r[0])));
                 }
-                let mut cells: BTreeMap<(usize, usize), Vec<Exact>> = BTreeMap::new();
-                for (line, r) in body {
-                    if let (Resample::Only(want), Some(rc)) = (resample, rc)
-                        && r[rc] != *want
-                    {
-                        continue;
+                let d = scores.dataset_index(&r[0]);
+                let mut vs = Vec::new();
+                for &c in &columns {
+                    if let Some(v) = cell(*line, &header[c], &r[c])? {
+                        vs.push(v);
                     }
-                    let d = scores.dataset_index(&r[dc]);
-                    let m = scores.method_index(&r[mc]);
-                    let exact_counts = match counts {
-                        (Some(c), Some(t)) if metric_col.is_none() || metric == "accuracy" || metric == "error" => {
-                            match (r[c].parse::<usize>(), r[t].parse::<usize>()) {
-                                (Ok(c), Ok(t)) if t > 0 && c <= t => {
-                                    let c = if metric == "error" { t - c } else { c };
-                                    Exact::from_counts(c, t)
-                                }
-                                _ => return Err(err(Some(*line), format!("bad counts `{}`/`{}`", r[c], r[t]))),
-                            }
+                }
+                scores.set_mean(d, m, &vs);
+            }
+            let named = if spec.method.is_some() { "given" } else { "from the file name" };
+            format!(
+                "{} ({} resample columns, one row per dataset; method `{method}` {named}){}",
+                if aeon {
+                    "aeon/tsml-eval reference results (`Resamples:` header)"
+                } else {
+                    "a resamples table (`dataset,0,1,…`, MiniRocket/Hydra style)"
+                },
+                header.len() - 1,
+                match resample {
+                    Resample::Mean => String::from("; mean over resamples"),
+                    Resample::Only(id) => format!("; resample {id} only"),
+                }
+            )
+        } else {
+            match (find(&header, METHOD_COLUMNS), find(&header, DATASET_COLUMNS)) {
+                (Some(mc), Some(dc)) => {
+                    let wanted = spec.score.as_deref().unwrap_or(metric);
+                    let metric_col = find(&header, &[wanted]).or_else(|| {
+                        if spec.score.is_none() && metric == "accuracy" {
+                            find(&header, &["acc", "test_acc", "test_accuracy"])
+                        } else {
+                            None
                         }
-                        _ => None,
+                    });
+                    let counts = if spec.score.is_none() {
+                        (find(&header, &["correct"]), find(&header, &["total"]))
+                    } else {
+                        (None, None)
                     };
-                    let v = match (exact_counts, metric_col) {
-                        (Some(v), _) => Some(v),
-                        (None, Some(col)) => cell(*line, &header[col], &r[col])?,
-                        (None, None) => None,
-                    };
-                    if let Some(cc) = cc
-                        && let Ok(k) = r[cc].parse::<usize>()
+                    let rc = find(&header, RESAMPLE_COLUMNS);
+                    let cc = find(&header, CLASS_COLUMNS);
+                    if metric_col.is_none()
+                        && !(matches!(metric, "accuracy" | "error") && counts.0.zip(counts.1).is_some())
                     {
-                        scores.n_classes.insert(r[dc].clone(), k);
-                    }
-                    if let Some(v) = v {
-                        cells.entry((d, m)).or_default().push(v);
-                    } else if rc.is_none() {
-                        cells.entry((d, m)).or_default();
-                    }
-                }
-                for ((d, m), vs) in cells {
-                    if rc.is_none() && vs.len() > 1 {
                         return Err(err(
-                            None,
+                            Some(header_line),
                             format!(
-                                "{} rows for dataset `{}` and method `{}` and no resample column to tell them apart",
-                                vs.len(),
-                                scores.datasets[d],
-                                scores.methods[m]
+                                "long table without a `{wanted}` column (columns: {}); choose one with `metric` (or an entry's `score`)",
+                                header.join(", ")
                             ),
                         ));
                     }
-                    scores.values[d][m] = if vs.is_empty() { None } else { Exact::mean(&vs) };
+                    if let (Resample::Only(_), None) = (resample, rc) {
+                        return Err(err(
+                            Some(header_line),
+                            "a resample was chosen but the table has no resample column".into(),
+                        ));
+                    }
+                    let mut cells: BTreeMap<(usize, usize), Vec<Score>> = BTreeMap::new();
+                    let mut index: std::collections::HashMap<(&str, &str), (usize, usize)> = Default::default();
+                    for (line, r) in &body {
+                        if let (Resample::Only(want), Some(rc)) = (resample, rc)
+                            && !Resample::matches(want, &r[rc])
+                        {
+                            continue;
+                        }
+                        let (d, m) = match index.get(&(r[dc].as_str(), r[mc].as_str())) {
+                            Some(&dm) => dm,
+                            None => {
+                                let dm = (scores.dataset_index(&r[dc]), scores.method_index(&r[mc]));
+                                index.insert((&r[dc], &r[mc]), dm);
+                                dm
+                            }
+                        };
+                        let exact_counts = match counts {
+                            (Some(c), Some(t)) if metric_col.is_none() || metric == "accuracy" || metric == "error" => {
+                                match (r[c].parse::<usize>(), r[t].parse::<usize>()) {
+                                    (Ok(c), Ok(t)) if t > 0 && c <= t => {
+                                        let c = if metric == "error" { t - c } else { c };
+                                        Score::from_counts(c, t)
+                                    }
+                                    _ => return Err(err(Some(*line), format!("bad counts `{}`/`{}`", r[c], r[t]))),
+                                }
+                            }
+                            _ => None,
+                        };
+                        let v = match (exact_counts, metric_col) {
+                            (Some(v), _) => Some(v),
+                            (None, Some(col)) => cell(*line, &header[col], &r[col])?,
+                            (None, None) => None,
+                        };
+                        if let Some(cc) = cc
+                            && let Ok(k) = r[cc].parse::<usize>()
+                        {
+                            scores.n_classes.insert(r[dc].clone(), k);
+                        }
+                        if let Some(v) = v {
+                            cells.entry((d, m)).or_default().push(v);
+                        } else if rc.is_none() {
+                            cells.entry((d, m)).or_default();
+                        }
+                    }
+                    for ((d, m), vs) in cells {
+                        if rc.is_none() && vs.len() > 1 {
+                            return Err(err(
+                                None,
+                                format!(
+                                    "{} rows for dataset `{}` and method `{}` and no resample column to tell them apart",
+                                    vs.len(),
+                                    scores.datasets[d],
+                                    scores.methods[m]
+                                ),
+                            ));
+                        }
+                        scores.set_mean(d, m, &vs);
+                    }
+                    if let Some(name) = &spec.method {
+                        if scores.methods.len() != 1 {
+                            return Err(err(
+                                Some(header_line),
+                                format!(
+                                    "`method = \"{name}\"` renames the one method of a table, but this one has {}: {}",
+                                    scores.methods.len(),
+                                    scores.methods.join(", ")
+                                ),
+                            ));
+                        }
+                        scores.rename_method(0, name);
+                    }
+                    let dl4tsc = ["classifier_name", "archive_name", "dataset_name", "iteration"]
+                        .iter()
+                        .all(|c| find(&header, &[c]).is_some());
+                    let value = match (metric_col, counts) {
+                        (_, (Some(_), Some(_))) if metric_col.is_none() || matches!(metric, "accuracy" | "error") => {
+                            "exact `correct`/`total` counts".to_string()
+                        }
+                        (Some(c), _) => format!("column `{}`", header[c]),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "{} (method `{}`, dataset `{}`{}; {value}){index_note}",
+                        if dl4tsc { "dl-4-tsc long results" } else { "a long table" },
+                        header[mc],
+                        header[dc],
+                        match (rc, resample) {
+                            (Some(rc), Resample::Mean) => format!(", mean over resamples of `{}`", header[rc]),
+                            (Some(rc), Resample::Only(id)) => format!(", `{}` = {id} only", header[rc]),
+                            (None, _) => String::new(),
+                        }
+                    )
+                }
+                (None, _) => {
+                    // wide: first column (or the named one) is the dataset, the rest are methods
+                    let dc = find(&header, DATASET_COLUMNS).unwrap_or(0);
+                    let cc = find(&header, CLASS_COLUMNS);
+                    let others: Vec<usize> = (0..header.len()).filter(|&c| c != dc && Some(c) != cc).collect();
+                    let method_cols: Vec<usize> = match &spec.score {
+                        Some(col) => vec![find(&header, &[col.as_str()]).ok_or_else(|| {
+                            err(Some(header_line), format!("no column `{col}` (columns: {})", header.join(", ")))
+                        })?],
+                        None => others.clone(),
+                    };
+                    if method_cols.is_empty() {
+                        return Err(err(Some(header_line), "a wide table needs at least one method column".into()));
+                    }
+                    let stats: Vec<&str> =
+                        others.iter().map(|&c| header[c].as_str()).filter(|h| looks_like_statistic(h)).collect();
+                    if spec.score.is_none() && !stats.is_empty() {
+                        let file = Path::new(source).file_name().map(|f| f.to_string_lossy().into_owned());
+                        let file = file.unwrap_or_else(|| source.to_string());
+                        let guess = stats
+                            .iter()
+                            .find(|h| h.to_ascii_lowercase().contains(metric) || h.to_ascii_lowercase().contains("acc"))
+                            .unwrap_or(&stats[0]);
+                        let method = method_from_file_name(source, metric);
+                        let method = if method.is_empty() { "METHOD".to_string() } else { method };
+                        return Err(err(
+                            Some(header_line),
+                            format!(
+                                "the columns {} look like statistics of one method, not one method each; name the score column and its method:\n  pipeline: external = [{{ file = \"{file}\", score = \"{guess}\", method = \"{method}\" }}]\n  command line: tscpipe analyze {file}:{guess}={method}",
+                                stats.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
+                            ),
+                        ));
+                    }
+                    if let (Some(m), None, true) = (&spec.method, &spec.score, method_cols.len() > 1) {
+                        return Err(err(
+                            Some(header_line),
+                            format!(
+                                "`method = \"{m}\"` names the method of a one-column table, but this one has {} method columns; name the score column too",
+                                method_cols.len()
+                            ),
+                        ));
+                    }
+                    for &c in &method_cols {
+                        if header[c].is_empty() {
+                            return Err(err(Some(header_line), format!("column {} has no name", c + 1)));
+                        }
+                        let name = spec.method.clone().unwrap_or_else(|| header[c].clone());
+                        scores.method_index(&name);
+                    }
+                    for (line, r) in &body {
+                        if scores.datasets.contains(&r[dc]) {
+                            return Err(err(Some(*line), format!("dataset `{}` appears twice", r[dc])));
+                        }
+                        let d = scores.dataset_index(&r[dc]);
+                        if let Some(cc) = cc
+                            && let Ok(k) = r[cc].parse::<usize>()
+                        {
+                            scores.n_classes.insert(r[dc].clone(), k);
+                        }
+                        for (m, &c) in method_cols.iter().enumerate() {
+                            scores.values[d][m] = cell(*line, &header[c], &r[c])?;
+                        }
+                    }
+                    match &spec.score {
+                        Some(col) => format!("a wide table, column `{col}` as method `{}`", scores.methods[0]),
+                        None => "a wide table (one column per method)".to_string(),
+                    }
+                }
+                (Some(_), None) => {
+                    return Err(err(
+                        Some(header_line),
+                        format!("a long table needs a dataset column (one of {})", DATASET_COLUMNS.join(", ")),
+                    ));
                 }
             }
-            (None, _) => {
-                // wide: first column (or the named one) is the dataset, the rest are methods
-                let dc = find(&header, DATASET_COLUMNS).unwrap_or(0);
-                let cc = find(&header, CLASS_COLUMNS);
-                let method_cols: Vec<usize> = (0..header.len()).filter(|&c| c != dc && Some(c) != cc).collect();
-                if method_cols.is_empty() {
-                    return Err(err(Some(header_line), "a wide table needs at least one method column".into()));
-                }
-                for &c in &method_cols {
-                    if header[c].is_empty() {
-                        return Err(err(Some(header_line), format!("column {} has no name", c + 1)));
-                    }
-                    scores.method_index(&header[c]);
-                }
-                for (line, r) in body {
-                    if scores.datasets.contains(&r[dc]) {
-                        return Err(err(Some(*line), format!("dataset `{}` appears twice", r[dc])));
-                    }
-                    let d = scores.dataset_index(&r[dc]);
-                    if let Some(cc) = cc
-                        && let Ok(k) = r[cc].parse::<usize>()
-                    {
-                        scores.n_classes.insert(r[dc].clone(), k);
-                    }
-                    for (m, &c) in method_cols.iter().enumerate() {
-                        scores.values[d][m] = cell(*line, &header[c], &r[c])?;
-                    }
-                }
-            }
-            (Some(_), None) => {
-                return Err(err(
-                    Some(header_line),
-                    format!("a long table needs a dataset column (one of {})", DATASET_COLUMNS.join(", ")),
-                ));
-            }
-        }
+        };
         if scores.datasets.is_empty() {
             return Err(err(None, "the table has no results".into()));
         }
+        scores.layouts.push(InputLayout { source: source.to_string(), layout });
         Ok(scores)
+    }
+
+    /// Sets a cell to the mean of its resamples (missing when there are none), keeping the
+    /// resamples' floats when there are several.
+    fn set_mean(&mut self, d: usize, m: usize, vs: &[Score]) {
+        self.values[d][m] = Score::mean(vs);
+        if vs.len() > 1 {
+            self.per_resample
+                .insert((self.datasets[d].clone(), self.methods[m].clone()), vs.iter().map(|v| v.float).collect());
+        }
+    }
+
+    fn rename_method(&mut self, m: usize, name: &str) {
+        let old = std::mem::replace(&mut self.methods[m], name.to_string());
+        let keys: Vec<(String, String)> = self.per_resample.keys().filter(|(_, mm)| *mm == old).cloned().collect();
+        for k in keys {
+            if let Some(v) = self.per_resample.remove(&k) {
+                self.per_resample.insert((k.0, name.to_string()), v);
+            }
+        }
+    }
+
+    /// Mean ± sd over resamples per cell, when some cell has more than one resample.
+    pub fn resample_summary(&self) -> Option<ResampleSummary> {
+        if self.per_resample.is_empty() {
+            return None;
+        }
+        let cells = self
+            .datasets
+            .iter()
+            .zip(&self.values)
+            .map(|(d, row)| {
+                self.methods
+                    .iter()
+                    .zip(row)
+                    .map(|(m, v)| match self.per_resample.get(&(d.clone(), m.clone())) {
+                        Some(vs) => (vs.len(), kahan_mean(vs.iter().copied()), sample_sd(vs)),
+                        None => (usize::from(v.is_some()), v.map_or(f64::NAN, |v| v.float), None),
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(ResampleSummary { cells })
     }
 
     fn dataset_index(&mut self, name: &str) -> usize {
@@ -303,6 +621,12 @@ impl Scores {
             if let Some(new) = aliases.get(d.as_str()) {
                 if let Some(k) = self.n_classes.remove(d.as_str()) {
                     self.n_classes.insert(new.clone(), k);
+                }
+                let keys: Vec<(String, String)> = self.per_resample.keys().filter(|(dd, _)| dd == d).cloned().collect();
+                for k in keys {
+                    if let Some(v) = self.per_resample.remove(&k) {
+                        self.per_resample.insert((new.clone(), k.1), v);
+                    }
                 }
                 *d = new.clone();
             }
@@ -346,6 +670,8 @@ impl Scores {
             for (d, k) in part.n_classes {
                 out.n_classes.entry(d).or_insert(k);
             }
+            out.layouts.extend(part.layouts);
+            out.per_resample.extend(part.per_resample);
             out.source = format!("{} + {}", out.source, part.source);
         }
         Ok(out)
@@ -405,8 +731,14 @@ impl Scores {
 mod tests {
     use super::*;
 
+    use crate::stats::exact::Exact;
+
     fn e(s: &str) -> Exact {
         Exact::parse_decimal(s).unwrap()
+    }
+
+    fn ex(row: &[Option<Score>]) -> Vec<Option<Exact>> {
+        row.iter().map(|v| v.map(|v| v.exact)).collect()
     }
 
     #[test]
@@ -420,7 +752,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.methods, ["ResNet", "FCN, v2", "NN"]);
         assert_eq!(s.datasets, ["GunPoint", "Coffee"]);
-        assert_eq!(s.values[0], [Some(e("0.99")), Some(e("1")), None]);
+        assert_eq!(ex(&s.values[0]), [Some(e("0.99")), Some(e("1")), None]);
         let err = Scores::complete(s.clone(), Missing::Fail).unwrap_err().to_string();
         assert!(err.contains("GunPoint: no result for NN"), "{err}");
         let (kept, report) = s.complete(Missing::Intersect).unwrap();
@@ -432,19 +764,19 @@ mod tests {
     fn long_table_averages_resamples_or_picks_one() {
         let text = "classifier,dataset,resample,accuracy\nA,X,0,0.5\nA,X,1,0.7\nB,X,0,0.6\nB,X,1,0.6\n";
         let s = Scores::parse_csv("l.csv", text, "accuracy", &Resample::Mean).unwrap();
-        assert_eq!(s.values[0], [Some(e("0.6")), Some(e("0.6"))]);
+        assert_eq!(ex(&s.values[0]), [Some(e("0.6")), Some(e("0.6"))]);
         let s = Scores::parse_csv("l.csv", text, "accuracy", &Resample::Only("1".into())).unwrap();
-        assert_eq!(s.values[0], [Some(e("0.7")), Some(e("0.6"))]);
+        assert_eq!(ex(&s.values[0]), [Some(e("0.7")), Some(e("0.6"))]);
     }
 
     #[test]
     fn long_table_uses_exact_counts() {
         let text = "dataset,method,correct,total,n_classes,accuracy\nGunPoint,ED,137,150,2,0.913333\n";
         let s = Scores::parse_csv("ours.csv", text, "accuracy", &Resample::Mean).unwrap();
-        assert_eq!(s.values[0][0], Exact::from_counts(137, 150));
+        assert_eq!(s.values[0][0].map(|v| v.exact), Exact::from_counts(137, 150));
         assert_eq!(s.n_classes["GunPoint"], 2);
         let s = Scores::parse_csv("ours.csv", text, "error", &Resample::Mean).unwrap();
-        assert_eq!(s.values[0][0], Exact::from_counts(13, 150));
+        assert_eq!(s.values[0][0].map(|v| v.exact), Exact::from_counts(13, 150));
     }
 
     #[test]
@@ -465,7 +797,7 @@ mod tests {
         let b = Scores::parse_csv("b.csv", "dataset,B\nY,0.7\nZ,0.1\n", "accuracy", &Resample::Mean).unwrap();
         let m = Scores::merge(vec![a.clone(), b]).unwrap();
         assert_eq!(m.datasets, ["X", "Y", "Z"]);
-        assert_eq!(m.values[1], [Some(e("0.6")), Some(e("0.7"))]);
+        assert_eq!(ex(&m.values[1]), [Some(e("0.6")), Some(e("0.7"))]);
         let err = Scores::merge(vec![a.clone(), a.clone()]).unwrap_err().to_string();
         assert!(err.contains("method `A` is in both a.csv and a.csv"), "{err}");
         // a near name is pointed out, and an alias joins it
@@ -480,5 +812,55 @@ mod tests {
         let mut dup = a;
         let err = dup.rename_datasets(&[("X".to_string(), "Y".to_string())].into()).unwrap_err().to_string();
         assert!(err.contains("two rows name the same dataset"), "{err}");
+    }
+
+    fn layout(s: &Scores) -> &str {
+        &s.layouts[0].layout
+    }
+
+    #[test]
+    fn published_layouts_are_recognised() {
+        let m = &Resample::Mean;
+        let aeon = "Resamples:,0,1,2\nACSF1,0.9,0.8,0.7\nAdiac,0.5,0.6,\n";
+        let s = Scores::parse_csv("ref/HC2_accuracy.csv", aeon, "accuracy", m).unwrap();
+        assert_eq!((s.methods.as_slice(), s.datasets.len()), (&["HC2".to_string()][..], 2));
+        assert_eq!(ex(&s.values[0]), [Some(e("0.8"))]);
+        assert_eq!(ex(&s.values[1]), [Some(e("0.55"))], "a missing resample is left out of the mean");
+        assert!(layout(&s).starts_with("aeon/tsml-eval reference results"), "{}", layout(&s));
+        assert_eq!(s.per_resample[&("ACSF1".to_string(), "HC2".to_string())].len(), 3);
+        let one = Scores::parse_csv("ref/HC2_accuracy.csv", aeon, "accuracy", &Resample::Only("2".into())).unwrap();
+        assert_eq!(ex(&one.values[0]), [Some(e("0.7"))]);
+
+        let mr = "dataset,0,1\nACSF1,0.92,0.83\n";
+        let spec = ReadSpec { method: Some("MiniRocket".into()), score: None };
+        let s = Scores::parse_csv_with("accuracy_ucr109_resamples.csv", mr, "accuracy", m, &spec).unwrap();
+        assert_eq!(s.methods, ["MiniRocket"]);
+        assert!(layout(&s).contains("MiniRocket/Hydra style") && layout(&s).contains("given"), "{}", layout(&s));
+
+        let it = ",classifier_name,archive_name,dataset_name,iteration,accuracy,train_time\n0,InceptionTime,UCR,Crop,0.0,0.77,1.5\n1,InceptionTime,UCR,OliveOil,0.0,0.83,2.5\n";
+        let s = Scores::parse_csv("it.csv", it, "accuracy", m).unwrap();
+        assert_eq!((s.methods.as_slice(), s.datasets.len()), (&["InceptionTime".to_string()][..], 2));
+        assert!(layout(&s).starts_with("dl-4-tsc long results") && layout(&s).contains("unnamed index column"));
+        let s = Scores::parse_csv("it.csv", it, "accuracy", &Resample::Only("0".into())).unwrap();
+        assert_eq!(s.datasets.len(), 2, "resample `0` matches iteration `0.0`");
+
+        let rocket = "dataset,accuracy_mean,accuracy_standard_deviation,time_training_seconds\nACSF1,0.886,0.01,14.9\n";
+        let err = Scores::parse_csv("r/results_ucr.csv", rocket, "accuracy", m).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "`accuracy_mean`, `accuracy_standard_deviation`, `time_training_seconds` look like statistics"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("{ file = \"results_ucr.csv\", score = \"accuracy_mean\", method = \"results_ucr\" }"),
+            "{err}"
+        );
+        let spec = ReadSpec { score: Some("accuracy_mean".into()), method: Some("ROCKET".into()) };
+        let s = Scores::parse_csv_with("r/results_ucr.csv", rocket, "accuracy", m, &spec).unwrap();
+        assert_eq!((s.methods.as_slice(), ex(&s.values[0])), (&["ROCKET".to_string()][..], vec![Some(e("0.886"))]));
+        let spec = ReadSpec { score: None, method: Some("X".into()) };
+        let err = Scores::parse_csv_with("w.csv", "dataset,A,B\nd,1,2\n", "accuracy", m, &spec).unwrap_err();
+        assert!(err.to_string().contains("2 method columns"), "{err}");
     }
 }

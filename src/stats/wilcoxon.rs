@@ -1,12 +1,13 @@
-//! Two-sided Wilcoxon signed-rank test on paired differences, following SciPy 1.17's
-//! `scipy.stats.wilcoxon` exactly (statistic, zero handling, method choice, corrections), so the
-//! p-values are the ones papers computed with it.
+//! The Wilcoxon signed-rank test on paired differences, following SciPy 1.17's
+//! `scipy.stats.wilcoxon` exactly (statistic, zero handling, method choice, corrections,
+//! alternatives), so the p-values are the ones papers computed with it. Generic over the
+//! arithmetic ([`Arith`]): float64 as SciPy, or exact decimals.
 
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::exact::Exact;
 use super::ranks::average_ranks;
+use super::value::Arith;
 
 /// What to do with zero differences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -59,18 +60,44 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// The alternative hypothesis about `d = x − y` (SciPy's `alternative`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Alternative {
+    #[default]
+    #[serde(rename = "two-sided")]
+    TwoSided,
+    /// `x` tends to be greater than `y`.
+    #[serde(rename = "greater")]
+    Greater,
+    /// `x` tends to be less than `y`.
+    #[serde(rename = "less")]
+    Less,
+}
+
+impl Alternative {
+    pub const NAMES: &'static [&'static str] = &["two-sided", "greater", "less"];
+    pub fn parse(s: &str) -> Option<Alternative> {
+        Some(match s {
+            "two-sided" | "two_sided" => Alternative::TwoSided,
+            "greater" => Alternative::Greater,
+            "less" => Alternative::Less,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        Alternative::NAMES[self as usize]
+    }
+}
+
+/// The test's options; the default is SciPy's own (`zero_method="wilcox"`, `correction=False`,
+/// two-sided, `method="auto"`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct Options {
     pub zero_method: ZeroMethod,
     /// Continuity correction of the normal approximation.
     pub correction: bool,
     pub method: Method,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { zero_method: ZeroMethod::Wilcox, correction: true, method: Method::Auto }
-    }
+    pub alternative: Alternative,
 }
 
 /// How a p-value was obtained.
@@ -94,34 +121,35 @@ pub struct Wilcoxon {
     /// Sum of ranks of positive / negative differences.
     pub r_plus: f64,
     pub r_minus: f64,
-    /// min(R+, R−), the two-sided statistic SciPy reports.
+    /// min(R+, R−) for the two-sided test, R+ for a one-sided one (as SciPy reports).
     pub statistic: f64,
-    /// The z score of the normal approximation (with continuity correction), when used.
+    /// The z score of the normal approximation (with continuity correction), when used;
+    /// −|z| for the two-sided test.
     pub z: Option<f64>,
     pub p: f64,
     pub p_method: PMethod,
 }
 
 /// The test on differences `d = x − y`. Needs at least one pair.
-pub fn wilcoxon(d: &[Exact], opts: &Options) -> Option<Wilcoxon> {
+pub fn wilcoxon<T: Arith>(d: &[T], opts: &Options) -> Option<Wilcoxon> {
     let n = d.len();
     if n == 0 {
         return None;
     }
     let zeros = d.iter().filter(|v| v.is_zero()).count();
     // Ranked values: all for pratt/zsplit, the non-zero ones for wilcox.
-    let ranked: Vec<Exact> = match opts.zero_method {
+    let ranked: Vec<T> = match opts.zero_method {
         ZeroMethod::Wilcox => d.iter().filter(|v| !v.is_zero()).copied().collect(),
         _ => d.to_vec(),
     };
-    let abs: Vec<Exact> = ranked.iter().map(|v| v.abs()).collect();
-    let (ranks, tie_groups) = average_ranks(&abs, |a, b| a.cmp(b));
+    let abs: Vec<T> = ranked.iter().map(|v| v.magnitude()).collect();
+    let (ranks, tie_groups) = average_ranks(&abs, |a, b| a.order(b));
     let ties = tie_groups.iter().any(|&t| t > 1);
     let mut r_plus = 0.0;
     let mut r_minus = 0.0;
     let mut r_zero = 0.0;
     for (v, r) in ranked.iter().zip(&ranks) {
-        match v.signum() {
+        match v.sign() {
             1 => r_plus += r,
             -1 => r_minus += r,
             _ => r_zero += r,
@@ -131,7 +159,8 @@ pub fn wilcoxon(d: &[Exact], opts: &Options) -> Option<Wilcoxon> {
         r_plus += r_zero / 2.0;
         r_minus += r_zero / 2.0;
     }
-    let statistic = r_plus.min(r_minus);
+    let two_sided = opts.alternative == Alternative::TwoSided;
+    let statistic = if two_sided { r_plus.min(r_minus) } else { r_plus };
 
     let method = match opts.method {
         Method::Auto if n > 50 => Method::Approx,
@@ -162,7 +191,11 @@ pub fn wilcoxon(d: &[Exact], opts: &Options) -> Option<Wilcoxon> {
             let obs = obs.min(counts.len() - 1);
             let cdf: f64 = counts[..=obs].iter().sum::<f64>() / total;
             let sf: f64 = counts[obs..].iter().sum::<f64>() / total;
-            let p = (2.0 * cdf.min(sf)).min(1.0);
+            let p = match opts.alternative {
+                Alternative::TwoSided => (2.0 * cdf.min(sf)).min(1.0),
+                Alternative::Greater => sf,
+                Alternative::Less => cdf,
+            };
             let p_method = if ties || zeros > 0 { PMethod::ExactConditional } else { PMethod::Exact };
             Some(Wilcoxon { n, zeros, ties, r_plus, r_minus, statistic, z: None, p, p_method })
         }
@@ -182,10 +215,20 @@ pub fn wilcoxon(d: &[Exact], opts: &Options) -> Option<Wilcoxon> {
             let se = ((se - tie_correct / 2.0) / 24.0).sqrt();
             let mut z = (r_plus - mn) / se;
             if opts.correction {
-                z -= z.signum() * 0.5 / se;
+                let sign = match opts.alternative {
+                    Alternative::TwoSided if z == 0.0 => 0.0,
+                    Alternative::TwoSided => z.signum(),
+                    Alternative::Greater => 1.0,
+                    Alternative::Less => -1.0,
+                };
+                z -= sign * 0.5 / se;
             }
             let std = Normal::standard();
-            let p = (2.0 * std.cdf(z).min(std.sf(z))).min(1.0);
+            let p = match opts.alternative {
+                Alternative::TwoSided => (2.0 * std.cdf(z).min(std.sf(z))).min(1.0),
+                Alternative::Greater => std.sf(z),
+                Alternative::Less => std.cdf(z),
+            };
             Some(Wilcoxon {
                 n,
                 zeros,
@@ -193,7 +236,7 @@ pub fn wilcoxon(d: &[Exact], opts: &Options) -> Option<Wilcoxon> {
                 r_plus,
                 r_minus,
                 statistic,
-                z: Some(-z.abs()),
+                z: Some(if two_sided { -z.abs() } else { z }),
                 p,
                 p_method: PMethod::Normal,
             })
@@ -223,6 +266,8 @@ fn signed_rank_counts(doubled: &[u64]) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    use crate::stats::exact::Exact;
+
     fn ints(v: &[i64]) -> Vec<Exact> {
         v.iter().map(|&x| Exact::integer(x)).collect()
     }
@@ -242,6 +287,6 @@ mod tests {
     fn all_zero_differences_give_p_one() {
         let w = wilcoxon(&ints(&[0, 0, 0]), &Options::default()).unwrap();
         assert_eq!(w.p, 1.0);
-        assert!(wilcoxon(&[], &Options::default()).is_none());
+        assert!(wilcoxon::<Exact>(&[], &Options::default()).is_none());
     }
 }

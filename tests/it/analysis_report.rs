@@ -28,6 +28,9 @@ fn baselines_end_with_analysis_cd_diagram_and_report() {
     let html = published(&out, "report/report.html");
     assert!(html.contains("<strong>0.9400</strong>"), "the best GunPoint result is marked");
     assert!(html.contains("Critical-difference diagram"));
+    assert!(html.contains("Multiple comparison matrix") && html.contains("one point per dataset"), "MCM and scatter");
+    assert!(md.contains("Statistics: mode `float`"), "{md}");
+    assert!(md.contains("the pipeline's evaluation records"), "{md}");
     assert_eq!(html.matches("true class").count(), 12, "one confusion matrix per evaluation");
     assert!(html.contains("Stage timings") && html.contains("<td>nn_dtw[dataset=Coffee]</td>"));
     for external in ["src=\"http", "href=\"http", "<link", "<script"] {
@@ -131,4 +134,142 @@ fn analyze_command_on_published_tables() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("bad.csv:3: `oops` in column `B` is not a number"), "{stderr}");
+}
+
+#[test]
+fn one_dataset_gives_scores_and_ranks_and_says_why_there_are_no_tests() {
+    let mut p = Project::new();
+    p.sets.push("matrix.dataset=[\"GunPoint\"]".into());
+    let out = p.run(&repo().join("pipelines/baselines.toml"));
+    let md = published(&out, "analyze/analysis.md");
+    assert!(md.contains("No statistical tests: there is only one dataset (GunPoint)"), "{md}");
+    assert!(md.contains("| 1 | 1NN-DTW-10% |"), "the ranks are there: {md}");
+    assert!(published(&out, "table/results.csv").contains("GunPoint"));
+    let json: serde_json::Value = serde_json::from_str(&published(&out, "analyze/analysis.json")).unwrap();
+    assert!(json["pairs"].as_array().unwrap().is_empty() && json["friedman"].is_null());
+    let html = published(&out, "report/report.html");
+    assert!(html.contains("No statistical tests"), "the report says why");
+}
+
+fn analyze_cmd(args: &[&str], out: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .arg("analyze")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_table_of_one_methods_statistics_needs_its_score_named() {
+    let p = Project::new();
+    let rocket = "data/published/rocket_results_ucr.csv";
+    let out = analyze_cmd(&[rocket, "data/published/inceptiontime_results-InceptionTime-128.csv"], &p.path("a"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // miette wraps long messages: compare word by word
+    let words = |t: &str| t.split_whitespace().filter(|w| *w != "│" && *w != "×").collect::<Vec<_>>().join(" ");
+    let flat = words(&stderr);
+    for want in [
+        "`accuracy_mean`, `accuracy_standard_deviation`, `time_training_seconds`, `time_test_seconds`",
+        "external = [{ file = \"rocket_results_ucr.csv\", score = \"accuracy_mean\", method = \"rocket_results_ucr\" }]",
+        "tscpipe analyze rocket_results_ucr.csv:accuracy_mean=rocket_results_ucr",
+    ] {
+        assert!(flat.contains(&words(want)), "{want}\n{stderr}");
+    }
+    let named = format!("{rocket}:accuracy_mean=ROCKET");
+    let out = analyze_cmd(
+        &[
+            &named,
+            "data/published/inceptiontime_results-InceptionTime-128.csv",
+            "data/published/HC2_accuracy.csv",
+            "--missing",
+            "intersect",
+        ],
+        &p.path("b"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(p.path("b/analysis.md")).unwrap();
+    assert!(md.contains("Comparison of 3 methods on 112 datasets"), "{md}");
+    assert!(!md.contains("time_training_seconds |"), "{md}");
+    for want in [
+        "rocket_results_ucr.csv: read as a wide table, column `accuracy_mean` as method `ROCKET`",
+        "read as dl-4-tsc long results (method `classifier_name`, dataset `dataset_name`, mean over resamples of `iteration`; column `accuracy`) after an unnamed index column",
+        "HC2_accuracy.csv: read as aeon/tsml-eval reference results (`Resamples:` header) (30 resample columns, one row per dataset; method `HC2` from the file name); mean over resamples",
+    ] {
+        assert!(md.contains(want), "{want}\n{md}");
+    }
+    for f in ["mcm.svg", "box.svg", "scatter.svg", "cd.svg"] {
+        assert!(p.path("b").join(f).is_file(), "{f}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("b/analysis.json")).unwrap()).unwrap();
+    assert!(json["resamples"]["cells"].is_array(), "HC2's 30 resamples give mean ± sd");
+    assert!(md.contains("mean ± sample standard deviation of accuracy over resamples"), "{md}");
+}
+
+#[test]
+fn external_entries_name_the_score_column_in_a_pipeline() {
+    let p = Project::new();
+    let pipeline = p.write(
+        "p.toml",
+        &format!(
+            r#"
+[pipeline]
+name = "vs"
+include = ["{base}"]
+main = "analyze"
+
+[stages.analyze]
+external = [{{ file = "{rocket}", score = "accuracy_mean", method = "ROCKET" }}, "{dl4tsc}"]
+missing = "intersect"
+correction = true
+alternative = "greater"
+mode = "exact"
+"#,
+            base = repo().join("pipelines/baselines.toml").display(),
+            rocket = repo().join("data/published/rocket_results_ucr.csv").display(),
+            dl4tsc = repo().join("data/published/dl4tsc_results-ucr-128.csv").display(),
+        ),
+    );
+    let out = p.run(&pipeline);
+    let md = published(&out, "analyze/analysis.md");
+    assert!(md.contains("Comparison of 12 methods on 4 datasets"), "{md}");
+    assert!(
+        md.contains("mode `exact`") && md.contains("continuity correction on") && md.contains("alternative `greater`"),
+        "{md}"
+    );
+    assert!(md.contains("read as dl-4-tsc long results"), "{md}");
+
+    let bad = p.write("bad.toml", &std::fs::read_to_string(&pipeline).unwrap().replace("score =", "scroe ="));
+    let err = match p.try_run(&bad) {
+        Err(e) => e.to_string(),
+        Ok((out, _)) => format!("{:?}", out.summary.results.iter().map(|r| &r.outcome).collect::<Vec<_>>()),
+    };
+    assert!(err.contains("unknown key `scroe`"), "{err}");
+}
+
+#[test]
+fn analyze_command_flags_are_stated_in_the_analysis() {
+    let p = Project::new();
+    let out = analyze_cmd(
+        &[
+            "data/published/lstm_fcn_report_table2.csv",
+            "--correction",
+            "--alternative",
+            "less",
+            "--mode",
+            "exact",
+            "--zero-method",
+            "wilcox",
+        ],
+        &p.path("a"),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(p.path("a/analysis.md")).unwrap();
+    assert!(md.contains("mode `exact`, exact decimal arithmetic"), "{md}");
+    assert!(md.contains("zero_method `wilcox`, continuity correction on, alternative `less`"), "{md}");
+    assert!(md.contains("In float arithmetic"), "{md}");
 }
