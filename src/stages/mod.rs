@@ -15,12 +15,14 @@ pub mod pair_expand;
 pub mod predict;
 pub mod predict_pairs;
 pub mod report;
+pub mod rocket_classify;
 pub mod select;
 pub mod spec;
 pub mod split;
 pub mod table;
 pub mod train;
 pub mod train_pairs;
+pub mod transform;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -89,5 +91,7 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(features::Features),
         Arc::new(features_classify::FeaturesClassify),
         Arc::new(window::Window),
+        Arc::new(transform::Transform),
+        Arc::new(rocket_classify::RocketClassify),
     ]
 }

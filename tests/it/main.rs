@@ -13,6 +13,7 @@ mod interrupt;
 mod pipeline_errors;
 mod pipeline_language;
 mod remote_cache;
+mod rocket;
 mod slurm_executor;
 mod stats_scipy;
 mod zoo_pipeline;
