@@ -128,10 +128,7 @@ impl Hydra {
     pub fn transform(&self, x: &[f64], n: usize) -> Result<Vec<f32>, RocketError> {
         let l = self.input_length;
         if x.len() != n * l {
-            return Err(RocketError::ShapeMismatch {
-                fitted: (1, l),
-                given: (1, if n == 0 { 0 } else { x.len() / n }),
-            });
+            return Err(RocketError::ShapeMismatch { fitted: (1, l), given: (1, x.len().checked_div(n).unwrap_or(0)) });
         }
         if let Some(i) = (0..n).find(|i| x[i * l..(i + 1) * l].iter().any(|v| !v.is_finite())) {
             return Err(RocketError::NotFinite { series: i });

@@ -407,7 +407,7 @@ impl MiniRocket {
         if x.len() != n * w {
             return Err(RocketError::ShapeMismatch {
                 fitted: (self.channels, self.input_length),
-                given: (self.channels, if n == 0 { 0 } else { x.len() / n / self.channels.max(1) }),
+                given: (self.channels, x.len().checked_div(n).unwrap_or(0) / self.channels.max(1)),
             });
         }
         check(x, n, w)?;

@@ -144,7 +144,7 @@ impl MultiRocket {
         if x.len() != n * w {
             return Err(RocketError::ShapeMismatch {
                 fitted: (ch, len),
-                given: (ch, if n == 0 { 0 } else { x.len() / n / ch.max(1) }),
+                given: (ch, x.len().checked_div(n).unwrap_or(0) / ch.max(1)),
             });
         }
         if let Some(i) = (0..n).find(|i| x[i * w..(i + 1) * w].iter().any(|v| !v.is_finite())) {

@@ -225,7 +225,7 @@ impl RidgeClassifier {
     /// `X · coefᵀ + intercept` per row (scikit-learn's `decision_function`), `targets` values each.
     pub fn decision(&self, x: &[f64]) -> Result<Vec<Vec<f64>>, RidgeError> {
         let p = self.width;
-        if p == 0 || x.len() % p != 0 {
+        if p == 0 || !x.len().is_multiple_of(p) {
             return Err(RidgeError::WidthMismatch { train: p, test: x.len() });
         }
         check_finite(x, p)?;
@@ -355,7 +355,7 @@ impl ScaledRidge {
 
     /// Decision values of rows (consumed: scaled in place).
     pub fn decision(&self, mut x: Vec<f64>) -> Result<Vec<Vec<f64>>, RidgeError> {
-        if x.len() % self.model.width.max(1) != 0 {
+        if !x.len().is_multiple_of(self.model.width.max(1)) {
             return Err(RidgeError::WidthMismatch { train: self.model.width, test: x.len() });
         }
         self.scaler.apply(&mut x);
