@@ -81,7 +81,9 @@ fn main() {
     let opt = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let python = opt("--aeon");
     let synthetic: usize = opt("--synthetic").and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let threads: usize = opt("--threads").and_then(|v| v.parse().ok()).unwrap_or_else(rayon::current_num_threads);
+    let threads: usize = opt("--threads")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("thread pool");
     println!("MiniRocket (10,000 features), {threads} threads; times in ms (best of 3)");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");

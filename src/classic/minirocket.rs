@@ -233,9 +233,15 @@ impl Scratch {
             let a = &self.alpha[ch * l..(ch + 1) * l];
             let g = &self.gamma[ch * KERNEL_LEN * l..(ch + 1) * KERNEL_LEN * l];
             let (g0, g1, g2) = (&g[idx[0] * l..][..l], &g[idx[1] * l..][..l], &g[idx[2] * l..][..l]);
-            for t in 0..l {
-                let v = a[t] + g0[t] + g1[t] + g2[t];
-                c[t] = if n == 0 { v } else { c[t] + v };
+            let terms = a.iter().zip(g0).zip(g1).zip(g2).map(|(((a, b), c), d)| a + b + c + d);
+            if n == 0 {
+                for (o, v) in c.iter_mut().zip(terms) {
+                    *o = v;
+                }
+            } else {
+                for (o, v) in c.iter_mut().zip(terms) {
+                    *o += v;
+                }
             }
         }
     }
@@ -244,8 +250,26 @@ impl Scratch {
 /// The share of `c` strictly above `bias`, `count / len` in `f32`.
 #[inline]
 pub fn ppv(c: &[f32], bias: f32) -> f32 {
-    let count: u32 = c.iter().map(|&v| u32::from(v > bias)).sum();
-    count as f32 / c.len() as f32
+    count_above(c, bias) as f32 / c.len() as f32
+}
+
+/// `#{v > bias}`, in eight lanes (wrapping adds: a count never exceeds the length, and without
+/// overflow checks the loop vectorises in every profile).
+#[inline]
+pub fn count_above(c: &[f32], bias: f32) -> u32 {
+    let mut lanes = [0u32; 8];
+    let chunks = c.chunks_exact(8);
+    let tail = chunks.remainder();
+    for ch in chunks {
+        for (l, v) in lanes.iter_mut().zip(ch) {
+            *l = l.wrapping_add(u32::from(*v > bias));
+        }
+    }
+    let mut n = tail.iter().fold(0u32, |a, v| a.wrapping_add(u32::from(*v > bias)));
+    for l in lanes {
+        n = n.wrapping_add(l);
+    }
+    n
 }
 
 fn to_f32(values: &[f64]) -> Vec<f32> {
