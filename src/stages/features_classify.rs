@@ -1,17 +1,35 @@
 //! `features_classify`: a linear SVM, an RBF SVM or a random forest on a `features` table,
-//! standardised on TRAIN, predicting TEST in the format `evaluate` reads.
+//! standardised on TRAIN, predicting TEST in the format `evaluate` reads; or the ROCKET family's
+//! ridge classifier (`ridge_cv`) on a `transform` table.
 
 use super::artifact::{PREDICTIONS_FILE, Predictions, write_json};
 use super::features::{FEATURE_TABLE_FILE, read_features};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
+use super::rocket_classify::ridge_record;
 use super::spec::{InputSpec, OutputSpec};
 use crate::classic::feature_models::{Classifier, DEFAULT_SVM_EPOCHS, fit_predict};
+use crate::classic::ridge::default_alphas;
+use crate::classic::rocket::{class_scores, ridge_on_table};
 use crate::param_name;
 
 pub struct FeaturesClassify;
 
-const CLASSIFIERS: &[&str] = &["linear_svm", "rbf_svm", "random_forest"];
+const CLASSIFIERS: &[&str] = &["linear_svm", "rbf_svm", "random_forest", "ridge_cv"];
+
+/// The ridge selection record (`ridge_cv` only).
+const RIDGE_FILE: &str = "ridge.json";
+
+/// The ridge penalties: `alphas` if given, else `logspace(-3, 3, 10)`.
+pub fn ridge_alphas(alphas: Option<&[f64]>, name: &'static str) -> Result<Vec<f64>, StageError> {
+    match alphas {
+        None => Ok(default_alphas()),
+        Some(a) if a.is_empty() || a.iter().any(|x| !(*x > 0.0 && x.is_finite())) => {
+            Err(StageError::param(name, "a non-empty array of positive numbers"))
+        }
+        Some(a) => Ok(a.to_vec()),
+    }
+}
 
 crate::stage_params! {
     /// Parameters of `features_classify`.
@@ -32,6 +50,10 @@ crate::stage_params! {
         pub epochs: usize [Int = DEFAULT_SVM_EPOCHS as i64],
         /// seed of the SVM solver's visiting order, or of the forest's bootstraps and splits
         pub seed: i64 [Int = 0],
+        /// ridge_cv: penalties searched by leave-one-out (absent = logspace(-3, 3, 10))
+        pub alphas: Option<Vec<f64>> [List(Float), optional],
+        /// ridge_cv: divide each feature by its TRAIN sd first (absent = true; Hydra's features arrive scaled)
+        pub standardise: Option<bool> [Bool, optional],
         /// the method name in results tables
         pub label: String [Str = "${stage}"],
     }
@@ -61,6 +83,7 @@ pub fn classifier(p: &FeaturesClassifyParams) -> Result<Classifier, StageError> 
     let seed = p.seed as u64;
     Ok(match p.classifier.as_str() {
         "linear_svm" => Classifier::LinearSvm { c: positive(p.c, param_name!(P, c))?, epochs: epochs(p)?, seed },
+        "ridge_cv" => return Err(StageError::failed("ridge_cv is not a smartcore classifier")),
         "rbf_svm" => Classifier::RbfSvm {
             c: positive(p.c, param_name!(P, c))?,
             gamma: p.gamma.map(|g| positive(g, param_name!(P, gamma))).transpose()?,
@@ -95,13 +118,16 @@ impl TypedStage for FeaturesClassify {
     }
     fn about(&self) -> &'static str {
         "Linear SVM, RBF SVM (one-vs-one) or random forest (smartcore) on a feature table, \
-         standardised on TRAIN, predicting TEST"
+         standardised on TRAIN, predicting TEST; or RidgeClassifierCV (ridge_cv) as the ROCKET family uses it"
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "features", required: true, gather: false, doc: "a `features` table" }]
     }
     fn outputs(&self) -> Vec<OutputSpec> {
-        vec![OutputSpec::file(PREDICTIONS_FILE, "test predictions and per-class scores")]
+        vec![
+            OutputSpec::file(PREDICTIONS_FILE, "test predictions and per-class scores"),
+            OutputSpec::file(RIDGE_FILE, "ridge_cv: the chosen penalty and the leave-one-out error of each").optional(),
+        ]
     }
     fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         // Keep each classifier's key free of the others' settings.
@@ -109,10 +135,12 @@ impl TypedStage for FeaturesClassify {
         let (c, gamma, epochs) = (param_name!(P, c), param_name!(P, gamma), param_name!(P, epochs));
         let (trees, max_depth, max_features) =
             (param_name!(P, trees), param_name!(P, max_depth), param_name!(P, max_features));
+        let (alphas, standardise, seed) = (param_name!(P, alphas), param_name!(P, standardise), param_name!(P, seed));
         let drop: &[&str] = match P::from_params(p)?.classifier.as_str() {
-            "linear_svm" => &[gamma, trees, max_depth, max_features],
-            "rbf_svm" => &[trees, max_depth, max_features],
-            "random_forest" => &[c, gamma, epochs],
+            "linear_svm" => &[gamma, trees, max_depth, max_features, alphas, standardise],
+            "rbf_svm" => &[trees, max_depth, max_features, alphas, standardise],
+            "random_forest" => &[c, gamma, epochs, alphas, standardise],
+            "ridge_cv" => &[c, gamma, epochs, seed, trees, max_depth, max_features],
             _ => &[],
         };
         for k in drop {
@@ -121,6 +149,9 @@ impl TypedStage for FeaturesClassify {
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &FeaturesClassifyParams) -> Result<(), StageError> {
+        if p.classifier == "ridge_cv" {
+            return run_ridge(ctx, p);
+        }
         let model = classifier(p)?;
         let t = read_features(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
         ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
@@ -139,4 +170,26 @@ impl TypedStage for FeaturesClassify {
         };
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)
     }
+}
+
+/// `ridge_cv`: StandardScaler(with_mean=False) + RidgeClassifierCV on the table (no further
+/// standardisation: the scaler is the reference pipeline's).
+fn run_ridge(ctx: &StageContext<'_>, p: &FeaturesClassifyParams) -> Result<(), StageError> {
+    let alphas = ridge_alphas(p.alphas.as_deref(), param_name!(FeaturesClassifyParams, alphas))?;
+    let t = read_features(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
+    ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
+    let standardise = p.standardise.unwrap_or(true);
+    let r = ridge_on_table(&t, &alphas, standardise).map_err(|e| StageError::failed(format!("{}: {e}", t.dataset)))?;
+    write_json(&ctx.output(RIDGE_FILE), &ridge_record(&r.model, &alphas))?;
+    let preds = Predictions {
+        dataset: t.dataset.clone(),
+        method: p.label.clone(),
+        protocol: format!("fit on TRAIN; ridge penalty {} chosen by leave-one-out on TRAIN", r.model.alpha),
+        classes: t.classes.clone(),
+        truth: t.test.labels.clone(),
+        predicted: r.predicted.clone(),
+        scores: Some(class_scores(&r, t.classes.len())),
+        selection_loss: Some(-r.model.scores[r.model.alpha_index]),
+    };
+    write_json(&ctx.output(PREDICTIONS_FILE), &preds)
 }

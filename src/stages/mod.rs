@@ -19,12 +19,14 @@ pub mod predict;
 pub mod predict_pairs;
 pub mod report;
 pub mod resample;
+pub mod rocket_classify;
 pub mod select;
 pub mod spec;
 pub mod split;
 pub mod table;
 pub mod train;
 pub mod train_pairs;
+pub mod transform;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -95,5 +97,7 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(features::Features),
         Arc::new(features_classify::FeaturesClassify),
         Arc::new(window::Window),
+        Arc::new(transform::Transform),
+        Arc::new(rocket_classify::RocketClassify),
     ]
 }
