@@ -72,10 +72,13 @@ fn profiles(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A stand-in manifest for an upstream instance: one digest per declared output.
+/// A stand-in manifest for an upstream instance: one digest per declared output that every run
+/// writes. Optional outputs are left out, as a run that does not write them leaves them out of
+/// its manifest: a kind that gains an optional output keeps its dependents' keys.
 fn stand_in(id: &str, key: &str, outputs: &[tscpipe::stages::spec::OutputSpec]) -> Manifest {
     let outputs = outputs
         .iter()
+        .filter(|o| !o.optional)
         .map(|o| {
             let digest = blake3::hash(format!("stand-in\0{key}\0{}", o.name).as_bytes()).to_hex().to_string();
             (o.name.to_string(), OutputEntry { digest, size: 0, volatile: o.volatile })
