@@ -557,7 +557,8 @@ mod tests {
             stage: stage.into(),
             pipeline: "p".into(),
             kind,
-            params: Params(Default::default()),
+            // valid for every kind the tests use (a training needs its model table)
+            params: Params(serde_json::json!({ "model": { "model": "fcn" } }).as_object().cloned().unwrap_or_default()),
             key: key_inputs.key(),
             key_inputs,
             sources: BTreeMap::new(),

@@ -11,11 +11,13 @@ fn baselines_end_with_analysis_cd_diagram_and_report() {
     let p = Project::new();
     let out = p.run(&repo().join("pipelines/baselines.toml"));
     let md = published(&out, "analyze/analysis.md");
-    // 1NN-ED wins on ItalyPowerDemand and ArrowHead, ties Coffee, loses GunPoint to the band.
-    assert!(md.contains("| 1 | 1NN-ED | 1.5000 |"), "{md}");
+    // The ROCKET family leads; among the 1-NN methods ED ranks best (it wins ItalyPowerDemand
+    // and ArrowHead, ties Coffee, loses GunPoint to the band).
+    assert!(md.contains("| 1 | MultiRocket | 1.7500 |"), "{md}");
+    assert!(md.contains("| 4 | 1NN-ED | 4.1250 |"), "{md}");
     assert!(md.contains("| 1NN-ED | 1NN-DTW | 3/1/0 |"), "{md}");
     let json: serde_json::Value = serde_json::from_str(&published(&out, "analyze/analysis.json")).unwrap();
-    assert_eq!(json["methods"].as_array().unwrap().len(), 3);
+    assert_eq!(json["methods"].as_array().unwrap().len(), 6);
     // MPCE is known because the pipeline knows each dataset's classes.
     assert!(json["mpce"][0].as_f64().unwrap() > 0.0);
     let svg = published(&out, "analyze/cd.svg");
@@ -26,12 +28,12 @@ fn baselines_end_with_analysis_cd_diagram_and_report() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let html = published(&out, "report/report.html");
-    assert!(html.contains("<strong>0.9400</strong>"), "the best GunPoint result is marked");
+    assert!(html.contains("<strong>1.0000</strong>"), "the best GunPoint result is marked");
     assert!(html.contains("Critical-difference diagram"));
     assert!(html.contains("Multiple comparison matrix") && html.contains("one point per dataset"), "MCM and scatter");
     assert!(md.contains("Statistics: mode `float`"), "{md}");
     assert!(md.contains("the pipeline's evaluation records"), "{md}");
-    assert_eq!(html.matches("true class").count(), 12, "one confusion matrix per evaluation");
+    assert_eq!(html.matches("true class").count(), 24, "one confusion matrix per evaluation (6 methods × 4 datasets)");
     assert!(html.contains("Stage timings") && html.contains("<td>nn_dtw[dataset=Coffee]</td>"));
     for external in ["src=\"http", "href=\"http", "<link", "<script"] {
         assert!(!html.contains(external), "self-contained: found {external}");
@@ -80,9 +82,9 @@ missing = "intersect"
     );
     let out = p.run(&pipeline);
     let md = published(&out, "analyze/analysis.md");
-    assert!(md.contains("Comparison of 4 methods on 4 datasets"), "{md}");
-    assert!(md.contains("| 1 | ResNet (paper) |"), "{md}");
-    assert!(md.contains("no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%: Adiac"), "{md}");
+    assert!(md.contains("Comparison of 7 methods on 4 datasets"), "{md}");
+    assert!(md.contains("| 4 | ResNet (paper) |"), "{md}");
+    assert!(md.contains("no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%, MiniRocket, MultiRocket, Hydra: Adiac"), "{md}");
 
     // Editing the published table reruns the analysis (and the report), nothing else.
     std::fs::write(
@@ -94,7 +96,7 @@ missing = "intersect"
     let mut r = ran(&out);
     r.sort();
     assert_eq!(r, ["analyze", "report"]);
-    assert!(published(&out, "analyze/analysis.md").contains("| 4 | ResNet (paper) |"));
+    assert!(published(&out, "analyze/analysis.md").contains("| 7 | ResNet (paper) |"));
 
     // Without aliases the gap is an error that names the near spelling.
     let strict = p.write(
@@ -143,7 +145,7 @@ fn one_dataset_gives_scores_and_ranks_and_says_why_there_are_no_tests() {
     let out = p.run(&repo().join("pipelines/baselines.toml"));
     let md = published(&out, "analyze/analysis.md");
     assert!(md.contains("No statistical tests: there is only one dataset (GunPoint)"), "{md}");
-    assert!(md.contains("| 1 | 1NN-DTW-10% |"), "the ranks are there: {md}");
+    assert!(md.contains("| 4 | 1NN-DTW-10% |"), "the ranks are there: {md}");
     assert!(published(&out, "table/results.csv").contains("GunPoint"));
     let json: serde_json::Value = serde_json::from_str(&published(&out, "analyze/analysis.json")).unwrap();
     assert!(json["pairs"].as_array().unwrap().is_empty() && json["friedman"].is_null());
@@ -236,7 +238,7 @@ mode = "exact"
     );
     let out = p.run(&pipeline);
     let md = published(&out, "analyze/analysis.md");
-    assert!(md.contains("Comparison of 12 methods on 4 datasets"), "{md}");
+    assert!(md.contains("Comparison of 15 methods on 4 datasets"), "{md}");
     assert!(
         md.contains("mode `exact`") && md.contains("continuity correction on") && md.contains("alternative `greater`"),
         "{md}"

@@ -242,7 +242,9 @@ fn results_files_carry_the_resample_id() {
     let wide = published(&out, "table/results.csv");
     let cell: f64 = wide.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
     assert!((cell - mean).abs() < 1e-6, "{wide} vs {long}");
-    assert!(published(&out, "table/results.md").contains("mean over 3 resamples"));
+    let md = published(&out, "table/results.md");
+    assert!(md.contains("mean ± sample standard deviation over 3 resamples"), "{md}");
+    assert!(published(&out, "table/results_mean_sd.csv").starts_with("dataset,"));
     // Evaluate's record names its resample; the TEST order is aeon's.
     let cache = tscpipe::cache::Cache::open(p.cache_dir()).unwrap();
     let doc = reference();
