@@ -88,7 +88,7 @@ pub fn transform_from_params(p: &TransformParams) -> Result<RocketTransform, Sta
         if k < 2 {
             return Err(StageError::param(param_name!(P, kernels_per_group), "at least 2"));
         }
-        if g < 2 || g % 2 != 0 {
+        if g < 2 || !g.is_multiple_of(2) {
             return Err(StageError::param(param_name!(P, groups), "an even number, at least 2"));
         }
         return Ok(RocketTransform::Hydra { k, g, seed });
