@@ -369,7 +369,7 @@ impl TypedStage for Table {
 mod tests {
     use super::*;
 
-    fn rec(dataset: &str, method: &str, resample: Option<i64>, correct: usize) -> EvalRecord {
+    pub(super) fn rec(dataset: &str, method: &str, resample: Option<i64>, correct: usize) -> EvalRecord {
         let acc = correct as f64 / 10.0;
         EvalRecord {
             dataset: dataset.into(),
@@ -426,24 +426,9 @@ mod tests {
 mod mean_sd_tests {
     use super::*;
 
+    /// One record per call; the resample id is left out, as `MeanSd` counts records per cell.
     fn rec(dataset: &str, method: &str, correct: usize) -> EvalRecord {
-        let acc = correct as f64 / 10.0;
-        EvalRecord {
-            dataset: dataset.into(),
-            method: method.into(),
-            protocol: String::new(),
-            resample: None,
-            n_classes: 2,
-            correct,
-            total: 10,
-            accuracy: acc,
-            balanced_accuracy: acc,
-            macro_precision: acc,
-            macro_recall: acc,
-            macro_f1: acc,
-            per_class_error: (1.0 - acc) / 2.0,
-            selection_loss: None,
-        }
+        super::tests::rec(dataset, method, None, correct)
     }
 
     #[test]
