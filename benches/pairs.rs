@@ -1,4 +1,4 @@
-//! CNN-TS at the sizes of issue 5: N = 2,000 training series of length 1,000 with all N² pairs.
+//! CNN-TS at study size: N = 2,000 training series of length 1,000 with all N² pairs.
 //! Reports the pair set's memory, the process's peak resident memory (VmHWM) after each phase,
 //! the time of pair expansion and NearMiss, and training throughput in pairs per second
 //! (forward, backward, Adam on mini-batches gathered on the fly from the index pairs).

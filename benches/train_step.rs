@@ -1,4 +1,4 @@
-//! One LSTM-FCN training step (forward, backward, Adam) at the sizes issue 3 names — B=50, T=150
+//! One LSTM-FCN training step (forward, backward, Adam) at two sizes — B=50, T=150
 //! and B=128, T=500 — on the default CPU backend (burn `flex`), next to the same step in PyTorch
 //! when a reference interpreter is given, reported as ms/step and the ratio.
 //!

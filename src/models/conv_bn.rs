@@ -1,4 +1,4 @@
-//! Issue 3, speed: Conv1D "same" → BatchNorm with batch statistics → optional ReLU, fused into
+//! Speed: Conv1D "same" → BatchNorm with batch statistics → optional ReLU, fused into
 //! one custom operation for training on the CPU backend.
 //!
 //! With the convolution alone as a custom op ([`super::conv_gemm`]), a profile of the LSTM-FCN

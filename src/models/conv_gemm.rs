@@ -1,4 +1,4 @@
-//! Issue 3, speed: a "same" Conv1d whose forward and both backward passes are three
+//! Speed: a "same" Conv1d whose forward and both backward passes are three
 //! large row-major sgemm calls on host buffers, as a custom burn operation with a handwritten
 //! backward pass, so that the GEMM kernel can be chosen: the `gemm` crate (what burn `flex` uses)
 //! or OpenBLAS loaded at run time.

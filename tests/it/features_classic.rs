@@ -1,4 +1,4 @@
-//! The classical baselines of issue 6: the features against NumPy/SciPy/PyWavelets on real
+//! The classical baselines: the features against NumPy/SciPy/PyWavelets on real
 //! bundled series, the classifiers' determinism and accuracy on bundled data, and the `window`
 //! stage on BasicMotions end to end.
 
