@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 use tscpipe::plot::cd_diagram::{CdDiagram, cd_diagram_svg};
-use tscpipe::plot::mcm::{Mcm, McmCell, mcm_svg};
+use tscpipe::plot::mcm::{Mcm, mcm_svg};
 use tscpipe::stats::{AnalysisOptions, Resample, Scores, analyze};
 
 /// A long table `dataset,method,resample,accuracy` with accuracies as a test set of 20–1000
@@ -56,22 +56,6 @@ fn main() {
             let tscpipe::stats::analysis::CdParts { methods, groups, cd } = a.cd_diagram_parts();
             cd_diagram_svg(&CdDiagram { methods: &methods, groups: &groups, cd, title: None }).expect("cd");
             let tscpipe::stats::analysis::McmParts { methods, cells } = a.mcm_parts();
-            let cells: Vec<Vec<Option<McmCell>>> = cells
-                .into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .map(|c| {
-                            c.map(|c| McmCell {
-                                mean_difference: c.mean_difference,
-                                wins: c.wins,
-                                ties: c.ties,
-                                losses: c.losses,
-                                p: c.p,
-                            })
-                        })
-                        .collect()
-                })
-                .collect();
             let m =
                 Mcm { title: "", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
             mcm_svg(&m).expect("mcm");

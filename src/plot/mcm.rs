@@ -8,12 +8,13 @@ use super::PlotError;
 use super::svg::{Svg, coolwarm, hex, width};
 
 /// One cell of the matrix, from the row method's side.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct McmCell {
     pub mean_difference: f64,
     pub wins: usize,
     pub ties: usize,
     pub losses: usize,
+    /// The pair's Holm-adjusted Wilcoxon p.
     pub p: f64,
 }
 

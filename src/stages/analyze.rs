@@ -14,7 +14,7 @@ use super::spec::{InputSpec, OutputSpec};
 use super::table::{METRICS, record_matrix};
 use crate::plot::box_plot::{BoxPlot, box_plot_svg};
 use crate::plot::cd_diagram::{CdDiagram, cd_diagram_png, cd_diagram_svg};
-use crate::plot::mcm::{Mcm, McmCell, mcm_svg};
+use crate::plot::mcm::{Mcm, mcm_svg};
 use crate::plot::pairwise_scatter::{PairwiseScatter, pairwise_scatter_svg};
 use crate::stats::analysis::{CdParts, InputLayout};
 use crate::stats::scores::MergeReport;
@@ -244,22 +244,6 @@ pub fn render(analysis: &Analysis) -> Result<Vec<(&'static str, Vec<u8>)>, Strin
     }
     if analysis.untestable.is_none() {
         let crate::stats::analysis::McmParts { methods, cells } = analysis.mcm_parts();
-        let cells: Vec<Vec<Option<McmCell>>> = cells
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|c| {
-                        c.map(|c| McmCell {
-                            mean_difference: c.mean_difference,
-                            wins: c.wins,
-                            ties: c.ties,
-                            losses: c.losses,
-                            p: c.p,
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
         let title = format!("Multiple comparison matrix ({})", analysis.metric);
         let m = Mcm {
             title: &title,

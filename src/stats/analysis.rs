@@ -127,16 +127,9 @@ pub struct ResampleSummary {
     pub cells: Vec<Vec<(usize, f64, Option<f64>)>>,
 }
 
-/// One cell of the multiple comparison matrix, from the row method's side.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct McmCell {
-    pub mean_difference: f64,
-    pub wins: usize,
-    pub ties: usize,
-    pub losses: usize,
-    /// The pair's Holm-adjusted Wilcoxon p.
-    pub p: f64,
-}
+/// One cell of the multiple comparison matrix, from the row method's side (the figure's own
+/// cell type: what the statistics compute is what is drawn).
+pub use crate::plot::mcm::McmCell;
 
 /// What the multiple comparison matrix shows: methods (name, mean score) in display order and
 /// `[row][column]` cells (`None` on the diagonal).
