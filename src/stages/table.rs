@@ -22,11 +22,8 @@ pub struct ResultsTable {
 /// Datasets (rows), methods (columns), both in first-seen order, and `value` of each record in
 /// its cell (`None` where a method was not run on a dataset). Two records for one cell are an
 /// error: the table and the statistics need one number per dataset and method.
-#[allow(clippy::type_complexity)]
-pub fn record_matrix<T: Clone>(
-    records: &[EvalRecord],
-    mut value: impl FnMut(&EvalRecord) -> Result<T, String>,
-) -> Result<(Vec<String>, Vec<String>, Vec<Vec<Option<T>>>), String> {
+/// The datasets and methods of some records, each in the order first seen.
+fn datasets_and_methods(records: &[EvalRecord]) -> (Vec<String>, Vec<String>) {
     let mut datasets: Vec<String> = Vec::new();
     let mut methods: Vec<String> = Vec::new();
     for r in records {
@@ -37,6 +34,15 @@ pub fn record_matrix<T: Clone>(
             methods.push(r.method.clone());
         }
     }
+    (datasets, methods)
+}
+
+#[allow(clippy::type_complexity)]
+pub fn record_matrix<T: Clone>(
+    records: &[EvalRecord],
+    mut value: impl FnMut(&EvalRecord) -> Result<T, String>,
+) -> Result<(Vec<String>, Vec<String>, Vec<Vec<Option<T>>>), String> {
+    let (datasets, methods) = datasets_and_methods(records);
     let mut values = vec![vec![None; methods.len()]; datasets.len()];
     for r in records {
         let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
@@ -73,16 +79,7 @@ fn resample_means(
             r.method, r.dataset
         ));
     }
-    let mut datasets: Vec<String> = Vec::new();
-    let mut methods: Vec<String> = Vec::new();
-    for r in records {
-        if !datasets.contains(&r.dataset) {
-            datasets.push(r.dataset.clone());
-        }
-        if !methods.contains(&r.method) {
-            methods.push(r.method.clone());
-        }
-    }
+    let (datasets, methods) = datasets_and_methods(records);
     let mut seen = std::collections::HashSet::new();
     let mut sums: Vec<Vec<Option<(f64, usize)>>> = vec![vec![None; methods.len()]; datasets.len()];
     for r in records {
@@ -216,16 +213,7 @@ impl MeanSd {
     /// of single results stays as it is; mixed counts are left to [`ResultsTable::build`] to
     /// report as duplicates).
     pub fn from_records(records: &[EvalRecord], metric: &str) -> Result<Option<MeanSd>, String> {
-        let mut datasets: Vec<String> = Vec::new();
-        let mut methods: Vec<String> = Vec::new();
-        for r in records {
-            if !datasets.contains(&r.dataset) {
-                datasets.push(r.dataset.clone());
-            }
-            if !methods.contains(&r.method) {
-                methods.push(r.method.clone());
-            }
-        }
+        let (datasets, methods) = datasets_and_methods(records);
         let mut groups: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); methods.len()]; datasets.len()];
         for r in records {
             let d = datasets.iter().position(|x| *x == r.dataset).unwrap_or(0);
