@@ -375,8 +375,8 @@ pub fn analyze_tables(
     use crate::stages::analyze;
     let mut parts = Vec::new();
     for f in files {
-        if !f.path.is_file() {
-            return Err(Error::Usage(format!("no such file: {}", f.path.display())));
+        if !f.path.exists() {
+            return Err(Error::Usage(format!("no such file or folder: {}", f.path.display())));
         }
         parts.push(analyze::read_external(f, params).map_err(Error::Usage)?);
     }

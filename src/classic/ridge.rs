@@ -320,6 +320,9 @@ pub struct RidgeFitPredict {
     pub predicted: Vec<usize>,
     /// The decision values per test row (one per target column).
     pub scores: Vec<Vec<f64>>,
+    /// Wall time of fitting on TRAIN and of predicting TEST, as tsml-eval records them.
+    pub fit_time: std::time::Duration,
+    pub predict_time: std::time::Duration,
 }
 
 /// `make_pipeline(StandardScaler(with_mean=False), RidgeClassifierCV(alphas))`, fitted.
@@ -372,10 +375,12 @@ pub fn ridge_fit_predict(
     test: Vec<f64>,
     alphas: &[f64],
 ) -> Result<RidgeFitPredict, RidgeError> {
+    let start = std::time::Instant::now();
     let fitted = ScaledRidge::fit(train, n_train, p, labels, alphas)?;
+    let fit_time = start.elapsed();
     let scores = fitted.decision(test)?;
     let predicted = scores.iter().map(|d| fitted.model.class_of(d)).collect();
-    Ok(RidgeFitPredict { model: fitted.model, predicted, scores })
+    Ok(RidgeFitPredict { model: fitted.model, predicted, scores, fit_time, predict_time: start.elapsed() - fit_time })
 }
 
 #[cfg(test)]

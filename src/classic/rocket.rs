@@ -181,6 +181,7 @@ const TEST_CHUNK: usize = 256;
 /// Transform + ridge in one pass, TEST in chunks (the features of TEST are never all held): the
 /// same numbers as [`transform_dataset`] followed by [`ridge_on_table`].
 pub fn classify_dataset(ds: &Dataset, t: &RocketTransform, alphas: &[f64]) -> Result<RidgeFitPredict, RocketRunError> {
+    let start = std::time::Instant::now();
     let fitted = fit(ds, t)?;
     let width = fitted.width();
     let mut train: Vec<f64> = fitted.apply(&ds.train.values, ds.train.n)?.into_iter().map(f64::from).collect();
@@ -190,6 +191,7 @@ pub fn classify_dataset(ds: &Dataset, t: &RocketTransform, alphas: &[f64]) -> Re
         sc.apply(&mut train);
     }
     let ridge = ScaledRidge::fit_scaled(train, ds.train.n, width, &ds.train.labels, alphas, sparse.is_none())?;
+    let fit_time = start.elapsed();
     same_shape(ds, &ds.test)?;
     let w = ds.test.dims * ds.test.len;
     let mut scores = Vec::with_capacity(ds.test.n);
@@ -202,12 +204,14 @@ pub fn classify_dataset(ds: &Dataset, t: &RocketTransform, alphas: &[f64]) -> Re
         scores.extend(ridge.decision(f)?);
     }
     let predicted = scores.iter().map(|d| ridge.model.class_of(d)).collect();
-    Ok(RidgeFitPredict { model: ridge.model, predicted, scores })
+    let predict_time = start.elapsed() - fit_time;
+    Ok(RidgeFitPredict { model: ridge.model, predicted, scores, fit_time, predict_time })
 }
 
 /// The ridge classifier of the ROCKET papers on a feature table: TRAIN-scaled (unless
 /// `standardise` is false), penalty by leave-one-out, predicting TEST.
 pub fn ridge_on_table(t: &FeatureTable, alphas: &[f64], standardise: bool) -> Result<RidgeFitPredict, RidgeError> {
+    let start = std::time::Instant::now();
     let fitted = ScaledRidge::fit_scaled(
         t.train.values.clone(),
         t.train.n,
@@ -216,9 +220,10 @@ pub fn ridge_on_table(t: &FeatureTable, alphas: &[f64], standardise: bool) -> Re
         alphas,
         standardise,
     )?;
+    let fit_time = start.elapsed();
     let scores = fitted.decision(t.test.values.clone())?;
     let predicted = scores.iter().map(|d| fitted.model.class_of(d)).collect();
-    Ok(RidgeFitPredict { model: fitted.model, predicted, scores })
+    Ok(RidgeFitPredict { model: fitted.model, predicted, scores, fit_time, predict_time: start.elapsed() - fit_time })
 }
 
 /// Per-class scores from the ridge decision values: `(−d, d)` for two classes (the second class

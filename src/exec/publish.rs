@@ -122,13 +122,18 @@ fn write_tree(
         let Some(m) = summary.results.get(i).and_then(|r| r.manifest.as_ref()) else { continue };
         let outs = kind.outputs();
         for (name, o) in &m.outputs {
-            let declared = outs.iter().find(|s| s.name == name);
+            // a file inside a declared folder output (`tsml/FCN/…`) has that output's roles
+            let top = name.split('/').next().unwrap_or(name);
+            let declared = outs.iter().find(|s| s.name == top);
             if !(decl.publish && declared.is_none_or(|s| s.publish || outs.iter().all(|x| !x.publish))) {
                 continue;
             }
             let dir = instance_dir(results, p, i);
             fs::create_dir_all(&dir)?;
             let dest = dir.join(name);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
             if declared.is_some_and(|s| s.timings) {
                 // the run's own stage timings complete the report
                 let html = fs::read_to_string(cache.blob_path(&o.digest))?;

@@ -20,12 +20,42 @@ impl FileDigests {
         if let Some(d) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
             return Ok(d);
         }
-        let (d, _) = crate::cache::store::hash_file(path).map_err(|e| e.to_string())?;
+        let d = if path.is_dir() {
+            tree_digest(path)?
+        } else {
+            crate::cache::store::hash_file(path).map_err(|e| e.to_string())?.0
+        };
         if let Ok(mut m) = self.0.lock() {
             m.insert(path.to_path_buf(), d.clone());
         }
         Ok(d)
     }
+}
+
+/// A folder a stage reads (a tsml-eval results collection): the digest of every file's relative
+/// path and content, in path order, so that renaming, adding or editing a file changes it and
+/// nothing else does.
+fn tree_digest(root: &Path) -> Result<String, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() { walk(&p, out)? } else { out.push(p) }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, &mut files).map_err(|e| format!("{}: {e}", root.display()))?;
+    files.sort();
+    let mut h = blake3::Hasher::new();
+    for f in files {
+        let rel = f.strip_prefix(root).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        let (d, _) = crate::cache::store::hash_file(&f).map_err(|e| e.to_string())?;
+        h.update(rel.as_bytes());
+        h.update(b"\0");
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    Ok(h.finalize().to_hex().to_string())
 }
 
 /// Why a key could not be computed.

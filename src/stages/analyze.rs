@@ -189,7 +189,7 @@ pub fn externals(p: &AnalyzeParams, base: &Path) -> Result<Vec<External>, String
 /// exists as written is always just a file.
 pub fn parse_external_arg(arg: &str) -> External {
     let plain = |f: &str| External { path: PathBuf::from(f), spec: ReadSpec::default() };
-    if Path::new(arg).is_file() {
+    if Path::new(arg).exists() {
         return plain(arg);
     }
     let (left, method) = match arg.rsplit_once('=') {
@@ -197,7 +197,7 @@ pub fn parse_external_arg(arg: &str) -> External {
         _ => (arg, None),
     };
     let (file, score) = match left.rsplit_once(':') {
-        Some((f, c)) if !Path::new(left).is_file() && !f.is_empty() && !c.is_empty() => (f, Some(c.to_string())),
+        Some((f, c)) if !Path::new(left).exists() && !f.is_empty() && !c.is_empty() => (f, Some(c.to_string())),
         _ => (left, None),
     };
     External { path: PathBuf::from(file), spec: ReadSpec { score, method } }
@@ -318,7 +318,7 @@ pub fn read_external(e: &External, p: &Params) -> Result<Scores, String> {
 fn read_external_with(e: &External, p: &AnalyzeParams) -> Result<Scores, String> {
     let (_, _, resample) = options(p)?;
     let metric = p.metric.as_str();
-    let mut s = Scores::read_csv_with(&e.path, metric, &resample, &e.spec).map_err(|e| e.to_string())?;
+    let mut s = Scores::read_path_with(&e.path, metric, &resample, &e.spec).map_err(|e| e.to_string())?;
     s.rename_datasets(&aliases(p)?).map_err(|e| e.to_string())?;
     Ok(s)
 }
@@ -367,8 +367,8 @@ impl TypedStage for Analyze {
         options(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, alpha), m))?;
         aliases(p).map_err(|m| CheckError::param(crate::param_name!(AnalyzeParams, aliases), m))?;
         for e in externals(p, &env.pipeline_dir).map_err(|m| CheckError::param(external, m))? {
-            if !e.path.is_file() {
-                return Err(CheckError::param(external, format!("no such file: {}", e.path.display())));
+            if !e.path.exists() {
+                return Err(CheckError::param(external, format!("no such file or folder: {}", e.path.display())));
             }
             read_external_with(&e, p).map_err(|m| CheckError::param(external, m))?;
         }

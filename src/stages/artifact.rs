@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::kind::StageError;
+use super::kind::{InputArtifact, StageError};
+use super::spec::OutputSpec;
 use crate::data::dataset::Dataset;
 
 pub const DATASET_FILE: &str = "dataset.bin";
@@ -15,6 +16,8 @@ pub const PREDICTIONS_FILE: &str = "predictions.json";
 /// Learned features per test series (`predict` with `export_features`), which `report` plots;
 /// not the `features` stage's table ([`super::features::FEATURE_TABLE_FILE`]).
 pub const FEATURES_FILE: &str = "features.json";
+/// A classifier's measured fit and predict times ([`Timing`]).
+pub const TIMING_FILE: &str = "timing.json";
 
 pub fn write_dataset(path: &Path, d: &Dataset) -> Result<(), StageError> {
     let bytes = postcard::to_stdvec(d).map_err(|e| StageError::failed(format!("encoding dataset: {e}")))?;
@@ -103,4 +106,35 @@ pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StageError> {
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, StageError> {
     let text = std::fs::read_to_string(path).map_err(|e| StageError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", path.display())))
+}
+
+/// How long a classifier took, as tsml-eval's results files report it: the wall time of fitting
+/// on TRAIN and of predicting TEST, in milliseconds. Measured, so it differs run to run: stages
+/// write it as a volatile output ([`timing_output`]) that no dependent's key sees, and a cached
+/// entry keeps the times of the run that computed it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict_ms: Option<u64>,
+}
+
+impl Timing {
+    pub fn new(fit: Option<std::time::Duration>, predict: Option<std::time::Duration>) -> Self {
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        Timing { fit_ms: fit.map(ms), predict_ms: predict.map(ms) }
+    }
+
+    /// The timing an upstream instance recorded; none when it has none (a kind that does not
+    /// time itself, or an entry cached before it did).
+    pub fn of(a: &InputArtifact) -> Timing {
+        a.files.get(TIMING_FILE).and_then(|p| read_json(p).ok()).unwrap_or_default()
+    }
+}
+
+/// The declaration of [`TIMING_FILE`]: optional (entries cached without it stay valid) and
+/// volatile.
+pub fn timing_output() -> OutputSpec {
+    OutputSpec::file(TIMING_FILE, "fit and predict wall times in ms (for results exports)").optional().volatile()
 }

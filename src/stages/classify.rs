@@ -2,7 +2,9 @@
 
 use serde_json::Number;
 
-use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, write_json};
+use super::artifact::{
+    DATASET_FILE, PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing, read_dataset, timing_output, write_json,
+};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec};
@@ -54,7 +56,7 @@ impl TypedStage for Classify {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a dataset" }]
     }
     fn outputs(&self) -> Vec<OutputSpec> {
-        vec![OutputSpec::file(PREDICTIONS_FILE, "test predictions and nearest distances")]
+        vec![OutputSpec::file(PREDICTIONS_FILE, "test predictions and nearest distances"), timing_output()]
     }
     fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
         // The window means nothing for Euclidean distance: keep it out of that key.
@@ -70,7 +72,10 @@ impl TypedStage for Classify {
             _ => Metric::Euclidean,
         };
         ctx.report(Some(0.0), format!("{} test series", ds.test.n));
+        let start = std::time::Instant::now();
         let r = one_nn(&ds.train, &ds.test, metric)?;
+        // 1-NN keeps TRAIN as it is: fitting is nothing, predicting is the search
+        let timing = Timing::new(Some(std::time::Duration::ZERO), Some(start.elapsed()));
         let scores = r.distances.iter().map(|d| vec![*d]).collect();
         let preds = Predictions {
             dataset: ds.name.clone(),
@@ -82,6 +87,7 @@ impl TypedStage for Classify {
             scores: Some(scores),
             selection_loss: None,
         };
+        write_json(&ctx.output(TIMING_FILE), &timing)?;
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)
     }
 }

@@ -2,7 +2,7 @@
 //! standardised on TRAIN, predicting TEST in the format `evaluate` reads; or the ROCKET family's
 //! ridge classifier (`ridge_cv`) on a `transform` table.
 
-use super::artifact::{PREDICTIONS_FILE, Predictions, write_json};
+use super::artifact::{PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing, timing_output, write_json};
 use super::features::{FEATURE_TABLE_FILE, read_features};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
@@ -127,6 +127,7 @@ impl TypedStage for FeaturesClassify {
         vec![
             OutputSpec::file(PREDICTIONS_FILE, "test predictions and per-class scores"),
             OutputSpec::file(RIDGE_FILE, "ridge_cv: the chosen penalty and the leave-one-out error of each").optional(),
+            timing_output(),
         ]
     }
     fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
@@ -191,5 +192,7 @@ fn run_ridge(ctx: &StageContext<'_>, p: &FeaturesClassifyParams) -> Result<(), S
         scores: Some(class_scores(&r, t.classes.len())),
         selection_loss: Some(-r.model.scores[r.model.alpha_index]),
     };
+    // the features were made upstream: this is the ridge's own fit, not the pipeline's
+    write_json(&ctx.output(TIMING_FILE), &Timing::new(Some(r.fit_time), Some(r.predict_time)))?;
     write_json(&ctx.output(PREDICTIONS_FILE), &preds)
 }

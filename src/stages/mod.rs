@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod artifact;
 pub mod classify;
 pub mod evaluate;
+pub mod export;
 pub mod features;
 pub mod features_classify;
 pub mod finetune;
@@ -84,6 +85,7 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(resample::Resample),
         Arc::new(classify::Classify),
         Arc::new(evaluate::Evaluate),
+        Arc::new(export::Export),
         Arc::new(table::Table),
         Arc::new(train::Train),
         Arc::new(finetune::Finetune),

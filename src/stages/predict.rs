@@ -2,8 +2,8 @@
 //! weights of attention models (the model's explanation, drawn by the report).
 
 use super::artifact::{
-    DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, read_dataset, read_json,
-    write_json,
+    DATASET_FILE, FEATURES_FILE, FeatureSet, Features, PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing,
+    read_dataset, read_json, timing_output, write_json,
 };
 use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
@@ -57,6 +57,7 @@ impl TypedStage for Predict {
             )
             .optional(),
             OutputSpec::file(FEATURES_FILE, "learned features per TEST series (export_features = true)").optional(),
+            timing_output(),
         ]
     }
     fn env_key(&self, _: &PredictParams, _: &Device) -> Option<String> {
@@ -69,8 +70,12 @@ impl TypedStage for Predict {
         let weights = std::fs::read(wpath).map_err(|e| StageError::io(wpath, e))?;
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         let dev = DeviceSpec::Cpu;
+        let start = std::time::Instant::now();
         let model = summary.spec.load(summary.shape, &weights, &dev.device().map_err(model_err)?).map_err(model_err)?;
         let p = crate::models::predict(&model, &ds.test, &dev, params.batch_size).map_err(model_err)?;
+        // the fit is the training stage's; a results export reads both from here
+        let timing = Timing { predict_ms: Timing::new(None, Some(start.elapsed())).predict_ms, ..Timing::of(m) };
+        write_json(&ctx.output(TIMING_FILE), &timing)?;
         let protocol = match &summary.protocol_note {
             Some(n) => n.clone(),
             None => format!("weights selected on {} loss", summary.monitor.split_name()),

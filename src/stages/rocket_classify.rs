@@ -3,7 +3,9 @@
 //! feeding `features_classify` with `classifier = "ridge_cv"`, which caches the features between
 //! them; this kind keeps the fragment a single stage that takes a dataset.
 
-use super::artifact::{DATASET_FILE, PREDICTIONS_FILE, Predictions, read_dataset, write_json};
+use super::artifact::{
+    DATASET_FILE, PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing, read_dataset, timing_output, write_json,
+};
 use super::features_classify::ridge_alphas;
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
@@ -42,6 +44,7 @@ impl TypedStage for RocketClassify {
         vec![
             OutputSpec::file(PREDICTIONS_FILE, "test predictions and ridge decision values"),
             OutputSpec::file("ridge.json", "the chosen penalty and the leave-one-out score of each"),
+            timing_output(),
         ]
     }
     fn canonicalize(&self, p: &mut Params) -> Result<(), StageError> {
@@ -67,6 +70,7 @@ impl TypedStage for RocketClassify {
             scores: Some(class_scores(&r, ds.classes.len())),
             selection_loss: Some(-r.model.scores[r.model.alpha_index]),
         };
+        write_json(&ctx.output(TIMING_FILE), &Timing::new(Some(r.fit_time), Some(r.predict_time)))?;
         write_json(&ctx.output(PREDICTIONS_FILE), &preds)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::artifact::{DATASET_FILE, read_dataset, write_json};
+use super::artifact::{DATASET_FILE, TIMING_FILE, Timing, read_dataset, timing_output, write_json};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec};
@@ -175,6 +175,7 @@ impl TypedStage for Train {
             OutputSpec::file(SAFETENSORS_FILE, "the weights as SafeTensors"),
             OutputSpec::file(SUMMARY_FILE, "model spec, training config, best epoch, protocol"),
             OutputSpec::file(HISTORY_FILE, "per-epoch loss, accuracy, learning rate, seconds").volatile(),
+            timing_output(),
         ]
     }
     fn wants_accelerator(&self, _: &TrainParams) -> bool {
@@ -197,8 +198,11 @@ impl TypedStage for Train {
             ));
         }
         let tctx = train_context(ctx);
+        // a training resumed from its checkpoint counts only the epochs run this time
+        let start = std::time::Instant::now();
         let out = crate::models::train(&spec, &data, &cfg, &tctx, |r| epoch_progress(ctx, "", cfg.epochs, 0, r))
             .map_err(model_err)?;
+        write_json(&ctx.output(TIMING_FILE), &Timing::new(Some(start.elapsed()), None))?;
         ctx.write(WEIGHTS_FILE, &out.weights)?;
         ctx.write(SAFETENSORS_FILE, &out.safetensors)?;
         let mut csv = Vec::new();

@@ -17,6 +17,7 @@ pub mod holm;
 pub mod nemenyi;
 pub mod ranks;
 pub mod scores;
+pub mod tsml;
 pub mod value;
 pub mod wilcoxon;
 

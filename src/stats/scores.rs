@@ -552,6 +552,74 @@ impl Scores {
         Ok(scores)
     }
 
+    /// Scores from `(dataset, method, resamples)` cells, in first-seen order (readers of
+    /// layouts that are not tables: [`super::tsml::read_collection`]).
+    pub fn from_cells(
+        source: &str,
+        metric: &str,
+        cells: Vec<(String, String, Vec<Score>)>,
+        layout: InputLayout,
+    ) -> Scores {
+        let mut s = Scores {
+            source: source.to_string(),
+            metric: metric.to_string(),
+            datasets: Vec::new(),
+            methods: Vec::new(),
+            values: Vec::new(),
+            n_classes: BTreeMap::new(),
+            layouts: vec![layout],
+            per_resample: BTreeMap::new(),
+        };
+        for (d, m, vs) in cells {
+            let (d, m) = (s.dataset_index(&d), s.method_index(&m));
+            s.set_mean(d, m, &vs);
+        }
+        s
+    }
+
+    /// Reads a results table, or a tsml-eval results collection when `path` is a folder.
+    pub fn read_path_with(
+        path: &Path,
+        metric: &str,
+        resample: &Resample,
+        spec: &ReadSpec,
+    ) -> Result<Scores, StatsError> {
+        if !path.is_dir() {
+            return Scores::read_csv_with(path, metric, resample, spec);
+        }
+        if !super::tsml::is_collection(path) {
+            return Err(StatsError::Input {
+                path: path.display().to_string(),
+                line: None,
+                message: "a folder, but not a tsml-eval results collection (`<Method>/Predictions/<Dataset>/testResample<k>.csv`)".into(),
+            });
+        }
+        let only = match resample {
+            Resample::Mean => None,
+            Resample::Only(id) => Some(id.trim().parse::<u64>().map_err(|_| StatsError::Input {
+                path: path.display().to_string(),
+                line: None,
+                message: format!("resample `{id}`: a collection's resamples are numbered 0, 1, …"),
+            })?),
+        };
+        let mut s = super::tsml::read_collection(path, metric, only)?;
+        if let Some(name) = &spec.method {
+            if s.methods.len() != 1 {
+                return Err(StatsError::Input {
+                    path: path.display().to_string(),
+                    line: None,
+                    message: format!(
+                        "`method = \"{name}\"` renames one method; this collection has {}: {}",
+                        s.methods.len(),
+                        s.methods.join(", ")
+                    ),
+                });
+            }
+            s.rename_method(0, name);
+        }
+        Ok(s)
+    }
+
     /// Sets a cell to the mean of its resamples (missing when there are none), keeping the
     /// resamples' floats when there are several.
     fn set_mean(&mut self, d: usize, m: usize, vs: &[Score]) {

@@ -22,4 +22,5 @@ mod rocket;
 mod slurm_executor;
 mod stats_scipy;
 mod status;
+mod tsml_export;
 mod zoo_pipeline;
