@@ -285,16 +285,7 @@ impl Scores {
             };
             parsed.map(Some).ok_or_else(|| err(Some(line), format!("`{v}` in column `{column}` is not a number")))
         };
-        let mut scores = Scores {
-            source: source.to_string(),
-            metric: metric.to_string(),
-            datasets: Vec::new(),
-            methods: Vec::new(),
-            values: Vec::new(),
-            n_classes: BTreeMap::new(),
-            layouts: Vec::new(),
-            per_resample: BTreeMap::new(),
-        };
+        let mut scores = Scores::empty(source, metric);
         let first = header[0].trim().to_ascii_lowercase();
         let resample_columns = header.len() > 2 && header[1..].iter().all(|h| h.parse::<u32>().is_ok());
         let aeon = first.trim_end_matches(':') == "resamples";
@@ -552,6 +543,20 @@ impl Scores {
         Ok(scores)
     }
 
+    /// No datasets and no methods yet.
+    fn empty(source: &str, metric: &str) -> Scores {
+        Scores {
+            source: source.to_string(),
+            metric: metric.to_string(),
+            datasets: Vec::new(),
+            methods: Vec::new(),
+            values: Vec::new(),
+            n_classes: BTreeMap::new(),
+            layouts: Vec::new(),
+            per_resample: BTreeMap::new(),
+        }
+    }
+
     /// Scores from `(dataset, method, resamples)` cells, in first-seen order (readers of
     /// layouts that are not tables: [`super::tsml::read_collection`]).
     pub fn from_cells(
@@ -560,16 +565,7 @@ impl Scores {
         cells: Vec<(String, String, Vec<Score>)>,
         layout: InputLayout,
     ) -> Scores {
-        let mut s = Scores {
-            source: source.to_string(),
-            metric: metric.to_string(),
-            datasets: Vec::new(),
-            methods: Vec::new(),
-            values: Vec::new(),
-            n_classes: BTreeMap::new(),
-            layouts: vec![layout],
-            per_resample: BTreeMap::new(),
-        };
+        let mut s = Scores { layouts: vec![layout], ..Scores::empty(source, metric) };
         for (d, m, vs) in cells {
             let (d, m) = (s.dataset_index(&d), s.method_index(&m));
             s.set_mean(d, m, &vs);
