@@ -22,4 +22,6 @@ mod rocket;
 mod slurm_executor;
 mod stats_scipy;
 mod status;
+#[cfg(feature = "wgpu")]
+mod wgpu;
 mod zoo_pipeline;
