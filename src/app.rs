@@ -26,6 +26,9 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    /// `--device` names a device this machine does not have.
+    #[error("--device {device}: {source}")]
+    Device { device: crate::device::Device, source: crate::models::ModelError },
 }
 
 /// Where things live for one invocation.
@@ -104,6 +107,21 @@ impl Options {
     ) -> Vec<crate::exec::StatusRow> {
         crate::plan::status(&Plan::new(p), registry, cache, device, &self.run_env(p))
     }
+}
+
+/// The device of `run --device`: `auto` (see [`crate::models::probe::auto`]) or a device this
+/// build can compute on and this machine has.
+pub fn run_device(spec: &str) -> Result<crate::device::Device, Error> {
+    if spec.trim().eq_ignore_ascii_case("auto") {
+        return Ok(crate::models::probe::auto());
+    }
+    let device = spec.parse::<crate::device::Device>().and_then(crate::device::Device::check_available).map_err(Error::Usage)?;
+    crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })
+}
+
+/// What `tscpipe devices` prints: the CPU backend, wgpu adapters, CUDA devices, and `auto`'s pick.
+pub fn devices() -> crate::models::probe::DevicesReport {
+    crate::models::probe::report()
 }
 
 /// Reads, expands and validates a pipeline.

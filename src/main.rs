@@ -63,7 +63,8 @@ enum Cmd {
         /// Stages to run at once.
         #[arg(short, long, default_value_t = 1)]
         jobs: usize,
-        /// Device for stages that want an accelerator: cpu, cuda, cuda:N.
+        /// Device for stages that want an accelerator: cpu, cuda, cuda:N, wgpu, wgpu:N, or auto
+        /// (`tscpipe devices` lists them and auto's pick).
         #[arg(long, default_value = "cpu")]
         device: String,
         /// Accelerator stages allowed on one device at the same time.
@@ -188,6 +189,16 @@ enum Cmd {
         #[arg(long, default_value = "results", value_name = "DIR")]
         results_dir: PathBuf,
     },
+    /// What this machine can compute on (CPU, wgpu adapters, CUDA devices) and what
+    /// `--device auto` picks.
+    Devices {
+        /// Also time one LSTM-FCN training step on DEVICE at B=50/T=150 and B=128/T=500.
+        #[arg(long, value_name = "DEVICE")]
+        bench: Option<String>,
+        /// With --bench: only B=50/T=150 (the large step is slow on a software device).
+        #[arg(long)]
+        small: bool,
+    },
     /// List the stage kinds and their parameters.
     Kinds {
         /// Show one kind in detail.
@@ -288,8 +299,7 @@ fn real_main() -> miette::Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir, executor, remote } => {
-            let device: Device =
-                device.parse().and_then(Device::check_available).map_err(|e: String| miette::miette!("{e}"))?;
+            let device = app::run_device(&device).map_err(to_report)?;
             let mut opts = options(&common);
             opts.results_dir = results_dir;
             let cancel = install_ctrlc();
@@ -579,6 +589,18 @@ fn real_main() -> miette::Result<ExitCode> {
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "tscpipe", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Devices { bench, small } => {
+            println!("{}", app::devices());
+            if let Some(device) = bench {
+                let device = app::run_device(&device).map_err(to_report)?;
+                for (b, t, steps) in tscpipe::models::step_bench::SIZES.into_iter().filter(|s| !small || s.0 == 50) {
+                    let ms = tscpipe::models::step_bench::step_ms(device, b, t, 2, steps)
+                        .map_err(|e| miette::miette!("{e}"))?;
+                    println!("step {device} B={b} T={t}: {ms:.1} ms");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Kinds { kind, markdown } => {

@@ -1,6 +1,7 @@
 //! What the models add to [`crate::device::Device`]: the burn device to compute on (`cpu` is
-//! burn's pure-Rust `flex` backend; `cuda:N` needs the crate feature `cuda`) and the backend
-//! identity that enters the cache key of numeric stages.
+//! burn's pure-Rust `flex` backend; `cuda:N` needs the crate feature `cuda`, `wgpu:N` the feature
+//! `wgpu`) and the backend identity that enters the cache key of numeric stages. Off the CPU, the
+//! models use burn's own `Conv1d` and `BatchNorm` (the fused CPU ops apply to `flex` tensors only).
 
 use burn::tensor::Device as BurnDevice;
 
@@ -23,6 +24,7 @@ impl crate::device::Device {
             DeviceSpec::Cuda(_) => Err(ModelError::Device(format!(
                 "{self} requested but this build has no CUDA support (build with --features cuda)"
             ))),
+            DeviceSpec::Wgpu(i) => super::probe::wgpu_device(*i),
         }
     }
 
@@ -46,6 +48,12 @@ impl crate::device::Device {
             ),
             // Every CUDA device of a build computes alike; the index does not enter the key.
             DeviceSpec::Cuda(_) => "burn-0.22.1/cuda".to_string(),
+            // Adapters differ in their kernels' arithmetic: API, name, driver and its version
+            // enter the key (the index does not).
+            DeviceSpec::Wgpu(i) => match super::probe::adapter(*i) {
+                Ok(a) => format!("burn-0.22.1/wgpu/{}", a.identity()),
+                Err(_) => format!("burn-0.22.1/wgpu/no-adapter-{i}"),
+            },
         }
     }
 }

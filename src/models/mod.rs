@@ -9,7 +9,8 @@
 //! * [`predict::predict`] — batched inference (probabilities, labels, attention weights).
 //! * [`cnn_ts`], [`pair_train`] — CNN-TS (two inputs, intermediate targets) trained on index
 //!   pairs ([`crate::pairs`]), and its inference over representatives.
-//! * [`device::DeviceSpec`] — `cpu` (burn's `flex` backend) or `cuda:N` (feature `cuda`).
+//! * [`device::DeviceSpec`] — `cpu` (burn's `flex` backend), `cuda:N` (feature `cuda`) or `wgpu:N`
+//!   (feature `wgpu`); [`probe`] lists what the machine has.
 //!
 //! Randomness never goes through burn's global RNG (flex keeps one process-wide generator, so
 //! two trainings in parallel threads would interleave their draws): initial weights, shuffling
@@ -37,8 +38,10 @@ pub mod lstm_fcn;
 pub mod mlp;
 pub mod pair_train;
 pub mod predict;
+pub mod probe;
 pub mod residual;
 pub mod resnet;
+pub mod step_bench;
 pub mod train;
 
 use burn::module::Module;

@@ -120,10 +120,7 @@ pub fn train_config(p: &TrainParams) -> TrainConfig {
 }
 
 pub fn device_spec(d: &Device) -> DeviceSpec {
-    match d {
-        Device::Cpu => DeviceSpec::Cpu,
-        Device::Cuda(i) => DeviceSpec::Cuda(*i),
-    }
+    *d
 }
 
 /// Where a training stage trains: the instance's device, with periodic checkpoints in its

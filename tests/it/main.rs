@@ -23,4 +23,6 @@ mod slurm_executor;
 mod stats_scipy;
 mod status;
 mod tsml_export;
+#[cfg(feature = "wgpu")]
+mod wgpu;
 mod zoo_pipeline;
