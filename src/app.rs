@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use crate::cache::remote::RemoteStats;
 use crate::cache::{Cache, CacheError};
 use crate::dsl::{DslError, Expanded, PipelineOptions};
+use crate::exec::executor::Isolation;
 use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
 use crate::exec::slurm::SlurmExecutor;
 use crate::exec::{EventSink, Executor, LocalExecutor, publish};
@@ -165,8 +166,11 @@ pub struct RunOutput {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SlurmStats {
+    /// Stage instances submitted (each array task counts).
     pub submitted: usize,
     pub adopted: usize,
+    /// `sbatch` calls: one per array or lone job.
+    pub sbatch_calls: usize,
 }
 
 /// Runs a pipeline: only what is not cached executes.
@@ -203,15 +207,22 @@ pub fn run_with(
     let env = opts.run_env(&pipeline);
     let plan = Plan::new(&pipeline);
     let mut run = run.clone();
-    let local = LocalExecutor { cache: cache.clone(), env: env.clone() };
+    run.settings = settings.executor.clone();
+    let remote = settings.cache.remote.is_some().then(|| settings.cache.clone());
+    // Stages with retries run in a child process (see `Isolation`); the binary is found lazily
+    // so that a run without retries needs none.
+    let isolate = crate::exec::slurm::tscpipe_program(&settings.executor)
+        .ok()
+        .map(|program| Isolation { program, remote: remote.clone() });
+    let local = LocalExecutor { cache: cache.clone(), env: env.clone(), isolate };
     let slurm = match settings.executor.kind.as_deref().unwrap_or("local") {
         "local" => None,
         "slurm" => {
-            let remote = settings.cache.remote.is_some().then(|| settings.cache.clone());
             let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)
                 .map_err(Error::Usage)?;
-            // Jobs wait in SLURM's queue, not here: keep many in flight, GPU stages included.
-            let max = settings.executor.max_jobs.unwrap_or(100).max(1);
+            // Tasks wait in SLURM's queue, not here: keep many in flight, GPU stages included;
+            // SLURM counts their CPUs.
+            let max = settings.executor.max_queued.unwrap_or(1000).max(1);
             run.jobs = run.jobs.max(max);
             run.per_device = run.per_device.max(max);
             Some(s)
@@ -233,6 +244,7 @@ pub fn run_with(
     let slurm_stats = slurm.as_ref().map(|s| SlurmStats {
         submitted: s.submitted.load(std::sync::atomic::Ordering::Relaxed),
         adopted: s.adopted.load(std::sync::atomic::Ordering::Relaxed),
+        sbatch_calls: s.sbatch_calls.load(std::sync::atomic::Ordering::Relaxed),
     });
     let published = publish::publish(&opts.results_dir, &pipeline, &summary, registry, &cache)
         .map_err(|source| Error::Io { path: opts.results_dir.clone(), source });

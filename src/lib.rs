@@ -2,8 +2,8 @@
 //!
 //! The crate is organised in layers; a module uses only modules of layers below it (the test
 //! `tests/it/architecture.rs` holds the table), lowest first:
-//! - leaves: [`util`] (CSV fields, suggestions), [`device`] (where a stage computes), [`graph`]
-//!   (topological order), [`report`] (HTML pages), [`embed`] (t-SNE);
+//! - leaves: [`util`] (CSV fields, suggestions, memory and time quantities), [`device`] (where a
+//!   stage computes), [`graph`] (topological order), [`report`] (HTML pages), [`embed`] (t-SNE);
 //! - [`config`] (TOML with spans, located errors, the `[cache]`/`[executor]` [`settings`]),
 //!   [`data`] (datasets and readers), [`metrics`], [`cache`] (content-hash keys, the on-disk and
 //!   remote store, run records), [`plot`];
@@ -12,7 +12,8 @@
 //! - [`stages`]: the stage kinds a pipeline can use, and their registry;
 //! - [`dsl`]: the pipeline language (parse, include, profiles, matrix, validation against the kinds);
 //! - [`plan`]: the instance graph, cache keys, the walk "keyed and looked up" and `status`;
-//! - [`exec`]: the scheduler, executors (local, SLURM), progress, publishing results;
+//! - [`exec`]: the scheduler, executors (local, SLURM arrays), resource requests, retries, measured
+//!   usage, progress, publishing results;
 //! - [`app`]: the operations the command line offers, as library calls.
 
 pub mod app;

@@ -90,7 +90,13 @@ enum Cmd {
     },
     /// Runs one stage instance described by a job file (what SLURM jobs execute on a node).
     #[command(name = "run-job", hide = true)]
-    RunJob { job: PathBuf },
+    RunJob {
+        #[arg(required_unless_present = "tasks")]
+        job: Option<PathBuf>,
+        /// A SLURM array's task list: run the job file on line $SLURM_ARRAY_TASK_ID.
+        #[arg(long, value_name = "LIST", conflicts_with = "job")]
+        tasks: Option<PathBuf>,
+    },
     /// Dry run: which stage instances are cached, which would run, and why.
     Status {
         #[command(flatten)]
@@ -292,10 +298,24 @@ fn real_main() -> miette::Result<ExitCode> {
     let cli = Cli::parse();
     let registry = Registry::builtin();
     match cli.cmd {
-        Cmd::RunJob { job } => {
+        Cmd::RunJob { job, tasks } => {
+            // The panic message without the standard hook's lock: a panic under a memory limit
+            // whose report fails to allocate then aborts ("memory allocation of … failed", which
+            // reads as out of memory) instead of deadlocking on that lock.
+            std::panic::set_hook(Box::new(|info| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "tscpipe run-job: {info}");
+            }));
             let cancel = install_ctrlc();
+            let job = match (job, tasks) {
+                (Some(j), _) => j,
+                (None, Some(list)) => {
+                    tscpipe::exec::jobfile::task_job_file(&list).map_err(|e| miette::miette!("{e}"))?
+                }
+                (None, None) => return Err(miette::miette!("run-job needs a job file or --tasks")),
+            };
             let ok =
-                tscpipe::exec::slurm::run_job_file(&job, &registry, &cancel).map_err(|e| miette::miette!("{e}"))?;
+                tscpipe::exec::jobfile::run_job_file(&job, &registry, &cancel).map_err(|e| miette::miette!("{e}"))?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir, executor, remote } => {
@@ -310,7 +330,7 @@ fn real_main() -> miette::Result<ExitCode> {
             } else {
                 Box::new(PlainSink::default())
             };
-            let run = RunOptions { jobs, device, per_device, keep_going };
+            let run = RunOptions { jobs, device, per_device, keep_going, ..Default::default() };
             let mut cli = Settings::default();
             cli.executor.kind = executor;
             cli.cache.remote = remote;
@@ -319,7 +339,10 @@ fn real_main() -> miette::Result<ExitCode> {
             let s = &out.summary;
             if !json {
                 if let Some(st) = &out.slurm {
-                    println!("\nslurm: {} jobs submitted, {} adopted from an earlier run", st.submitted, st.adopted);
+                    println!(
+                        "\nslurm: {} stage instances submitted in {} sbatch calls, {} adopted from an earlier run",
+                        st.submitted, st.sbatch_calls, st.adopted
+                    );
                 }
                 if let Some(r) = &out.remote {
                     println!(

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::util::resources::{Memory, Resources, TimeLimit};
+
 use super::error::{DslError, DslErrorKind};
 use super::value::{Node, SourceMap, Table};
 
@@ -34,21 +36,32 @@ pub struct CacheSettings {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
-/// Resources for the stage instances of one stage (`[executor.stages.NAME]`).
+/// Settings for the instances of one stage (`[executor.stages.NAME]`): what they ask for (over the
+/// stage's own `resources` and its kind's declaration), where they go, how often they are retried.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Resources {
+pub struct StageSettings {
+    #[serde(default, deserialize_with = "crate::util::resources::positive")]
     pub cpus: Option<u32>,
-    /// Memory as sbatch writes it: `4G`, `500M`.
-    pub mem: Option<String>,
-    /// Time limit as sbatch writes it: `30`, `2:00:00`, `1-00:00:00`.
-    pub time: Option<String>,
+    /// Memory: `4G`, `500M`, or a number of MiB.
+    pub mem: Option<Memory>,
+    /// Time limit: `2h`, `90m`, or as sbatch writes it: `30` (minutes), `2:00:00`, `1-00:00:00`.
+    pub time: Option<TimeLimit>,
     /// GPUs for stages that want an accelerator (`--gres=gpu:N`).
     pub gpus: Option<u32>,
     pub partition: Option<String>,
+    /// Retries after running out of memory or time (each asks for `retry_factor` times more).
+    pub retries: Option<u32>,
     /// Extra sbatch flags for this stage.
     #[serde(default)]
     pub extra: Vec<String>,
+}
+
+impl StageSettings {
+    /// The resource fields of the table.
+    pub fn resources(&self) -> Resources {
+        Resources { cpus: self.cpus, mem: self.mem, time: self.time, gpus: self.gpus }
+    }
 }
 
 /// `[executor]`.
@@ -62,20 +75,34 @@ pub struct ExecutorSettings {
     /// Extra sbatch flags for every job (e.g. `["--qos=long"]`).
     #[serde(default)]
     pub extra: Vec<String>,
-    /// Defaults for every job.
+    /// Resources for every stage instance whose stage does not set them (a stage kind's own
+    /// declaration comes after these).
+    #[serde(default, deserialize_with = "crate::util::resources::positive")]
     pub cpus: Option<u32>,
-    pub mem: Option<String>,
-    pub time: Option<String>,
+    pub mem: Option<Memory>,
+    pub time: Option<TimeLimit>,
     pub gpus: Option<u32>,
-    /// SLURM jobs in flight at once.
+    /// Retries after running out of memory or time, for every stage (default 0).
+    pub retries: Option<u32>,
+    /// What each retry multiplies the memory and time it asks for by (default 2).
+    pub retry_factor: Option<f64>,
+    /// Array tasks of one `sbatch --array` running at once: its `%N` throttle (default 100).
     pub max_jobs: Option<usize>,
+    /// Stage instances submitted and not finished at once, over all arrays (default 1000;
+    /// clusters count each array task against a user's job limit).
+    pub max_queued: Option<usize>,
+    /// Tasks in one array at most (default 1000; SLURM's MaxArraySize is 1001 unless raised).
+    pub max_array: Option<usize>,
+    /// Seconds a ready instance waits for others of its stage to join its array (default 5); an
+    /// array goes out once a second passes with no new instance, or after this long.
+    pub array_wait: Option<f64>,
     /// Seconds between job-state polls.
     pub poll: Option<f64>,
     /// The `tscpipe` binary the compute nodes run (default: this one).
     pub tscpipe: Option<PathBuf>,
-    /// Per-stage resources, by stage name.
+    /// Per-stage settings, by stage name.
     #[serde(default)]
-    pub stages: BTreeMap<String, Resources>,
+    pub stages: BTreeMap<String, StageSettings>,
 }
 
 /// Both tables, as merged from the user's config, the pipeline and the command line.
@@ -114,11 +141,23 @@ impl ExecutorSettings {
             mem: over.mem.or(self.mem),
             time: over.time.or(self.time),
             gpus: over.gpus.or(self.gpus),
+            retries: over.retries.or(self.retries),
+            retry_factor: over.retry_factor.or(self.retry_factor),
             max_jobs: over.max_jobs.or(self.max_jobs),
+            max_queued: over.max_queued.or(self.max_queued),
+            max_array: over.max_array.or(self.max_array),
+            array_wait: over.array_wait.or(self.array_wait),
             poll: over.poll.or(self.poll),
             tscpipe: over.tscpipe.or(self.tscpipe),
             stages,
         }
+    }
+}
+
+impl ExecutorSettings {
+    /// The resource defaults of the table (for every stage).
+    pub fn resources(&self) -> Resources {
+        Resources { cpus: self.cpus, mem: self.mem, time: self.time, gpus: self.gpus }
     }
 }
 
@@ -154,6 +193,30 @@ impl Settings {
         }
         if let Some(node) = root.get("executor") {
             s.executor = parse(sources, node, "[executor]")?;
+            let at = |key: &str| node.as_table().and_then(|t| t.get(key)).map(|n| n.loc.clone()).unwrap_or_default();
+            if s.executor.retry_factor.is_some_and(|f| !(f.is_finite() && f >= 1.0)) {
+                return Err(DslError::at(
+                    DslErrorKind::Invalid,
+                    sources,
+                    &at("retry_factor"),
+                    "[executor] retry_factor must be at least 1 (what a retry multiplies memory and time by)",
+                ));
+            }
+            for key in ["max_jobs", "max_queued", "max_array"] {
+                let zero = match key {
+                    "max_jobs" => s.executor.max_jobs == Some(0),
+                    "max_queued" => s.executor.max_queued == Some(0),
+                    _ => s.executor.max_array == Some(0),
+                };
+                if zero {
+                    return Err(DslError::at(
+                        DslErrorKind::Invalid,
+                        sources,
+                        &at(key),
+                        format!("[executor] {key} must be at least 1"),
+                    ));
+                }
+            }
         }
         Ok(s)
     }
@@ -237,5 +300,37 @@ mod tests {
         assert!(e.contains("token_env"), "{e}");
         let e = parse_text("[executor]\ncpu = 2\n").unwrap_err();
         assert!(e.contains("unknown field `cpu`"), "{e}");
+    }
+
+    #[test]
+    fn quantities_retries_and_array_settings_read_and_bad_ones_are_refused() {
+        let s = parse_text(
+            "[executor]\nmem = \"4G\"\ntime = \"2h\"\nretries = 2\nretry_factor = 1.5\nmax_queued = 500\n\
+             [executor.stages.train]\nmem = 16384\ntime = \"1-00:00:00\"\nretries = 3\n",
+        )
+        .unwrap();
+        assert_eq!(s.executor.mem, Some(Memory::gib(4)));
+        assert_eq!(s.executor.time, Some(TimeLimit::hours(2)));
+        assert_eq!(
+            (s.executor.retries, s.executor.retry_factor, s.executor.max_queued),
+            (Some(2), Some(1.5), Some(500))
+        );
+        let train = &s.executor.stages["train"];
+        assert_eq!(
+            (train.mem, train.time, train.retries),
+            (Some(Memory::gib(16)), Some(TimeLimit::hours(24)), Some(3))
+        );
+        let merged = s.clone().merged(parse_text("[executor]\nretries = 0\n").unwrap());
+        assert_eq!((merged.executor.retries, merged.executor.retry_factor), (Some(0), Some(1.5)));
+        for (text, what) in [
+            ("[executor]\nmem = \"4Q\"\n", "memory `4Q`"),
+            ("[executor]\ntime = \"soon\"\n", "time `soon`"),
+            ("[executor]\nretry_factor = 0.5\n", "retry_factor must be at least 1"),
+            ("[executor]\nmax_jobs = 0\n", "max_jobs must be at least 1"),
+            ("[executor.stages.x]\ncpus = 0\n", "at least 1"),
+        ] {
+            let e = parse_text(text).unwrap_err();
+            assert!(e.contains(what), "{text}: {e}");
+        }
     }
 }

@@ -14,12 +14,14 @@ use serde_json::Value as Json;
 use super::error::{DslError, DslErrorKind};
 use super::load::PipelineSource;
 use super::value::{Loc, Node, SourceMap, Table, Value};
+use crate::settings::Resources;
 use crate::stages::Registry;
 use crate::stages::kind::{CheckEnv, Params, StageKind};
 use crate::stages::spec::ParamSpec;
 
 /// Keys of a stage table that are not parameters of its kind.
-pub const STAGE_KEYS: &[&str] = &["kind", "inputs", "foreach", "matrix", "publish", "description"];
+pub const STAGE_KEYS: &[&str] =
+    &["kind", "inputs", "foreach", "matrix", "publish", "description", "resources", "retries"];
 const PIPELINE_KEYS: &[&str] = &["name", "description", "include", "main", "data_dirs"];
 
 /// A pipeline ready for the graph: every stage instance, validated.
@@ -45,6 +47,10 @@ pub struct StageDecl {
     pub instances: Vec<usize>,
     pub publish: bool,
     pub loc: Loc,
+    /// What its instances ask for (`resources = { … }`); not part of any key.
+    pub resources: Resources,
+    /// Retries after running out of memory or time (`retries = N`); not part of any key.
+    pub retries: Option<u32>,
 }
 
 /// One concrete unit of work: a stage at one point of the matrix.
@@ -96,6 +102,8 @@ struct RawStage<'a> {
     foreach: Vec<(String, Loc)>,
     local_axes: Vec<(String, Vec<Json>)>,
     publish: Option<bool>,
+    resources: Resources,
+    retries: Option<u32>,
     params: Table,
 }
 
@@ -190,6 +198,8 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
             foreach: Vec::new(),
             local_axes: Vec::new(),
             publish: None,
+            resources: Resources::default(),
+            retries: None,
             params: Table::new(),
         };
         for (k, v) in t {
@@ -210,6 +220,17 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
                     }
                 }
                 "inputs" => raw.inputs = parse_inputs(sm, v, sname, kind)?,
+                "resources" => {
+                    expect_table(sm, v, &format!("stages.{sname}.resources"))?;
+                    raw.resources = serde_json::from_value(v.to_json()).map_err(|e| {
+                        err(DslErrorKind::Invalid, &v.loc, format!("stages.{sname}.resources: {e}"))
+                            .with_help("resources = { cpus = 4, mem = \"8G\", time = \"2h\", gpus = 1 }")
+                    })?;
+                }
+                "retries" => match v.value {
+                    Value::Int(n) if n >= 0 => raw.retries = u32::try_from(n).ok(),
+                    _ => return Err(type_err(sm, v, "retries", "a non-negative integer")),
+                },
                 _ => {
                     raw.params.insert(k.clone(), v.clone());
                 }
@@ -287,6 +308,8 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
             instances: Vec::new(),
             publish: r.publish.unwrap_or_else(|| r.kind.outputs().iter().any(|o| o.publish)),
             loc: r.node.key_loc.clone(),
+            resources: r.resources,
+            retries: r.retries,
         })
         .collect();
     let mut instances: Vec<Instance> = Vec::new();

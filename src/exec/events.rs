@@ -34,6 +34,15 @@ pub enum Event {
         id: String,
         error: String,
     },
+    /// An attempt ran out of memory or time (or lost its node) and the instance goes again,
+    /// asking for `request`.
+    Retry {
+        id: String,
+        /// The attempt about to start (2 for the first retry).
+        attempt: u32,
+        reason: String,
+        request: String,
+    },
     Skipped {
         id: String,
         reason: String,

@@ -80,6 +80,10 @@ impl EventSink for PlainSink {
                 }
             }
             Event::Skipped { id, reason } => eprintln!("  skipped  {id}: {reason}"),
+            Event::Retry { id, attempt, reason, request } => {
+                self.last.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                eprintln!("  retry    {id}: {reason}; attempt {attempt} asks for {request}")
+            }
         }
     }
 }
@@ -166,6 +170,12 @@ impl EventSink for LiveSink {
                 self.counts("");
             }
             Event::Skipped { .. } => self.counts(""),
+            Event::Retry { id, attempt, reason, request } => {
+                if let Some(b) = bars.remove(id) {
+                    b.finish_and_clear();
+                }
+                let _ = self.multi.println(format!("  retry   {id}: {reason}; attempt {attempt} asks for {request}"));
+            }
             Event::Cancelled { id } => {
                 if let Some(b) = bars.remove(id) {
                     b.finish_and_clear();

@@ -1,24 +1,28 @@
 //! The scheduler: takes the plan's walk (each instance keyed and looked up once its inputs are
-//! resolved), and runs what is not cached in parallel (`-j N`), queuing accelerator stages per
-//! device, until done, a failure, or cancellation.
+//! resolved), and runs what is not cached in parallel, queuing accelerator stages per device,
+//! until done, a failure, or cancellation. `-j N` is N CPU slots: an instance takes as many as it
+//! asks CPUs for (see [`super::resources`]; at most N). An attempt that runs out of memory or
+//! time goes back to the queue while it has retries, asking for `retry_factor` times more of
+//! what ran out; every attempt is in the run record.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use crate::cache::runs::{InstanceOutcome, InstanceRecord, RunRecord};
+use crate::cache::runs::{Attempt, AttemptOutcome, InstanceOutcome, InstanceRecord, RunRecord, Usage};
 use crate::cache::store::now_unix;
 use crate::cache::{Cache, Lookup, Manifest, Verify};
 use crate::device::Device;
 use crate::dsl::Expanded;
 use crate::plan::keys::run_device;
 use crate::plan::{KeyBlock, Plan, Walk};
+use crate::settings::ExecutorSettings;
 use crate::stages::Registry;
 use crate::stages::kind::{InputArtifact, RunEnv};
 
 use super::events::{Event, EventSink};
-use super::executor::{ExecError, Executed, Executor, Job};
+use super::executor::{Exceeded, ExecError, Executed, Executor, Job};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -29,11 +33,13 @@ pub struct RunOptions {
     /// Accelerator stages allowed on one device at once (1: no two trainings collide on a GPU).
     pub per_device: usize,
     pub keep_going: bool,
+    /// The `[executor]` settings in force: resources and retries per stage.
+    pub settings: ExecutorSettings,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { jobs: 1, device: Device::Cpu, per_device: 1, keep_going: false }
+        RunOptions { jobs: 1, device: Device::Cpu, per_device: 1, keep_going: false, settings: Default::default() }
     }
 }
 
@@ -54,6 +60,30 @@ pub struct InstanceResult {
     pub seconds: f64,
     #[serde(skip)]
     pub manifest: Option<Manifest>,
+    /// What the successful attempt used (for a cached instance: what it used in the earlier run
+    /// that computed it, then `usage_earlier`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub usage_earlier: bool,
+    /// Every attempt of this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+impl InstanceResult {
+    fn new(id: String, stage: String, outcome: Outcome, seconds: f64, manifest: Option<Manifest>) -> InstanceResult {
+        InstanceResult {
+            id,
+            stage,
+            outcome,
+            seconds,
+            manifest,
+            usage: None,
+            usage_earlier: false,
+            attempts: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -94,7 +124,7 @@ pub struct Scheduler<'a> {
 }
 
 enum Msg {
-    Done(usize, Box<Result<Executed, ExecError>>, f64),
+    Done(usize, Box<Result<Executed, ExecError>>, f64, Box<Job>),
     Progress(usize, Option<f64>, String),
 }
 
@@ -113,8 +143,14 @@ impl Scheduler<'_> {
         let mut queue_dev: VecDeque<(usize, Job)> = VecDeque::new();
         // Instance → whether it holds a device slot, while it runs.
         let mut on_device: Vec<bool> = vec![false; n];
+        // CPU slots each running instance holds.
+        let mut held: Vec<usize> = vec![0; n];
+        let mut attempts: Vec<Vec<Attempt>> = vec![Vec::new(); n];
         let mut running = 0usize;
+        let mut used = 0usize;
         let mut running_dev = 0usize;
+        let local_cpus = self.executor.uses_local_cpus();
+        let factor = super::resources::retry_factor(&opts.settings);
         let mut stop = false;
         let jobs = opts.jobs.max(1);
         let (tx, rx) = mpsc::channel::<Msg>();
@@ -131,13 +167,7 @@ impl Scheduler<'_> {
                         Err(KeyBlock::Upstream) => continue,
                         Err(KeyBlock::Source(e)) => {
                             self.events.emit(&Event::Failed { id: id.clone(), error: e.clone() });
-                            results[i] = Some(InstanceResult {
-                                id,
-                                stage: stage_name(i),
-                                outcome: Outcome::Failed(e),
-                                seconds: 0.0,
-                                manifest: None,
-                            });
+                            results[i] = Some(InstanceResult::new(id, stage_name(i), Outcome::Failed(e), 0.0, None));
                             if !opts.keep_going {
                                 stop = true;
                             }
@@ -149,13 +179,7 @@ impl Scheduler<'_> {
                             let m = *m;
                             self.events.emit(&Event::Cached { id: id.clone() });
                             walk.resolve(i, m.clone());
-                            results[i] = Some(InstanceResult {
-                                id,
-                                stage: stage_name(i),
-                                outcome: Outcome::Cached,
-                                seconds: 0.0,
-                                manifest: Some(m),
-                            });
+                            results[i] = Some(InstanceResult::new(id, stage_name(i), Outcome::Cached, 0.0, Some(m)));
                             continue;
                         }
                         Lookup::Corrupt(reason) => self.events.emit(&Event::Corrupt { id: id.clone(), reason }),
@@ -164,6 +188,8 @@ impl Scheduler<'_> {
                     let kind = step.kind;
                     let params = &p.instances[i].params;
                     let accel = kind.wants_accelerator(params);
+                    let decl = &p.stages[p.instances[i].stage];
+                    let request = super::resources::request(decl, kind.as_ref(), params, &opts.device, &opts.settings);
                     let job = Job {
                         instance: id,
                         stage: stage_name(i),
@@ -175,6 +201,9 @@ impl Scheduler<'_> {
                         key_inputs: keyed.inputs,
                         key: keyed.key,
                         sources: keyed.sources,
+                        request,
+                        attempt: 1,
+                        retries: super::resources::retries(decl, &opts.settings),
                     };
                     if accel { queue_dev.push_back((i, job)) } else { queue_cpu.push_back((i, job)) }
                 }
@@ -182,15 +211,27 @@ impl Scheduler<'_> {
                 if cancel.load(Ordering::Relaxed) {
                     stop = true;
                 }
-                // Dispatch.
-                while !stop && running < jobs {
-                    let next = if running_dev < opts.per_device.max(1) && !queue_dev.is_empty() {
-                        queue_dev.pop_front().map(|j| (j, true))
+                // Dispatch: the first queued instance whose CPUs fit in the free slots, accelerator
+                // stages first while their device has room.
+                let slots = |job: &Job| if local_cpus { (job.request.cpus as usize).clamp(1, jobs) } else { 1 };
+                while !stop && used < jobs {
+                    let free = jobs - used;
+                    let dev_pick = if running_dev < opts.per_device.max(1) {
+                        queue_dev.iter().position(|(_, j)| slots(j) <= free)
                     } else {
-                        queue_cpu.pop_front().map(|j| (j, false))
+                        None
+                    };
+                    let next = match dev_pick {
+                        Some(k) => queue_dev.remove(k).map(|j| (j, true)),
+                        None => match queue_cpu.iter().position(|(_, j)| slots(j) <= free) {
+                            Some(k) => queue_cpu.remove(k).map(|j| (j, false)),
+                            None => None,
+                        },
                     };
                     let Some(((i, job), dev)) = next else { break };
                     running += 1;
+                    held[i] = slots(&job);
+                    used += held[i];
                     if dev {
                         running_dev += 1;
                         on_device[i] = true;
@@ -211,7 +252,7 @@ impl Scheduler<'_> {
                             }
                         };
                         let r = executor.execute(&job, &report, cancel);
-                        let _ = tx.send(Msg::Done(i, Box::new(r), t0.elapsed().as_secs_f64()));
+                        let _ = tx.send(Msg::Done(i, Box::new(r), t0.elapsed().as_secs_f64(), Box::new(job)));
                     });
                 }
 
@@ -223,14 +264,29 @@ impl Scheduler<'_> {
                     Msg::Progress(i, fraction, message) => {
                         self.events.emit(&Event::Progress { id: p.instances[i].id.clone(), fraction, message });
                     }
-                    Msg::Done(i, r, secs) => {
+                    Msg::Done(i, r, secs, job) => {
                         running -= 1;
-                        if std::mem::take(&mut on_device[i]) {
+                        used -= std::mem::take(&mut held[i]);
+                        let was_dev = std::mem::take(&mut on_device[i]);
+                        if was_dev {
                             running_dev -= 1;
                         }
                         let id = p.instances[i].id.clone();
+                        let mut job = *job;
+                        let attempt = |outcome: AttemptOutcome,
+                                       info: Option<&super::executor::RunInfo>,
+                                       error: Option<String>| {
+                            Attempt {
+                                outcome,
+                                request: Some(job.request),
+                                usage: info.and_then(|x| x.usage),
+                                job: info.and_then(|x| x.job.clone()),
+                                host: info.and_then(|x| x.host.clone()),
+                                error,
+                            }
+                        };
                         match *r {
-                            Ok(Executed { manifest: m, reused }) => {
+                            Ok(Executed { manifest: m, reused, info }) => {
                                 let outcome = if reused {
                                     self.events.emit(&Event::Cached { id: id.clone() });
                                     Outcome::Cached
@@ -238,36 +294,70 @@ impl Scheduler<'_> {
                                     self.events.emit(&Event::Finished { id: id.clone(), seconds: secs });
                                     Outcome::Ran
                                 };
+                                let done = if reused { AttemptOutcome::Reused } else { AttemptOutcome::Ran };
+                                attempts[i].push(attempt(done, Some(&info), None));
                                 walk.resolve(i, m.clone());
-                                results[i] = Some(InstanceResult {
-                                    id,
-                                    stage: stage_name(i),
-                                    outcome,
-                                    seconds: secs,
-                                    manifest: Some(m),
-                                });
+                                let mut res = InstanceResult::new(id, stage_name(i), outcome, secs, Some(m));
+                                res.usage = if reused { None } else { info.usage };
+                                results[i] = Some(res);
                             }
                             Err(e) if e.is_cancelled() => {
                                 self.events.emit(&Event::Cancelled { id: id.clone() });
-                                results[i] = Some(InstanceResult {
+                                attempts[i].push(attempt(AttemptOutcome::Cancelled, None, None));
+                                results[i] = Some(InstanceResult::new(
                                     id,
-                                    stage: stage_name(i),
-                                    outcome: Outcome::Skipped("cancelled".into()),
-                                    seconds: secs,
-                                    manifest: None,
-                                });
+                                    stage_name(i),
+                                    Outcome::Skipped("cancelled".into()),
+                                    secs,
+                                    None,
+                                ));
                                 stop = true;
+                            }
+                            Err(e) if e.exceeded().is_some() && job.attempt <= job.retries && !stop => {
+                                let what = e.exceeded().unwrap_or(Exceeded::Node);
+                                let outcome = match what {
+                                    Exceeded::Memory => AttemptOutcome::OutOfMemory,
+                                    Exceeded::Time => AttemptOutcome::OutOfTime,
+                                    Exceeded::Node => AttemptOutcome::NodeFailure,
+                                };
+                                attempts[i].push(attempt(outcome, e.info(), Some(e.to_string())));
+                                let before = job.request;
+                                job.request = before.scaled(what == Exceeded::Memory, what == Exceeded::Time, factor);
+                                job.attempt += 1;
+                                let reason = match (what, before.mem, before.time) {
+                                    (Exceeded::Memory, Some(m), _) => format!("out of memory ({m})"),
+                                    (Exceeded::Time, _, Some(t)) => format!("out of time ({t})"),
+                                    _ => outcome.describe().to_string(),
+                                };
+                                self.events.emit(&Event::Retry {
+                                    id,
+                                    attempt: job.attempt,
+                                    reason,
+                                    request: job.request.to_string(),
+                                });
+                                if was_dev { queue_dev.push_front((i, job)) } else { queue_cpu.push_front((i, job)) }
                             }
                             Err(e) => {
                                 let msg = e.to_string();
+                                let outcome = match e.exceeded() {
+                                    Some(Exceeded::Memory) => AttemptOutcome::OutOfMemory,
+                                    Some(Exceeded::Time) => AttemptOutcome::OutOfTime,
+                                    Some(Exceeded::Node) => AttemptOutcome::NodeFailure,
+                                    None => AttemptOutcome::Failed,
+                                };
+                                attempts[i].push(attempt(outcome, e.info(), Some(msg.clone())));
+                                let msg = if job.attempt > 1 {
+                                    format!("{msg} (attempt {} of {})", job.attempt, job.retries + 1)
+                                } else if e.exceeded().is_some() && job.retries == 0 {
+                                    format!(
+                                        "{msg} (`retries = N` on the stage or in [executor] retries it asking for more)"
+                                    )
+                                } else {
+                                    msg
+                                };
                                 self.events.emit(&Event::Failed { id: id.clone(), error: msg.clone() });
-                                results[i] = Some(InstanceResult {
-                                    id,
-                                    stage: stage_name(i),
-                                    outcome: Outcome::Failed(msg),
-                                    seconds: secs,
-                                    manifest: None,
-                                });
+                                results[i] =
+                                    Some(InstanceResult::new(id, stage_name(i), Outcome::Failed(msg), secs, None));
                                 if !opts.keep_going {
                                     stop = true;
                                 }
@@ -287,16 +377,26 @@ impl Scheduler<'_> {
                 r.unwrap_or_else(|| {
                     let reason = if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, resolved) };
                     self.events.emit(&Event::Skipped { id: p.instances[i].id.clone(), reason: reason.clone() });
-                    InstanceResult {
-                        id: p.instances[i].id.clone(),
-                        stage: stage_name(i),
-                        outcome: Outcome::Skipped(reason),
-                        seconds: 0.0,
-                        manifest: None,
-                    }
+                    InstanceResult::new(p.instances[i].id.clone(), stage_name(i), Outcome::Skipped(reason), 0.0, None)
                 })
             })
             .collect();
+        // Every attempt, and for what was cached what it used in the run that computed it.
+        let earlier = self.cache.latest_run(&p.name);
+        let earlier: std::collections::HashMap<&str, &InstanceRecord> =
+            earlier.iter().flat_map(|e| e.instances.iter()).map(|o| (o.id.as_str(), o)).collect();
+        let mut results = results;
+        for (r, a) in results.iter_mut().zip(attempts) {
+            r.attempts = a;
+            if r.outcome == Outcome::Cached
+                && r.usage.is_none()
+                && let Some(m) = &r.manifest
+                && let Some(old) = earlier.get(r.id.as_str()).filter(|o| o.key.as_deref() == Some(&m.key))
+            {
+                r.usage = old.usage;
+                r.usage_earlier = old.usage.is_some();
+            }
+        }
         let summary =
             RunSummary { pipeline: p.name.clone(), results, seconds: started.elapsed().as_secs_f64(), cancelled };
         let _ = self.cache.save_run(&run_record(p, &summary, now_unix()));
@@ -373,6 +473,9 @@ pub fn run_record(p: &Expanded, s: &RunSummary, started: u64) -> RunRecord {
                     Outcome::Skipped(_) => InstanceOutcome::Skipped,
                 },
                 seconds: r.seconds,
+                usage: r.usage,
+                usage_earlier: r.usage_earlier,
+                attempts: r.attempts.clone(),
             })
             .collect(),
     }

@@ -1,84 +1,82 @@
-//! The SLURM executor: each stage instance that is not cached becomes one `sbatch` job that runs
-//! `tscpipe run-job` on a compute node, which executes exactly that instance against the shared
-//! cache and exits. The scheduler submits an instance only once its inputs are in the cache, so
-//! SLURM needs no job dependencies.
+//! The SLURM executor: stage instances that are not cached run as `tscpipe run-job` on compute
+//! nodes, against the shared cache. The scheduler hands over an instance only once its inputs are
+//! in the cache, so SLURM needs no job dependencies.
 //!
-//! Per job, `<cache>/slurm/<key>/` holds `job.json` (what to run), `job.sh`, `out.log` (the
-//! job's output) and `result.json`, the marker the node writes when it finishes. Job state is
-//! followed with `squeue` and that marker, never `sacct` alone: a small cluster may have no
-//! accounting storage, and `squeue` forgets finished jobs after `MinJobAge` (300 s by default).
+//! Job arrays: ready instances of one stage that ask for the same resources go out together as
+//! one `sbatch --array=0-(N-1)%M` (M = `max_jobs`, tasks running at once). An instance waits for
+//! others to join its array until a second passes with none joining, or `array_wait` seconds
+//! (default 5), or `max_array` have joined; a lone instance is a plain job. Task `k` runs the job
+//! file on line `k` of the array's task list (`tscpipe run-job --tasks LIST`).
 //!
-//! Jobs are named `tsc-<key prefix>`, so a run started after an earlier one was killed adopts
-//! that run's jobs still pending or running instead of submitting them again; finished work is
-//! in the cache and is not submitted at all.
+//! Files: `<cache>/slurm/<key>/` holds `job.json` (what to run), `result.json` (the marker the
+//! node writes when the stage finishes, with what it used) and `submitted.json` (the job or array
+//! task it went out as, and its log). `<cache>/slurm/arrays/<name>/` holds an array's `job.sh`,
+//! `tasks` and one log per task. Job state is followed with `squeue` (one query per poll for every
+//! task in flight) and the markers, never `sacct` alone: a small cluster may have no accounting
+//! storage, and `squeue` forgets finished jobs after `MinJobAge` (300 s by default).
+//!
+//! A task that ends OUT_OF_MEMORY or TIMEOUT (or with its node lost) is reported as such, and the
+//! scheduler retries it with more memory or time where the stage has retries. Ctrl-C `scancel`s
+//! every array and job of the run at once. A run started after an earlier one was killed adopts
+//! that run's tasks still pending or running (found through `submitted.json`) instead of
+//! submitting them again; finished work is in the cache and is not submitted at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::store::atomic_write;
-use crate::cache::{Cache, KeyInputs, Lookup, Verify};
+use crate::cache::store::{atomic_write, now_unix};
+use crate::cache::{Cache, Lookup, Verify};
 use crate::settings::{CacheSettings, ExecutorSettings};
-use crate::stages::Registry;
-use crate::stages::kind::{InputArtifact, Params, RunEnv, StageError, StageProgress};
+use crate::stages::kind::{RunEnv, StageError, StageProgress};
+use crate::util::resources::Request;
 
-use super::executor::{ExecError, Executed, Executor, Job, LocalExecutor};
-use crate::device::Device;
+use super::executor::{Exceeded, ExecError, Executed, Executor, Job, RunInfo, log_tail};
+use super::jobfile::{absolute, job_error, read_result, sh_quote, write_spec};
 
-/// One upstream artifact in a job file: output name → blob digest.
+pub use super::jobfile::{JobError, JobResult, JobSpec, SpecArtifact, run_job_file};
+
+/// Where an instance went out (`submitted.json` in its job folder).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SpecArtifact {
-    pub from: String,
-    pub axes: Vec<(String, serde_json::Value)>,
-    pub files: BTreeMap<String, String>,
-}
-
-/// Everything a node needs to run one stage instance (`job.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobSpec {
-    pub instance: String,
+pub struct Submitted {
+    /// `12345`, or an array task `12345_7`.
+    pub job: String,
+    /// The output file SLURM writes for it.
+    pub log: PathBuf,
+    pub submitted_unix: u64,
     #[serde(default)]
-    pub stage: String,
-    pub pipeline: String,
-    pub kind: String,
-    pub params: serde_json::Map<String, serde_json::Value>,
-    pub key_inputs: KeyInputs,
-    pub key: String,
-    pub sources: BTreeMap<String, Vec<String>>,
-    pub inputs: BTreeMap<String, Vec<SpecArtifact>>,
-    pub device: String,
-    pub data_dirs: Vec<PathBuf>,
-    pub pipeline_dir: PathBuf,
-    pub cache_dir: PathBuf,
-    /// The remote cache, when the nodes should use one (the token comes from the job's environment).
-    pub remote: Option<CacheSettings>,
+    pub request: Option<Request>,
 }
 
-/// What the node reports (`result.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobResult {
-    pub ok: bool,
-    pub error: Option<String>,
-    /// Another process had already computed the entry.
-    pub reused: bool,
-    pub host: String,
-    pub seconds: f64,
-}
-
-/// SLURM job id → (state, reason), as `squeue` reports them.
+/// SLURM job id (`12345` or `12345_7`) → (state, reason), as `squeue -r` reports them.
 type JobStates = HashMap<String, (String, String)>;
 
-/// Errors of the node side (`tscpipe run-job`).
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{0}")]
-    Invalid(String),
+/// Instances waiting to go out together: same stage, same request.
+type BatchKey = (String, Request);
+
+struct Member {
+    ticket: u64,
+    spec: PathBuf,
+    dir: PathBuf,
+}
+
+struct Batch {
+    /// The first job that joined: its settings (stage, request) make the sbatch flags.
+    members: Vec<Member>,
+    opened: Instant,
+    last_join: Instant,
+}
+
+#[derive(Default)]
+struct Batches {
+    open: HashMap<BatchKey, Batch>,
+    /// ticket → (task id, log) or why it was not submitted.
+    done: HashMap<u64, Result<(String, PathBuf), String>>,
 }
 
 pub struct SlurmExecutor {
@@ -89,21 +87,36 @@ pub struct SlurmExecutor {
     pub remote: Option<CacheSettings>,
     /// The binary the nodes run.
     pub program: PathBuf,
-    /// Jobs this executor submitted (adopted ones not counted).
+    /// Instances (array tasks) this executor submitted (adopted ones not counted).
     pub submitted: AtomicUsize,
     pub adopted: AtomicUsize,
-    /// One `squeue` answer shared by every followed job, refreshed at most once per poll, so
-    /// a hundred jobs in flight cost the controller one query per interval, not a hundred.
-    states: std::sync::Mutex<Option<(Instant, Result<JobStates, String>)>>,
+    /// `sbatch` calls (one per array or lone job).
+    pub sbatch_calls: AtomicUsize,
+    /// One `squeue` answer shared by every followed task, refreshed at most once per poll, so
+    /// a thousand tasks in flight cost the controller one query per interval, not a thousand.
+    states: Mutex<Option<(Instant, Result<JobStates, String>)>>,
+    batches: Mutex<Batches>,
+    batch_cv: Condvar,
+    tickets: AtomicU64,
+    /// Arrays and jobs submitted or adopted, for one `scancel` of them all on Ctrl-C.
+    live: Mutex<Vec<String>>,
+    cancelled_all: AtomicBool,
 }
 
-fn job_error(msg: impl Into<String>) -> ExecError {
-    ExecError::Stage(StageError::failed(msg))
-}
-
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
+/// SLURM states of a job that has not finished.
+const ALIVE: &[&str] = &[
+    "PENDING",
+    "RUNNING",
+    "CONFIGURING",
+    "COMPLETING",
+    "SUSPENDED",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "RESIZING",
+    "SIGNALING",
+    "STAGE_OUT",
+];
 
 impl SlurmExecutor {
     pub fn new(
@@ -112,13 +125,7 @@ impl SlurmExecutor {
         settings: ExecutorSettings,
         remote: Option<CacheSettings>,
     ) -> Result<SlurmExecutor, String> {
-        let program = match &settings.tscpipe {
-            Some(p) => p.clone(),
-            None => match std::env::var_os("TSCPIPE_BIN") {
-                Some(p) => PathBuf::from(p),
-                None => std::env::current_exe().map_err(|e| format!("cannot find this tscpipe binary: {e}"))?,
-            },
-        };
+        let program = tscpipe_program(&settings)?;
         Ok(SlurmExecutor {
             cache,
             env,
@@ -127,7 +134,13 @@ impl SlurmExecutor {
             program,
             submitted: AtomicUsize::new(0),
             adopted: AtomicUsize::new(0),
-            states: std::sync::Mutex::new(None),
+            sbatch_calls: AtomicUsize::new(0),
+            states: Mutex::new(None),
+            batches: Mutex::new(Batches::default()),
+            batch_cv: Condvar::new(),
+            tickets: AtomicU64::new(0),
+            live: Mutex::new(Vec::new()),
+            cancelled_all: AtomicBool::new(false),
         })
     }
 
@@ -139,23 +152,20 @@ impl SlurmExecutor {
         self.cache.root().join("slurm").join(key)
     }
 
-    /// The sbatch flags for a job: defaults, then the stage's own table.
+    /// The sbatch flags for a job's attempt: its request, then where the settings send its stage.
     pub fn sbatch_args(&self, job: &Job) -> Vec<String> {
         let s = &self.settings;
         let stage = s.stages.get(&job.stage);
-        let mut a = Vec::new();
-        let cpus = stage.and_then(|r| r.cpus).or(s.cpus).unwrap_or(1);
-        a.push(format!("--cpus-per-task={cpus}"));
-        if let Some(m) = stage.and_then(|r| r.mem.clone()).or(s.mem.clone()) {
-            a.push(format!("--mem={m}"));
+        let q = job.request;
+        let mut a = vec![format!("--cpus-per-task={}", q.cpus)];
+        if let Some(m) = q.mem {
+            a.push(format!("--mem={}", m.sbatch()));
         }
-        if let Some(t) = stage.and_then(|r| r.time.clone()).or(s.time.clone()) {
-            a.push(format!("--time={t}"));
+        if let Some(t) = q.time {
+            a.push(format!("--time={}", t.sbatch()));
         }
-        // A GPU only for stages that want one and a run that computes on one.
-        if job.kind.wants_accelerator(&job.params) && job.device != Device::Cpu {
-            let n = stage.and_then(|r| r.gpus).or(s.gpus).unwrap_or(1);
-            a.push(format!("--gres=gpu:{n}"));
+        if q.gpus > 0 {
+            a.push(format!("--gres=gpu:{}", q.gpus));
         }
         if let Some(p) = stage.and_then(|r| r.partition.clone()).or(s.partition.clone()) {
             a.push(format!("--partition={p}"));
@@ -170,144 +180,211 @@ impl SlurmExecutor {
         a
     }
 
-    fn write_spec(&self, job: &Job, dir: &Path) -> Result<(), ExecError> {
-        let inputs = job
-            .inputs
-            .iter()
-            .map(|(name, arts)| {
-                let v = arts
-                    .iter()
-                    .map(|a| SpecArtifact {
-                        from: a.from.clone(),
-                        axes: a.axes.clone(),
-                        files: a
-                            .files
-                            .iter()
-                            .map(|(n, p)| {
-                                (n.clone(), p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
-                            })
-                            .collect(),
-                    })
-                    .collect();
-                (name.clone(), v)
-            })
-            .collect();
-        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let spec = JobSpec {
-            instance: job.instance.clone(),
-            stage: job.stage.clone(),
-            pipeline: job.pipeline.clone(),
-            kind: job.kind.name().to_string(),
-            params: job.params.0.clone(),
-            key_inputs: job.key_inputs.clone(),
-            key: job.key.clone(),
-            sources: job.sources.clone(),
-            inputs,
-            device: job.device.to_string(),
-            data_dirs: self.env.data_dirs.iter().map(|d| abs(d)).collect(),
-            pipeline_dir: abs(&self.env.pipeline_dir),
-            cache_dir: abs(self.cache.root()),
-            remote: self.remote.clone(),
-        };
-        let json = serde_json::to_vec_pretty(&spec).map_err(|e| job_error(e.to_string()))?;
-        atomic_write(&self.cache.tmp_dir(), &dir.join("job.json"), &json)?;
-        let script = format!(
-            "#!/bin/sh\n# tscpipe stage instance {}\nexec {} run-job {}\n",
-            job.instance.replace('\n', " "),
-            sh_quote(&abs(&self.program).to_string_lossy()),
-            sh_quote(&dir.join("job.json").to_string_lossy()),
-        );
-        atomic_write(&self.cache.tmp_dir(), &dir.join("job.sh"), script.as_bytes())?;
-        Ok(())
-    }
-
-    /// A job of an earlier (killed) run for the same key, still queued or running.
-    fn existing_job(&self, name: &str) -> Option<String> {
-        let out =
-            Command::new("squeue").args(["-h", "--me", "-n", name, "-t", "PD,R,CF,CG", "-o", "%i"]).output().ok()?;
-        if !out.status.success() {
-            return None;
+    /// A task an earlier run submitted for this key that SLURM still has queued or running.
+    fn adoptable(&self, dir: &Path) -> Option<Submitted> {
+        let text = std::fs::read_to_string(dir.join("submitted.json")).ok()?;
+        let sub: Submitted = serde_json::from_str(&text).ok()?;
+        match self.state_of(&sub.job) {
+            Ok(Some((state, _))) if ALIVE.contains(&state.as_str()) => Some(sub),
+            _ => None,
         }
-        String::from_utf8_lossy(&out.stdout).lines().map(str::trim).find(|l| !l.is_empty()).map(String::from)
     }
 
-    fn submit(&self, job: &Job, dir: &Path, name: &str) -> Result<String, ExecError> {
+    /// Queues `job` for the next array of its stage and request; returns its task id and log
+    /// once the array is submitted.
+    fn join_batch(
+        &self,
+        job: &Job,
+        spec: PathBuf,
+        dir: PathBuf,
+        cancel: &AtomicBool,
+    ) -> Result<(String, PathBuf), ExecError> {
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+        let key: BatchKey = (job.stage.clone(), job.request);
+        let max = self.settings.max_array.unwrap_or(1000).max(1);
+        let wait = Duration::from_secs_f64(self.settings.array_wait.filter(|w| *w >= 0.0).unwrap_or(5.0));
+        let quiet = wait.min(Duration::from_secs(1));
+        let lead = {
+            let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match b.open.get_mut(&key) {
+                Some(batch) if batch.members.len() < max => {
+                    batch.members.push(Member { ticket, spec, dir });
+                    batch.last_join = now;
+                    false
+                }
+                _ => {
+                    // (a full batch was taken by its leader already, or there is none)
+                    b.open.insert(
+                        key.clone(),
+                        Batch { members: vec![Member { ticket, spec, dir }], opened: now, last_join: now },
+                    );
+                    true
+                }
+            }
+        };
+        if lead {
+            // Collect until quiet, old or full; then submit what joined.
+            let batch = loop {
+                std::thread::sleep(Duration::from_millis(20));
+                let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+                let ready = b.open.get(&key).is_none_or(|x| {
+                    x.members.len() >= max
+                        || x.last_join.elapsed() >= quiet
+                        || x.opened.elapsed() >= wait
+                        || cancel.load(Ordering::Relaxed)
+                });
+                if ready {
+                    break b.open.remove(&key);
+                }
+            };
+            let members = batch.map(|x| x.members).unwrap_or_default();
+            let outcome = if cancel.load(Ordering::Relaxed) {
+                Err("cancelled".to_string())
+            } else {
+                self.submit(job, &members).map_err(|e| e.to_string())
+            };
+            let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+            match outcome {
+                Ok(ids) => {
+                    for (m, id) in members.iter().zip(ids) {
+                        b.done.insert(m.ticket, Ok(id));
+                    }
+                }
+                Err(e) => {
+                    for m in &members {
+                        b.done.insert(m.ticket, Err(e.clone()));
+                    }
+                }
+            }
+            self.batch_cv.notify_all();
+        }
+        let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(r) = b.done.remove(&ticket) {
+                return match r {
+                    Ok(x) => Ok(x),
+                    Err(e) if e == "cancelled" => Err(ExecError::Stage(StageError::Cancelled)),
+                    Err(e) => Err(job_error(e)),
+                };
+            }
+            b = self.batch_cv.wait_timeout(b, Duration::from_millis(200)).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
+    /// One `sbatch` for the batch's members (an array unless there is one); their task ids and logs.
+    fn submit(&self, job: &Job, members: &[Member]) -> Result<Vec<(String, PathBuf)>, ExecError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let program = sh_quote(&absolute(&self.program).to_string_lossy());
         let mut cmd = Command::new("sbatch");
-        cmd.arg("--parsable")
-            .arg(format!("--job-name={name}"))
-            .arg(format!("--output={}", dir.join("out.log").display()))
-            .args(self.sbatch_args(job))
-            .arg(dir.join("job.sh"));
+        cmd.arg("--parsable").arg(format!("--job-name=tsc-{}", job.stage));
+        let (script, logs) = if members.len() == 1 {
+            let dir = &members[0].dir;
+            let script = dir.join("job.sh");
+            let text = format!(
+                "#!/bin/sh\n# tscpipe stage instance {}\nexec {program} run-job {}\n",
+                job.instance.replace('\n', " "),
+                sh_quote(&members[0].spec.to_string_lossy()),
+            );
+            atomic_write(&self.cache.tmp_dir(), &script, text.as_bytes())?;
+            let log = dir.join("out.log");
+            cmd.arg(format!("--output={}", log.display()));
+            (script, vec![log])
+        } else {
+            let seq = self.tickets.fetch_add(1, Ordering::Relaxed);
+            let name = format!("{}-{}-{}-{seq}", safe(&job.stage), now_unix(), std::process::id());
+            let dir = self.cache.root().join("slurm").join("arrays").join(name);
+            std::fs::create_dir_all(&dir).map_err(|e| StageError::io(&dir, e))?;
+            let list: String = members.iter().map(|m| format!("{}\n", m.spec.display())).collect();
+            atomic_write(&self.cache.tmp_dir(), &dir.join("tasks"), list.as_bytes())?;
+            let script = dir.join("job.sh");
+            let text = format!(
+                "#!/bin/sh\n# tscpipe: {} instances of stage {}\nexec {program} run-job --tasks {}\n",
+                members.len(),
+                job.stage.replace('\n', " "),
+                sh_quote(&dir.join("tasks").to_string_lossy()),
+            );
+            atomic_write(&self.cache.tmp_dir(), &script, text.as_bytes())?;
+            let throttle = self.settings.max_jobs.unwrap_or(100).max(1);
+            cmd.arg(format!("--array=0-{}%{throttle}", members.len() - 1))
+                .arg(format!("--output={}", dir.join("%a.log").display()));
+            (script, (0..members.len()).map(|k| dir.join(format!("{k}.log"))).collect())
+        };
+        cmd.args(self.sbatch_args(job)).arg(&script);
         let out =
             cmd.output().map_err(|e| job_error(format!("cannot run sbatch: {e} (is slurm-client installed?)")))?;
+        self.sbatch_calls.fetch_add(1, Ordering::Relaxed);
         if !out.status.success() {
             return Err(job_error(format!("sbatch failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
         let id = stdout.trim().split(';').next().unwrap_or("").trim().to_string();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit() || c == '_') {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             return Err(job_error(format!("sbatch printed no job id: `{}`", stdout.trim())));
         }
-        Ok(id)
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).push(id.clone());
+        self.submitted.fetch_add(members.len(), Ordering::Relaxed);
+        let tasks: Vec<(String, PathBuf)> = if members.len() == 1 {
+            vec![(id, logs[0].clone())]
+        } else {
+            logs.into_iter().enumerate().map(|(k, log)| (format!("{id}_{k}"), log)).collect()
+        };
+        for (m, (task, log)) in members.iter().zip(&tasks) {
+            let sub = Submitted {
+                job: task.clone(),
+                log: log.clone(),
+                submitted_unix: now_unix(),
+                request: Some(job.request),
+            };
+            if let Ok(json) = serde_json::to_vec_pretty(&sub) {
+                let _ = atomic_write(&self.cache.tmp_dir(), &m.dir.join("submitted.json"), &json);
+            }
+        }
+        Ok(tasks)
     }
 
-    fn log_tail(dir: &Path) -> String {
-        let text = std::fs::read_to_string(dir.join("out.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(8)..].join("\n");
-        if tail.is_empty() {
-            format!("(no output in {})", dir.join("out.log").display())
-        } else {
-            format!("last lines of {}:\n{tail}", dir.join("out.log").display())
+    /// On Ctrl-C: one `scancel` for every array and job of this run.
+    fn cancel_all(&self) {
+        if self.cancelled_all.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let ids = self.live.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if !ids.is_empty() {
+            let _ = Command::new("scancel").args(&ids).status();
         }
     }
 
-    /// Follows a job until it leaves its result, fails, or the run is cancelled.
+    /// Follows a task until it leaves its result, fails, or the run is cancelled.
     fn follow(
         &self,
         job: &Job,
         id: &str,
         dir: &Path,
+        log: &Path,
         progress: &(dyn Fn(StageProgress) + Sync),
         cancel: &AtomicBool,
     ) -> Result<Executed, ExecError> {
-        let marker = dir.join("result.json");
         let poll = self.poll_interval();
         let mut last_state = String::new();
         let mut gone_since: Option<Instant> = None;
         let mut squeue_errors = 0u32;
+        let mut first = true;
         loop {
             // Sleep in small steps so Ctrl-C is prompt.
-            let until = Instant::now() + poll;
+            let until = Instant::now() + if first { Duration::ZERO } else { poll };
+            first = false;
             while Instant::now() < until {
                 if cancel.load(Ordering::Relaxed) {
-                    let _ = Command::new("scancel").arg(id).status();
+                    self.cancel_all();
                     return Err(ExecError::Stage(StageError::Cancelled));
-                }
-                if marker.exists() {
-                    break;
                 }
                 std::thread::sleep(Duration::from_millis(50).min(poll));
             }
-            if let Ok(text) = std::fs::read_to_string(&marker) {
-                let r: JobResult = serde_json::from_str(&text)
-                    .map_err(|e| job_error(format!("slurm job {id}: unreadable {}: {e}", marker.display())))?;
-                if !r.ok {
-                    return Err(job_error(format!(
-                        "slurm job {id} on {}: {}",
-                        r.host,
-                        r.error.unwrap_or_else(|| "failed".into())
-                    )));
-                }
-                return match self.cache.lookup(&job.key, Verify::Full) {
-                    Lookup::Hit(m) => Ok(Executed { manifest: *m, reused: r.reused }),
-                    _ => Err(job_error(format!(
-                        "slurm job {id} reported success on {} but its entry is not in the cache at {} \
-                         (is the cache on a filesystem every node shares?)",
-                        r.host,
-                        self.cache.root().display()
-                    ))),
-                };
+            if cancel.load(Ordering::Relaxed) {
+                self.cancel_all();
+                return Err(ExecError::Stage(StageError::Cancelled));
             }
             let state = self.state_of(id);
             let (state, reason) = match state {
@@ -324,6 +401,29 @@ impl SlurmExecutor {
                     continue;
                 }
             };
+            // A pending task has left no result: spare the shared filesystem the look.
+            if state != "PENDING"
+                && let Some(r) = read_result(dir)
+            {
+                let r = r.map_err(|e| job_error(format!("slurm job {id}: {e}")))?;
+                let info = RunInfo { usage: r.usage, job: Some(id.to_string()), host: Some(r.host.clone()) };
+                if !r.ok {
+                    return Err(job_error(format!(
+                        "slurm job {id} on {}: {}",
+                        r.host,
+                        r.error.unwrap_or_else(|| "failed".into())
+                    )));
+                }
+                return match self.cache.lookup(&job.key, Verify::Full) {
+                    Lookup::Hit(m) => Ok(Executed { manifest: *m, reused: r.reused, info }),
+                    _ => Err(job_error(format!(
+                        "slurm job {id} reported success on {} but its entry is not in the cache at {} \
+                         (is the cache on a filesystem every node shares?)",
+                        r.host,
+                        self.cache.root().display()
+                    ))),
+                };
+            }
             if !state.is_empty() && state != last_state {
                 let msg = if reason.is_empty() || reason == "None" {
                     format!("slurm job {id}: {}", state.to_lowercase())
@@ -333,35 +433,37 @@ impl SlurmExecutor {
                 progress(StageProgress { fraction: None, message: msg });
                 last_state = state.clone();
             }
-            match state.as_str() {
-                "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED" | "RESIZING"
-                | "SIGNALING" | "STAGE_OUT" => gone_since = None,
-                _ => {
-                    // Finished (or forgotten by squeue) without a result marker yet: give a
-                    // shared filesystem a moment to show the file, then ask sacct if present.
-                    let since = *gone_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() < Duration::from_secs(10).max(poll * 3) {
-                        continue;
-                    }
-                    let state = if state.is_empty() { sacct_state(id).unwrap_or_default() } else { state };
-                    let what = if state.is_empty() {
-                        "is no longer known to squeue".to_string()
-                    } else {
-                        format!("ended {state}")
-                    };
-                    return Err(job_error(format!(
-                        "slurm job {id} {what} without leaving a result (killed, out of time or memory, node \
-                         failure?); {}",
-                        Self::log_tail(dir)
-                    )));
-                }
+            if ALIVE.contains(&state.as_str()) {
+                gone_since = None;
+                continue;
             }
+            let info = RunInfo { usage: None, job: Some(id.to_string()), host: None };
+            if let Some(what) = exceeded_state(&state) {
+                return Err(exceeded(what, job, id, &state, log, info));
+            }
+            // Finished (or forgotten by squeue) without a result marker yet: give a shared
+            // filesystem a moment to show the file, then ask sacct if present.
+            let since = *gone_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < Duration::from_secs(10).max(poll * 3) {
+                continue;
+            }
+            let state = if state.is_empty() { sacct_state(id).unwrap_or_default() } else { state };
+            let first_word = state.split_whitespace().next().unwrap_or("");
+            let what = exceeded_state(first_word).or_else(|| exceeded_log(log));
+            if let Some(what) = what {
+                return Err(exceeded(what, job, id, &state, log, info));
+            }
+            let what =
+                if state.is_empty() { "is no longer known to squeue".to_string() } else { format!("ended {state}") };
+            return Err(job_error(format!(
+                "slurm job {id} {what} without leaving a result (killed, out of time or memory, node \
+                 failure?); {}",
+                log_tail(log)
+            )));
         }
     }
-}
 
-impl SlurmExecutor {
-    /// `squeue`'s view of a job: `Ok(None)` when it does not (or no longer) know the job.
+    /// `squeue`'s view of a job or task: `Ok(None)` when it does not (or no longer) know it.
     fn state_of(&self, id: &str) -> Result<Option<(String, String)>, String> {
         let Ok(mut g) = self.states.lock() else { return Err("state cache poisoned".into()) };
         let fresh = g.as_ref().is_some_and(|(at, _)| at.elapsed() < self.poll_interval() / 2);
@@ -376,10 +478,70 @@ impl SlurmExecutor {
     }
 }
 
-/// All of this user's jobs SLURM still knows, finished ones included: id → (state, reason).
+/// The `tscpipe` a job runs: `[executor] tscpipe`, else `$TSCPIPE_BIN`, else this binary.
+pub fn tscpipe_program(settings: &ExecutorSettings) -> Result<PathBuf, String> {
+    match &settings.tscpipe {
+        Some(p) => Ok(p.clone()),
+        None => match std::env::var_os("TSCPIPE_BIN") {
+            Some(p) => Ok(PathBuf::from(p)),
+            None => std::env::current_exe().map_err(|e| format!("cannot find this tscpipe binary: {e}")),
+        },
+    }
+}
+
+fn safe(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
+
+/// What a SLURM end state says ran out.
+fn exceeded_state(state: &str) -> Option<Exceeded> {
+    match state {
+        "OUT_OF_MEMORY" => Some(Exceeded::Memory),
+        "TIMEOUT" | "DEADLINE" => Some(Exceeded::Time),
+        "NODE_FAIL" | "BOOT_FAIL" | "PREEMPTED" => Some(Exceeded::Node),
+        _ => None,
+    }
+}
+
+/// What slurmstepd wrote into a job's output when it killed it, for clusters whose end state
+/// does not say (memory enforced by polling rather than a cgroup, squeue past `MinJobAge`).
+fn exceeded_log(log: &Path) -> Option<Exceeded> {
+    let text = std::fs::read_to_string(log).ok()?;
+    if text.contains("oom-kill")
+        || text.contains("Exceeded job memory limit")
+        || text.contains("Exceeded step memory limit")
+    {
+        Some(Exceeded::Memory)
+    } else if text.contains("DUE TO TIME LIMIT") {
+        Some(Exceeded::Time)
+    } else {
+        None
+    }
+}
+
+fn exceeded(what: Exceeded, job: &Job, id: &str, state: &str, log: &Path, info: RunInfo) -> ExecError {
+    let asked = match what {
+        Exceeded::Memory => job.request.mem.map(|m| format!(" (asked for {m})")).unwrap_or_default(),
+        Exceeded::Time => job.request.time.map(|t| format!(" (asked for {t})")).unwrap_or_default(),
+        Exceeded::Node => String::new(),
+    };
+    let what_text = match what {
+        Exceeded::Memory => "ran out of memory",
+        Exceeded::Time => "ran out of time",
+        Exceeded::Node => "lost its node",
+    };
+    ExecError::Exceeded {
+        what,
+        detail: format!("slurm job {id} {what_text}{asked}: {state}; {}", log_tail(log)),
+        info: Box::new(info),
+    }
+}
+
+/// All of this user's jobs SLURM still knows, finished ones and each task of an array included:
+/// id → (state, reason).
 fn squeue_mine() -> Result<JobStates, String> {
     let out = Command::new("squeue")
-        .args(["-h", "-t", "all", "--me", "-o", "%i|%T|%r"])
+        .args(["-h", "-r", "-t", "all", "--me", "-o", "%i|%T|%r"])
         .output()
         .map_err(|e| format!("cannot run squeue: {e}"))?;
     if !out.status.success() {
@@ -411,6 +573,10 @@ impl Executor for SlurmExecutor {
         "slurm"
     }
 
+    fn uses_local_cpus(&self) -> bool {
+        false
+    }
+
     fn execute(
         &self,
         job: &Job,
@@ -418,161 +584,88 @@ impl Executor for SlurmExecutor {
         cancel: &AtomicBool,
     ) -> Result<Executed, ExecError> {
         if let Lookup::Hit(m) = self.cache.lookup(&job.key, Verify::Full) {
-            return Ok(Executed { manifest: *m, reused: true });
+            return Ok(Executed::new(*m, true));
         }
         let dir = self.job_dir(&job.key);
         std::fs::create_dir_all(&dir).map_err(|e| StageError::io(&dir, e))?;
-        let name = format!("tsc-{}", &job.key[..16.min(job.key.len())]);
-        let id = match self.existing_job(&name) {
-            Some(id) => {
+        // An earlier run's task for this key, still queued or running (not this run's own earlier
+        // attempt: that one has ended).
+        let (id, log) = match self.adoptable(&dir).filter(|_| job.attempt == 1) {
+            Some(sub) => {
                 self.adopted.fetch_add(1, Ordering::Relaxed);
+                self.live.lock().unwrap_or_else(|p| p.into_inner()).push(sub.job.clone());
                 progress(StageProgress {
                     fraction: None,
-                    message: format!("slurm job {id}: adopted from an earlier run"),
+                    message: format!("slurm job {}: adopted from an earlier run", sub.job),
                 });
-                id
+                (sub.job, sub.log)
             }
             None => {
-                let _ = std::fs::remove_file(dir.join("result.json"));
-                self.write_spec(job, &dir)?;
-                let id = self.submit(job, &dir, &name)?;
-                self.submitted.fetch_add(1, Ordering::Relaxed);
+                let _ = std::fs::remove_file(dir.join("submitted.json"));
+                let spec = write_spec(job, &self.env, &self.cache, self.remote.as_ref(), &dir)?;
+                let (id, log) = self.join_batch(job, spec, dir.clone(), cancel)?;
                 progress(StageProgress { fraction: None, message: format!("slurm job {id}: submitted") });
-                id
+                (id, log)
             }
         };
-        self.follow(job, &id, &dir, progress, cancel)
+        self.follow(job, &id, &dir, &log, progress, cancel)
     }
-}
-
-/// `tscpipe run-job JOB.json`: runs one stage instance on a compute node and leaves
-/// `result.json` beside the job file. Returns whether the stage succeeded.
-pub fn run_job_file(path: &Path, registry: &Registry, cancel: &AtomicBool) -> Result<bool, JobError> {
-    let text = std::fs::read_to_string(path).map_err(|e| JobError::Io { path: path.to_path_buf(), source: e })?;
-    let spec: JobSpec =
-        serde_json::from_str(&text).map_err(|e| JobError::Invalid(format!("{}: {e}", path.display())))?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let started = Instant::now();
-    let host = hostname();
-    let outcome = run_spec(&spec, registry, cancel);
-    let result = match outcome {
-        Ok(reused) => JobResult { ok: true, error: None, reused, host, seconds: started.elapsed().as_secs_f64() },
-        Err(e) => {
-            eprintln!("tscpipe run-job {}: {e}", spec.instance);
-            JobResult { ok: false, error: Some(e), reused: false, host, seconds: started.elapsed().as_secs_f64() }
-        }
-    };
-    // A cancelled job leaves no marker: the runner that cancelled it is not waiting for one.
-    if cancel.load(Ordering::Relaxed) && !result.ok {
-        return Ok(false);
-    }
-    let json = serde_json::to_vec_pretty(&result).map_err(|e| JobError::Invalid(e.to_string()))?;
-    let tmp = spec.cache_dir.join("tmp");
-    atomic_write(&tmp, &dir.join("result.json"), &json).map_err(|e| JobError::Invalid(e.to_string()))?;
-    Ok(result.ok)
-}
-
-fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<bool, String> {
-    let kind = registry.get_arc(&spec.kind).ok_or_else(|| format!("this tscpipe has no stage kind `{}`", spec.kind))?;
-    if kind.version() != spec.key_inputs.version || spec.key_inputs.key() != spec.key {
-        return Err(format!(
-            "the tscpipe on this node ({}) computes `{}` differently from the one that submitted the job \
-             (version {} here, {} there): install the same tscpipe on every node",
-            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-            spec.kind,
-            kind.version(),
-            spec.key_inputs.version
-        ));
-    }
-    let device: Device = spec.device.parse()?;
-    let cache = match &spec.remote {
-        Some(s) => super::cache_setup::open_cache(&spec.cache_dir, s),
-        None => Cache::open(&spec.cache_dir),
-    }
-    .map_err(|e| e.to_string())?;
-    let mut inputs = BTreeMap::new();
-    for (name, arts) in &spec.inputs {
-        let mut v = Vec::new();
-        for a in arts {
-            let mut files = BTreeMap::new();
-            for (n, digest) in &a.files {
-                cache.ensure_blob(digest).map_err(|e| format!("input `{name}` from `{}`: {e}", a.from))?;
-                files.insert(n.clone(), cache.blob_path(digest));
-            }
-            v.push(InputArtifact { from: a.from.clone(), axes: a.axes.clone(), files });
-        }
-        inputs.insert(name.clone(), v);
-    }
-    let job = Job {
-        instance: spec.instance.clone(),
-        stage: spec.stage.clone(),
-        pipeline: spec.pipeline.clone(),
-        kind,
-        params: Params(spec.params.clone()),
-        key_inputs: spec.key_inputs.clone(),
-        key: spec.key.clone(),
-        sources: spec.sources.clone(),
-        inputs,
-        device,
-    };
-    let env = RunEnv { data_dirs: spec.data_dirs.clone(), pipeline_dir: spec.pipeline_dir.clone() };
-    let executor = LocalExecutor { cache: cache.clone(), env };
-    let progress = |p: StageProgress| {
-        if !p.message.is_empty() {
-            println!("{}", p.message);
-        }
-    };
-    let r = executor.execute(&job, &progress, cancel).map_err(|e| e.to_string());
-    if let Some(remote) = cache.remote() {
-        remote.flush(Duration::from_secs(300));
-    }
-    r.map(|e| e.reused)
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "?".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Resources;
+    use crate::device::Device;
+    use crate::settings::StageSettings;
+    use crate::stages::Registry;
+    use crate::stages::kind::Params;
 
-    fn job(kind: &str, stage: &str, instance: &str, device: Device) -> Job {
+    fn job(kind: &str, stage: &str, instance: &str, device: Device, settings: &ExecutorSettings) -> Job {
         let kind = Registry::builtin().get_arc(kind).expect("kind");
-        let key_inputs = KeyInputs {
+        let key_inputs = crate::cache::KeyInputs {
             kind: kind.name().into(),
             version: kind.version(),
             params: serde_json::json!({}),
-            inputs: BTreeMap::new(),
+            inputs: Default::default(),
             env: None,
         };
+        // valid for every kind the tests use (a training needs its model table)
+        let params =
+            Params(serde_json::json!({ "model": { "model": "fcn" } }).as_object().cloned().unwrap_or_default());
+        let decl = crate::dsl::StageDecl {
+            name: stage.into(),
+            kind: kind.name().into(),
+            axes: Vec::new(),
+            instances: Vec::new(),
+            publish: false,
+            loc: Default::default(),
+            resources: Default::default(),
+            retries: None,
+        };
+        let request = super::super::resources::request(&decl, kind.as_ref(), &params, &device, settings);
         Job {
             instance: instance.into(),
             stage: stage.into(),
             pipeline: "p".into(),
             kind,
-            // valid for every kind the tests use (a training needs its model table)
-            params: Params(serde_json::json!({ "model": { "model": "fcn" } }).as_object().cloned().unwrap_or_default()),
+            params,
             key: key_inputs.key(),
             key_inputs,
-            sources: BTreeMap::new(),
-            inputs: BTreeMap::new(),
+            sources: Default::default(),
+            inputs: Default::default(),
             device,
+            request,
+            attempt: 1,
+            retries: 0,
         }
     }
 
     #[test]
-    fn resources_come_from_the_stage_table_then_the_defaults_and_gpus_only_where_wanted() {
+    fn sbatch_flags_follow_the_request_and_the_stages_placement_and_gpus_only_where_wanted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = ExecutorSettings {
             cpus: Some(2),
-            mem: Some("4G".into()),
+            mem: Some("4G".parse().expect("mem")),
             partition: Some("cpu".into()),
             account: Some("lab".into()),
             extra: vec!["--qos=normal".into()],
@@ -580,16 +673,16 @@ mod tests {
         };
         s.stages.insert(
             "train".into(),
-            Resources {
+            StageSettings {
                 partition: Some("gpu".into()),
-                time: Some("12:00:00".into()),
+                time: Some("12:00:00".parse().expect("time")),
                 gpus: Some(2),
                 ..Default::default()
             },
         );
-        let ex =
-            SlurmExecutor::new(Cache::open(dir.path()).expect("cache"), RunEnv::default(), s, None).expect("executor");
-        let train = ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cuda(0)));
+        let ex = SlurmExecutor::new(Cache::open(dir.path()).expect("cache"), RunEnv::default(), s.clone(), None)
+            .expect("executor");
+        let train = ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cuda(0), &s));
         assert_eq!(
             train,
             [
@@ -603,10 +696,34 @@ mod tests {
             ]
         );
         // The same stage computing on the CPU asks for no GPU (it would wait for one forever).
-        assert!(
-            !ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cpu)).iter().any(|a| a.starts_with("--gres"))
+        let cpu = ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cpu, &s));
+        assert!(!cpu.iter().any(|a| a.starts_with("--gres")), "{cpu:?}");
+        // An evaluation: the executor's defaults, and its kind's time class for the time limit.
+        let eval = ex.sbatch_args(&job("evaluate", "eval", "eval[d=A]", Device::Cpu, &s));
+        assert_eq!(
+            eval,
+            ["--cpus-per-task=2", "--mem=4G", "--time=01:00:00", "--partition=cpu", "--account=lab", "--qos=normal"]
         );
-        let eval = ex.sbatch_args(&job("evaluate", "eval", "eval[d=A]", Device::Cpu));
-        assert_eq!(eval, ["--cpus-per-task=2", "--mem=4G", "--partition=cpu", "--account=lab", "--qos=normal"]);
+        // Nothing set anywhere: a training asks for what its kind declares.
+        let bare = ExecutorSettings::default();
+        let t = ex.sbatch_args(&job("train", "train", "train[d=A]", Device::Cuda(0), &bare));
+        assert_eq!(&t[..4], ["--cpus-per-task=2", "--mem=8G", "--time=1-00:00:00", "--gres=gpu:1"]);
+    }
+
+    #[test]
+    fn end_states_and_slurmstepd_messages_say_what_ran_out() {
+        assert_eq!(exceeded_state("OUT_OF_MEMORY"), Some(Exceeded::Memory));
+        assert_eq!(exceeded_state("TIMEOUT"), Some(Exceeded::Time));
+        assert_eq!(exceeded_state("NODE_FAIL"), Some(Exceeded::Node));
+        assert_eq!(exceeded_state("FAILED"), None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("x.log");
+        std::fs::write(&log, "slurmstepd: error: Detected 1 oom-kill event(s) in StepId=7.batch.\n").expect("write");
+        assert_eq!(exceeded_log(&log), Some(Exceeded::Memory));
+        std::fs::write(&log, "slurmstepd: error: *** JOB 8 ON n1 CANCELLED AT 2026 DUE TO TIME LIMIT ***\n")
+            .expect("write");
+        assert_eq!(exceeded_log(&log), Some(Exceeded::Time));
+        std::fs::write(&log, "error: stage failed\n").expect("write");
+        assert_eq!(exceeded_log(&log), None);
     }
 }

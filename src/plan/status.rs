@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::cache::key::{Change, explain_changes};
+use crate::cache::runs::{Attempt, AttemptOutcome, attempts_text};
 use crate::cache::{Cache, Lookup, Verify};
 use crate::device::Device;
 use crate::dsl::Expanded;
@@ -39,6 +40,16 @@ pub struct StatusRow {
     pub kind: String,
     #[serde(flatten)]
     pub status: Status,
+    /// The instance's attempts in the pipeline's last run, where there was more than one (a
+    /// retry after running out of memory or time) or the last failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub last_run: Vec<Attempt>,
+}
+
+/// Whether a run's attempts at an instance are worth showing: retried, or not successful.
+fn notable(attempts: &[Attempt]) -> bool {
+    attempts.len() > 1
+        || attempts.last().is_some_and(|a| !matches!(a.outcome, AttemptOutcome::Ran | AttemptOutcome::Reused))
 }
 
 /// One row per instance, in instance order.
@@ -49,6 +60,16 @@ pub fn status(plan: &Plan<'_>, registry: &Registry, cache: &Cache, device: &Devi
     let prev_keys: HashMap<&str, &str> = prev
         .as_ref()
         .map(|r| r.instances.iter().filter_map(|i| Some((i.id.as_str(), i.key.as_deref()?))).collect())
+        .unwrap_or_default();
+    let prev_attempts: HashMap<&str, &[Attempt]> = prev
+        .as_ref()
+        .map(|r| {
+            r.instances
+                .iter()
+                .filter(|i| notable(&i.attempts))
+                .map(|i| (i.id.as_str(), i.attempts.as_slice()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut walk = Walk::new(plan, registry, env, device, cache, Verify::Stat);
     let mut steps = Vec::new();
@@ -68,7 +89,10 @@ pub fn status(plan: &Plan<'_>, registry: &Registry, cache: &Cache, device: &Devi
     for step in steps {
         let i = step.index;
         let inst = &p.instances[i];
-        let row = |status| Some(StatusRow { id: inst.id.clone(), kind: inst.kind.clone(), status });
+        let last_run = prev_attempts.get(inst.id.as_str()).map(|a| a.to_vec()).unwrap_or_default();
+        let row = |status| {
+            Some(StatusRow { id: inst.id.clone(), kind: inst.kind.clone(), status, last_run: last_run.clone() })
+        };
         rows[i] = match (step.keyed, step.lookup) {
             (Err(KeyBlock::Source(e)), _) => row(run(vec![Change {
                 text: format!("cannot read its source files: {e}"),
@@ -130,6 +154,7 @@ pub fn verbose_text(rows: &[StatusRow]) -> String {
     let mut out = String::new();
     for r in rows {
         match &r.status {
+            Status::Cached if !r.last_run.is_empty() => out.push_str(&format!("cached  {}\n", r.id)),
             Status::Cached => {}
             Status::Remote => {
                 out.push_str(&format!("remote  {}\n", r.id));
@@ -148,6 +173,9 @@ pub fn verbose_text(rows: &[StatusRow]) -> String {
                     on.join(", ")
                 ));
             }
+        }
+        if !r.last_run.is_empty() {
+            out.push_str(&format!("          - last run: {}\n", attempts_text(&r.last_run)));
         }
     }
     out.push_str(&totals_line(rows));
@@ -177,6 +205,26 @@ pub fn summary_text(p: &Expanded, rows: &[StatusRow]) -> String {
         // Reason summary → instances giving it, in order of first appearance.
         let mut reasons: Vec<(String, usize)> = Vec::new();
         let mut waited_on: BTreeSet<&str> = BTreeSet::new();
+        // The last run: instances retried, and how their attempts ended before the last.
+        let (mut retried, mut failed) = (0, 0);
+        let mut ran_out: Vec<(&'static str, usize)> = Vec::new();
+        for r in &stage_rows {
+            if r.last_run.len() > 1 {
+                retried += 1;
+            }
+            if r.last_run.last().is_some_and(|a| !matches!(a.outcome, AttemptOutcome::Ran | AttemptOutcome::Reused)) {
+                failed += 1;
+            }
+            for a in &r.last_run {
+                if matches!(a.outcome, AttemptOutcome::Ran | AttemptOutcome::Reused) {
+                    continue;
+                }
+                match ran_out.iter_mut().find(|(t, _)| *t == a.outcome.describe()) {
+                    Some((_, n)) => *n += 1,
+                    None => ran_out.push((a.outcome.describe(), 1)),
+                }
+            }
+        }
         for r in &stage_rows {
             match &r.status {
                 Status::Cached => cached += 1,
@@ -214,6 +262,17 @@ pub fn summary_text(p: &Expanded, rows: &[StatusRow]) -> String {
             }
             let on: Vec<String> = by_stage.iter().map(|(&s, n)| format!("{n} × {}", p.stages[s].name)).collect();
             why.push(format!("waits on {}", on.join(", ")));
+        }
+        if retried + failed > 0 {
+            let mut parts = Vec::new();
+            if retried > 0 {
+                parts.push(format!("{retried} retried"));
+            }
+            if failed > 0 {
+                parts.push(format!("{failed} failed"));
+            }
+            let how: Vec<String> = ran_out.iter().map(|(t, n)| format!("{n} × {t}")).collect();
+            why.push(format!("last run: {} ({})", parts.join(", "), how.join(", ")));
         }
         let line = format!(
             "{:<width$}  {:>6}  {:>6}  {:>6}  {:>6}",

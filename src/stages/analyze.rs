@@ -325,6 +325,9 @@ fn read_external_with(e: &External, p: &AnalyzeParams) -> Result<Scores, String>
 
 impl TypedStage for Analyze {
     type Params = AnalyzeParams;
+    fn resources(&self, _: &AnalyzeParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "analyze"
     }

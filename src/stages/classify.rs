@@ -43,6 +43,9 @@ fn window(n: &Number) -> Result<Window, StageError> {
 
 impl TypedStage for Classify {
     type Params = ClassifyParams;
+    fn resources(&self, _: &ClassifyParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "classify"
     }

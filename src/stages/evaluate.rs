@@ -78,6 +78,9 @@ crate::stage_params! {
 
 impl TypedStage for Evaluate {
     type Params = EvaluateParams;
+    fn resources(&self, _: &EvaluateParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "evaluate"
     }

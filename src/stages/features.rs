@@ -63,6 +63,9 @@ crate::stage_params! {
 
 impl TypedStage for Features {
     type Params = FeaturesParams;
+    fn resources(&self, _: &FeaturesParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "features"
     }

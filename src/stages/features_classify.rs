@@ -110,6 +110,9 @@ pub fn classifier(p: &FeaturesClassifyParams) -> Result<Classifier, StageError> 
 
 impl TypedStage for FeaturesClassify {
     type Params = FeaturesClassifyParams;
+    fn resources(&self, _: &FeaturesClassifyParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "features_classify"
     }

@@ -32,6 +32,9 @@ crate::stage_params! {
 
 impl TypedStage for Finetune {
     type Params = FinetuneParams;
+    fn resources(&self, _: &FinetuneParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::TRAINING
+    }
     fn name(&self) -> &'static str {
         "finetune"
     }

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec, ParamSpec};
 use crate::device::Device;
+use crate::settings::{Memory, TimeLimit};
 
 /// Validated parameters of one stage instance, every default written out: what enters the key.
 /// A [`TypedStage`] reads them as its parameter struct; the accessors by name are for kinds that
@@ -201,6 +202,55 @@ impl CheckError {
     }
 }
 
+/// How long one instance of a kind is expected to run. On a cluster it is the time limit a job
+/// asks for when neither the pipeline nor the settings give one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeClass {
+    /// Seconds to minutes (loading, splitting, evaluating, tables, reports): 1 hour.
+    Short,
+    /// Minutes to an hour or two on a large dataset (1-NN DTW, the ROCKET family, features): 6 hours.
+    Medium,
+    /// Hours (training a deep model): 24 hours.
+    Long,
+}
+
+impl TimeClass {
+    pub fn limit(self) -> TimeLimit {
+        match self {
+            TimeClass::Short => TimeLimit::hours(1),
+            TimeClass::Medium => TimeLimit::hours(6),
+            TimeClass::Long => TimeLimit::hours(24),
+        }
+    }
+}
+
+/// What one instance of a kind needs, as the kind itself declares it: defaults that a pipeline
+/// (`resources = { … }` on the stage) and the settings (`[executor]`, `[executor.stages.NAME]`)
+/// override. Whether it wants an accelerator is [`StageKind::wants_accelerator`].
+///
+/// None of it enters the cache key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// CPU threads an instance keeps busy: `--cpus-per-task` on SLURM, `-j` slots locally.
+    /// `None`: one.
+    pub threads: Option<u32>,
+    /// What an instance is expected to use at most on a typical dataset (a cluster job's `--mem`
+    /// when nothing else sets it; a retry after running out asks for more).
+    pub mem: Option<Memory>,
+    pub time: Option<TimeClass>,
+}
+
+impl Declared {
+    /// Quick stages on one core: loading, preparing, evaluating, tables, reports.
+    pub const SHORT: Declared = Declared { threads: None, mem: Some(Memory::gib(2)), time: Some(TimeClass::Short) };
+    /// Classic classifiers and transforms on one core, which can run for an hour on a large dataset.
+    pub const CLASSIC: Declared = Declared { threads: None, mem: Some(Memory::gib(4)), time: Some(TimeClass::Medium) };
+    /// Deep-model training: two threads (the batches and the backend), hours.
+    pub const TRAINING: Declared =
+        Declared { threads: Some(2), mem: Some(Memory::gib(8)), time: Some(TimeClass::Long) };
+}
+
 /// A kind of stage: a small, declarative unit the engine can validate, key, cache and run.
 pub trait StageKind: Send + Sync {
     fn name(&self) -> &'static str;
@@ -213,6 +263,10 @@ pub trait StageKind: Send + Sync {
     /// Whether the stage should queue for an accelerator (GPU) rather than the CPU pool.
     fn wants_accelerator(&self, _params: &Params) -> bool {
         false
+    }
+    /// What an instance needs (threads, memory, expected time); nothing declared by default.
+    fn resources(&self, _params: &Params) -> Declared {
+        Declared::default()
     }
     /// Extra parts of the cache key the environment decides (e.g. the numeric backend).
     fn env_key(&self, _params: &Params, _device: &Device) -> Option<String> {
@@ -249,6 +303,10 @@ pub trait TypedStage: Send + Sync {
     /// Whether the stage should queue for an accelerator (GPU) rather than the CPU pool.
     fn wants_accelerator(&self, _params: &Self::Params) -> bool {
         false
+    }
+    /// What an instance needs (see [`StageKind::resources`]); nothing declared by default.
+    fn resources(&self, _params: &Self::Params) -> Declared {
+        Declared::default()
     }
     /// Extra parts of the cache key the environment decides (e.g. the numeric backend).
     fn env_key(&self, _params: &Self::Params, _device: &Device) -> Option<String> {
@@ -298,6 +356,9 @@ impl<T: TypedStage> StageKind for T {
     }
     fn wants_accelerator(&self, params: &Params) -> bool {
         typed::<T>(params).is_ok_and(|p| TypedStage::wants_accelerator(self, &p))
+    }
+    fn resources(&self, params: &Params) -> Declared {
+        typed::<T>(params).map(|p| TypedStage::resources(self, &p)).unwrap_or_default()
     }
     fn env_key(&self, params: &Params, device: &Device) -> Option<String> {
         typed::<T>(params).ok().and_then(|p| TypedStage::env_key(self, &p, device))

@@ -66,6 +66,9 @@ fn resolve(p: &LoadParams, env: &RunEnv) -> Result<ResolvedDataset, String> {
 
 impl TypedStage for Load {
     type Params = LoadParams;
+    fn resources(&self, _: &LoadParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "load"
     }

@@ -21,6 +21,9 @@ crate::stage_params! {
 
 impl TypedStage for Normalise {
     type Params = NormaliseParams;
+    fn resources(&self, _: &NormaliseParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "normalise"
     }

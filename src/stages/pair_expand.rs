@@ -76,6 +76,9 @@ pub fn nearmiss_config(p: &PairExpandParams) -> Result<NearMiss, StageError> {
 
 impl TypedStage for PairExpand {
     type Params = PairExpandParams;
+    fn resources(&self, _: &PairExpandParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "pair_expand"
     }

@@ -28,6 +28,9 @@ crate::stage_params! {
 
 impl TypedStage for Predict {
     type Params = PredictParams;
+    fn resources(&self, _: &PredictParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "predict"
     }

@@ -36,6 +36,9 @@ crate::stage_params! {
 
 impl TypedStage for PredictPairs {
     type Params = PredictPairsParams;
+    fn resources(&self, _: &PredictPairsParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "predict_pairs"
     }

@@ -249,6 +249,9 @@ fn tsne_figures(
 
 impl TypedStage for Report {
     type Params = ReportParams;
+    fn resources(&self, _: &ReportParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "report"
     }

@@ -27,6 +27,9 @@ fn seed(p: &ResampleParams) -> Result<u32, String> {
 
 impl TypedStage for Resample {
     type Params = ResampleParams;
+    fn resources(&self, _: &ResampleParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "resample"
     }

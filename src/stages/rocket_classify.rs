@@ -27,6 +27,9 @@ crate::stage_params! {
 
 impl TypedStage for RocketClassify {
     type Params = RocketClassifyParams;
+    fn resources(&self, _: &RocketClassifyParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "rocket_classify"
     }

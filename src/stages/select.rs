@@ -40,6 +40,9 @@ crate::stage_params! {
 
 impl TypedStage for Select {
     type Params = SelectParams;
+    fn resources(&self, _: &SelectParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "select"
     }

@@ -19,6 +19,9 @@ crate::stage_params! {
 
 impl TypedStage for SplitStage {
     type Params = SplitParams;
+    fn resources(&self, _: &SplitParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "split"
     }

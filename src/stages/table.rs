@@ -301,6 +301,9 @@ impl MeanSd {
 
 impl TypedStage for Table {
     type Params = TableParams;
+    fn resources(&self, _: &TableParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "table"
     }

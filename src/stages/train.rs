@@ -154,6 +154,9 @@ pub fn epoch_progress(ctx: &StageContext<'_>, prefix: &str, total: usize, done_b
 
 impl TypedStage for Train {
     type Params = TrainParams;
+    fn resources(&self, _: &TrainParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::TRAINING
+    }
     fn name(&self) -> &'static str {
         "train"
     }

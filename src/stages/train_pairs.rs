@@ -135,6 +135,9 @@ fn config(p: &TrainPairsParams) -> TrainConfig {
 
 impl TypedStage for TrainPairs {
     type Params = TrainPairsParams;
+    fn resources(&self, _: &TrainPairsParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::TRAINING
+    }
     fn name(&self) -> &'static str {
         "train_pairs"
     }

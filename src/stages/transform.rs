@@ -124,6 +124,9 @@ pub fn transform_from_params(p: &TransformParams) -> Result<RocketTransform, Sta
 
 impl TypedStage for Transform {
     type Params = TransformParams;
+    fn resources(&self, _: &TransformParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::CLASSIC
+    }
     fn name(&self) -> &'static str {
         "transform"
     }

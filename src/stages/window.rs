@@ -26,6 +26,9 @@ crate::stage_params! {
 
 impl TypedStage for Window {
     type Params = WindowParams;
+    fn resources(&self, _: &WindowParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "window"
     }

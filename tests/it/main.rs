@@ -18,6 +18,7 @@ mod pipeline_errors;
 mod pipeline_language;
 mod remote_cache;
 mod resample;
+mod resources;
 mod rocket;
 mod slurm_executor;
 mod stats_scipy;

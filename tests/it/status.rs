@@ -44,7 +44,7 @@ impl Executor for Pretend {
             &job.pipeline,
             Duration::ZERO,
         )?;
-        Ok(Executed { manifest, reused: false })
+        Ok(Executed::new(manifest, false))
     }
 }
 
