@@ -49,6 +49,9 @@ fn component<'a>(what: &str, name: &'a str, from: &str) -> Result<&'a str, Stage
 
 impl TypedStage for Export {
     type Params = ExportParams;
+    fn resources(&self, _: &ExportParams) -> crate::stages::kind::Declared {
+        crate::stages::kind::Declared::SHORT
+    }
     fn name(&self) -> &'static str {
         "export"
     }
