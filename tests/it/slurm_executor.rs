@@ -108,7 +108,11 @@ fn a_pipeline_through_slurm_equals_a_local_run_and_a_rerun_submits_nothing() {
         let (ma, mb) = (a.manifest.as_ref().expect("m"), b.manifest.as_ref().expect("m"));
         assert_eq!(a.id, b.id);
         assert_eq!(ma.key, mb.key, "{}", a.id);
-        assert_eq!(ma.outputs, mb.outputs, "{}", a.id);
+        // measured timings (volatile outputs) differ; everything dependents see is equal
+        let seen = |m: &tscpipe::cache::Manifest| -> Vec<(String, String)> {
+            m.outputs.iter().filter(|(_, o)| !o.volatile).map(|(n, o)| (n.clone(), o.digest.clone())).collect()
+        };
+        assert_eq!(seen(ma), seen(mb), "{}", a.id);
     }
     assert_eq!(published(&out, "results.csv"), published(&l, "results.csv"));
 
@@ -232,7 +236,8 @@ fn a_job_over_its_memory_limit_ends_out_of_memory_and_its_retry_asks_for_more() 
     let local = Project::new();
     let l = local.run(&local.write("oom.toml", "[pipeline]\nname = \"oom\"\n[stages.load]\nkind = \"load\"\ndataset = \"ItalyPowerDemand\"\n[stages.mr]\nuse = \"protocols/minirocket\"\ninputs = { data = \"load\" }\n"));
     let key = |o: &RunOutput| {
-        o.summary.results.iter().map(|r| r.manifest.as_ref().map(|m| m.outputs.clone())).collect::<Vec<_>>()
+        // what dependents see (the volatile measured timings differ run to run)
+        o.summary.results.iter().map(|r| r.manifest.as_ref().map(|m| m.output_digest(None))).collect::<Vec<_>>()
     };
     assert_eq!(key(&out), key(&l));
 }
