@@ -115,7 +115,8 @@ pub fn run_device(spec: &str) -> Result<crate::device::Device, Error> {
     if spec.trim().eq_ignore_ascii_case("auto") {
         return Ok(crate::models::probe::auto());
     }
-    let device = spec.parse::<crate::device::Device>().and_then(crate::device::Device::check_available).map_err(Error::Usage)?;
+    let device =
+        spec.parse::<crate::device::Device>().and_then(crate::device::Device::check_available).map_err(Error::Usage)?;
     crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })
 }
 

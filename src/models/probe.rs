@@ -154,7 +154,10 @@ mod wgpu_probe {
     pub(super) fn device(index: usize) -> Result<burn::tensor::Device, ModelError> {
         let a = super::adapter(index)?;
         let n = a.type_index.ok_or_else(|| {
-            ModelError::Device(format!("wgpu:{index} ({}) is a second software adapter, which cubecl cannot select", a.name))
+            ModelError::Device(format!(
+                "wgpu:{index} ({}) is a second software adapter, which cubecl cannot select",
+                a.name
+            ))
         })?;
         let kind = match a.device_type {
             AdapterType::DiscreteGpu => WgpuDeviceKind::DiscreteGpu(n),
@@ -241,7 +244,8 @@ pub fn cuda_devices() -> Result<CudaDevices, CudaUnavailable> {
     // SAFETY: libcuda is the NVIDIA driver library; loading it runs no initialisation that
     // could conflict with us (the driver initialises in `cuInit`).
     let lib = unsafe { libloading::Library::new("libcuda.so.1") }.map_err(CudaUnavailable::NoDriver)?;
-    let check = |call: &'static str, code: i32| if code == 0 { Ok(()) } else { Err(CudaUnavailable::Call { call, code }) };
+    let check =
+        |call: &'static str, code: i32| if code == 0 { Ok(()) } else { Err(CudaUnavailable::Call { call, code }) };
     // SAFETY: the symbols and signatures are those of the CUDA driver API (cuda.h), stable since
     // CUDA 3.2 (`_v2` for the memory size); every out-pointer points at a live local.
     unsafe {
@@ -300,7 +304,7 @@ pub struct DevicesReport {
 pub fn report() -> DevicesReport {
     DevicesReport {
         cpu: format!(
-            "burn flex, {}{}, sgemm {}, {} threads",
+            "burn flex, {}{}, {}, {} threads",
             std::env::consts::ARCH,
             if cfg!(target_feature = "avx512f") { " (avx512 build)" } else { "" },
             super::conv_gemm::Provider::best().id(),
@@ -385,7 +389,13 @@ mod tests {
         let names: Vec<_> = listed.iter().map(|a| (a.index, a.name.as_str(), a.type_index)).collect();
         assert_eq!(
             names,
-            [(0, "gpu0", Some(0)), (1, "gpu1", Some(1)), (2, "igpu", Some(0)), (3, "lavapipe", Some(0)), (4, "swiftshader", None)]
+            [
+                (0, "gpu0", Some(0)),
+                (1, "gpu1", Some(1)),
+                (2, "igpu", Some(0)),
+                (3, "lavapipe", Some(0)),
+                (4, "swiftshader", None)
+            ]
         );
         assert_eq!(listed[3].identity(), "Vulkan/lavapipe/d");
     }

@@ -24,7 +24,8 @@ pub fn step_ms(device: Device, batch: usize, len: usize, warmup: usize, steps: u
     let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
     let mut r = ChaCha8Rng::seed_from_u64(1);
     let x: Vec<f32> = (0..batch * len).map(|_| r.random::<f32>() * 2.0 - 1.0).collect();
-    let y: Vec<f32> = (0..batch * classes).map(|i| if i % classes == (i / classes) % classes { 1.0 } else { 0.0 }).collect();
+    let y: Vec<f32> =
+        (0..batch * classes).map(|i| if i % classes == (i / classes) % classes { 1.0 } else { 0.0 }).collect();
     let x = Tensor::<3>::from_data(TensorData::new(x, [batch, 1, len]), &dev);
     let y = Tensor::<2>::from_data(TensorData::new(y, [batch, classes]), &dev);
     let mut times = Vec::with_capacity(steps);

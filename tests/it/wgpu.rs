@@ -21,8 +21,8 @@ use tscpipe::exec::events::{CollectSink, Event};
 use tscpipe::exec::scheduler::{Outcome, RunOptions};
 use tscpipe::models::probe::{self, AdapterType};
 use tscpipe::models::{
-    Cnn1dSpec, FcnSpec, HybridSpec, LstmFcnSpec, MlpSpec, ModelShape, ModelSpec, ResnetSpec, TrainConfig,
-    TrainContext, checkpoint, predict, train, weights_bytes,
+    Cnn1dSpec, FcnSpec, HybridSpec, LstmFcnSpec, MlpSpec, ModelShape, ModelSpec, ResnetSpec, TrainConfig, TrainContext,
+    checkpoint, predict, train, weights_bytes,
 };
 use tscpipe::plan::Status;
 use tscpipe::stages::Registry;
@@ -114,16 +114,27 @@ fn forward_outputs_equal_the_cpu_backend_with_the_same_weights() {
         let dp = max_abs_diff(&flat(&a.probabilities), &flat(&b.probabilities));
         let df = max_abs_diff(&flat(&a.features), &flat(&b.features));
         assert!(dp <= 1e-4, "{}: probabilities differ by {dp}", spec.name());
-        assert!(df <= 1e-4 * flat(&a.features).iter().fold(1.0f32, |m, v| m.max(v.abs())), "{}: features differ by {df}", spec.name());
+        assert!(
+            df <= 1e-4 * flat(&a.features).iter().fold(1.0f32, |m, v| m.max(v.abs())),
+            "{}: features differ by {df}",
+            spec.name()
+        );
         match (&a.attention, &b.attention) {
             (Some(x), Some(y)) => {
-                let d = max_abs_diff(&x.iter().flatten().flatten().copied().collect::<Vec<_>>(), &y.iter().flatten().flatten().copied().collect::<Vec<_>>());
+                let d = max_abs_diff(
+                    &x.iter().flatten().flatten().copied().collect::<Vec<_>>(),
+                    &y.iter().flatten().flatten().copied().collect::<Vec<_>>(),
+                );
                 assert!(d <= 1e-4, "{}: attention differs by {d}", spec.name());
             }
             (None, None) => {}
             _ => panic!("{}: attention on one device only", spec.name()),
         }
-        eprintln!("{}: probabilities within {dp:.1e}, features {df:.1e} ({:.1} s)", spec.name(), t0.elapsed().as_secs_f64());
+        eprintln!(
+            "{}: probabilities within {dp:.1e}, features {df:.1e} ({:.1} s)",
+            spec.name(),
+            t0.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -150,9 +161,21 @@ fn trains_like_the_cpu(spec: ModelSpec, epochs: usize) {
     let (cpu, cpu_acc) = run(Device::Cpu);
     let (gpu, gpu_acc) = run(dev);
     let (l0, l1) = (cpu.history[0].train_loss, gpu.history[0].train_loss);
-    assert!((l0 - l1).abs() <= 1e-3 * l0.abs().max(1.0), "{}: first-epoch loss {l0} on the CPU, {l1} on {dev}", spec.name());
-    assert!(gpu.history.last().unwrap().train_loss < gpu.history[0].train_loss, "{}: the loss falls on {dev}", spec.name());
-    assert!((cpu_acc - gpu_acc).abs() <= 0.1, "{}: test accuracy {cpu_acc} on the CPU, {gpu_acc} on {dev}", spec.name());
+    assert!(
+        (l0 - l1).abs() <= 1e-3 * l0.abs().max(1.0),
+        "{}: first-epoch loss {l0} on the CPU, {l1} on {dev}",
+        spec.name()
+    );
+    assert!(
+        gpu.history.last().unwrap().train_loss < gpu.history[0].train_loss,
+        "{}: the loss falls on {dev}",
+        spec.name()
+    );
+    assert!(
+        (cpu_acc - gpu_acc).abs() <= 0.1,
+        "{}: test accuracy {cpu_acc} on the CPU, {gpu_acc} on {dev}",
+        spec.name()
+    );
 }
 
 #[test]
@@ -192,7 +215,11 @@ fn a_killed_training_resumes_from_its_checkpoint_on_the_device() {
     let full = train(&spec, &data, &cfg, &TrainContext { device: dev, ..TrainContext::default() }, |_| true).unwrap();
     assert_eq!(resumed.history.len(), 5);
     for (a, b) in resumed.history.iter().zip(&full.history) {
-        assert!((a.train_loss - b.train_loss).abs() <= 1e-4 * b.train_loss.max(1.0), "epoch {}: {a:?} vs {b:?}", a.epoch);
+        assert!(
+            (a.train_loss - b.train_loss).abs() <= 1e-4 * b.train_loss.max(1.0),
+            "epoch {}: {a:?} vs {b:?}",
+            a.epoch
+        );
         assert_eq!(a.lr, b.lr);
     }
     assert_eq!(resumed.best_epoch, full.best_epoch);
