@@ -304,7 +304,7 @@ pub struct DevicesReport {
 pub fn report() -> DevicesReport {
     DevicesReport {
         cpu: format!(
-            "burn flex, {}{}, sgemm {}, {} threads",
+            "burn flex, {}{}, {}, {} threads",
             std::env::consts::ARCH,
             if cfg!(target_feature = "avx512f") { " (avx512 build)" } else { "" },
             super::conv_gemm::Provider::best().id(),
