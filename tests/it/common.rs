@@ -85,6 +85,19 @@ impl Project {
         }
     }
 
+    /// `tscpipe status FILE --cache-dir … EXTRA…`: what it prints.
+    pub fn status(&self, pipeline: &Path, extra: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+            .arg("status")
+            .arg(pipeline)
+            .arg("--cache-dir")
+            .arg(self.cache_dir())
+            .args(extra)
+            .output()
+            .expect("tscpipe status");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn load_err(&self, pipeline: &Path) -> String {
         match app::load(pipeline, &self.options(), &Registry::builtin()) {
             Ok(_) => panic!("expected {} to be rejected", pipeline.display()),

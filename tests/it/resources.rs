@@ -4,7 +4,6 @@
 //! the usage every instance records.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -156,24 +155,9 @@ fn an_instance_out_of_memory_is_retried_asking_for_more_and_every_attempt_is_rec
     let rec = cache.latest_run("small").expect("record");
     let r = rec.instances.iter().find(|r| r.id == "nn[dataset=Coffee]").expect("nn record");
     assert_eq!(r.attempts.len(), 3);
-    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
-        .arg("status")
-        .arg(&file)
-        .arg("--cache-dir")
-        .arg(p.cache_dir())
-        .output()
-        .expect("status");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = p.status(&file, &[]);
     assert!(text.contains("last run: 2 retried (4 × out of memory)"), "{text}");
-    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
-        .arg("status")
-        .arg(&file)
-        .arg("--verbose")
-        .arg("--cache-dir")
-        .arg(p.cache_dir())
-        .output()
-        .expect("status");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = p.status(&file, &["--verbose"]);
     assert!(
         text.contains("cached  nn[dataset=Coffee]\n          - last run: out of memory (100M, 6h) → out of memory (200M, 6h) → ran (400M, 6h)"),
         "{text}"

@@ -223,14 +223,7 @@ fn a_job_over_its_memory_limit_ends_out_of_memory_and_its_retry_asks_for_more() 
     );
     drop(events);
     // `status` shows the attempts of the last run.
-    let status = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
-        .arg("status")
-        .arg(&file)
-        .arg("--cache-dir")
-        .arg(p.cache_dir())
-        .output()
-        .expect("status");
-    let text = String::from_utf8_lossy(&status.stdout);
+    let text = p.status(&file, &[]);
     assert!(text.contains("last run: 1 retried (1 × out of memory)"), "{text}");
     // The numbers are a local run's.
     let local = Project::new();
