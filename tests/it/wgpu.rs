@@ -270,7 +270,11 @@ fn the_adapter_enters_the_key_and_one_device_runs_one_stage_at_a_time() {
     let p = Project::new();
     let pipeline = p.write("two.toml", TWO_TRAININGS);
     // Two workers, two trainings, one device slot: the second starts after the first ends.
-    let events = run_on(&p, &pipeline, RunOptions { jobs: 2, device: dev, per_device: 1, keep_going: false });
+    let events = run_on(
+        &p,
+        &pipeline,
+        RunOptions { jobs: 2, device: dev, per_device: 1, keep_going: false, ..RunOptions::default() },
+    );
     let mut running = 0;
     let mut started = Vec::new();
     for e in &events {
