@@ -53,8 +53,11 @@ fn slurm_settings() -> Settings {
 }
 
 fn run_slurm(p: &Project, file: &Path, sink: &dyn EventSink, cancel: &AtomicBool) -> RunOutput {
-    app::run_with(file, &p.options(), &RunOptions::default(), &slurm_settings(), &Registry::builtin(), sink, cancel)
-        .expect("run")
+    run_with_settings(p, file, &slurm_settings(), sink, cancel)
+}
+
+fn run_with_settings(p: &Project, file: &Path, s: &Settings, sink: &dyn EventSink, cancel: &AtomicBool) -> RunOutput {
+    app::run_with(file, &p.options(), &RunOptions::default(), s, &Registry::builtin(), sink, cancel).expect("run")
 }
 
 #[test]
@@ -142,16 +145,7 @@ fn two_hundred_instances_go_out_in_a_handful_of_sbatch_calls_and_equal_a_local_r
     let sink = CollectSink::default();
     let mut s = slurm_settings();
     s.executor.max_jobs = Some(8);
-    let out = app::run_with(
-        &file,
-        &p.options(),
-        &RunOptions::default(),
-        &s,
-        &Registry::builtin(),
-        &sink,
-        &AtomicBool::new(false),
-    )
-    .expect("run");
+    let out = run_with_settings(&p, &file, &s, &sink, &AtomicBool::new(false));
     assert!(out.summary.ok(), "{:?}", out.summary.results.iter().find(|r| r.manifest.is_none()));
     assert_eq!(out.summary.results.len(), 200);
     let st = out.slurm.expect("stats");
@@ -267,8 +261,7 @@ fn cancelling_a_run_scancels_its_jobs_and_the_next_run_completes() {
     let sink = CancelOnSubmit { cancel: &cancel, job: Default::default() };
     let mut s = slurm_settings();
     s.executor.extra = vec!["--hold".into()];
-    let out = app::run_with(&file, &p.options(), &RunOptions::default(), &s, &Registry::builtin(), &sink, &cancel)
-        .expect("run");
+    let out = run_with_settings(&p, &file, &s, &sink, &cancel);
     assert!(out.summary.cancelled);
     let id = sink.job.lock().expect("job").clone().expect("a job was submitted");
     // scancel took it out of the queue.
@@ -350,16 +343,7 @@ fn a_run_killed_with_jobs_queued_is_resumed_without_submitting_them_twice() {
     let file = p.write("small.toml", &text.replace("extra = [\"--hold\"]\n", ""));
     let mut s = Settings::default();
     s.executor.tscpipe = Some(bin.into());
-    let out = app::run_with(
-        &file,
-        &p.options(),
-        &RunOptions::default(),
-        &s,
-        &Registry::builtin(),
-        &ReleaseOnAdopt,
-        &AtomicBool::new(false),
-    )
-    .expect("run");
+    let out = run_with_settings(&p, &file, &s, &ReleaseOnAdopt, &AtomicBool::new(false));
     assert!(out.summary.ok(), "{:?}", out.summary.results);
     let st = out.slurm.expect("stats");
     assert_eq!((st.adopted, st.submitted), (2, 5), "{st:?}");
