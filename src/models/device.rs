@@ -49,9 +49,16 @@ impl crate::device::Device {
             // Every CUDA device of a build computes alike; the index does not enter the key.
             DeviceSpec::Cuda(_) => "burn-0.22.1/cuda".to_string(),
             // Adapters differ in their kernels' arithmetic: API, name, driver and its version
-            // enter the key (the index does not).
+            // enter the key (the index does not), and so does cubecl's autotuning level, which
+            // decides among kernels.
             DeviceSpec::Wgpu(i) => match super::probe::adapter(*i) {
-                Ok(a) => format!("burn-0.22.1/wgpu/{}", a.identity()),
+                Ok(a) => {
+                    format!(
+                        "burn-0.22.1/wgpu/{}/autotune-{}",
+                        a.identity(),
+                        super::probe::autotune_level(a.device_type)
+                    )
+                }
                 Err(_) => format!("burn-0.22.1/wgpu/no-adapter-{i}"),
             },
         }

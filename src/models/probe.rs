@@ -150,6 +150,36 @@ mod wgpu_probe {
         }
     }
 
+    static AUTOTUNE: OnceLock<&'static str> = OnceLock::new();
+
+    /// cubecl's autotuning level for this process, fixed before the first wgpu device opens
+    /// (cubecl reads its configuration once). On a software adapter it is `minimal`: with the
+    /// default (`balanced`) lavapipe's timings make cubecl pick, for the convolutions of a batch
+    /// of more than 16 series, a kernel with which FCN and LSTM-FCN training turns to NaN within
+    /// four Adam steps (Mesa 22.3.6, cubecl 0.11.3; `minimal` trains like the CPU). A level the
+    /// user set (`CUBECL_AUTOTUNE_LEVEL`, `cubecl.toml`) is kept. The level changes which kernels
+    /// run, so it is part of the adapter's cache key.
+    pub(super) fn autotune_level(device_type: AdapterType) -> &'static str {
+        use cubecl_runtime::config::autotune::AutotuneLevel;
+        use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
+        AUTOTUNE.get_or_init(|| {
+            let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+            let chosen = std::env::var_os("CUBECL_AUTOTUNE_LEVEL").is_some()
+                || !matches!(config.autotune.level, AutotuneLevel::Balanced);
+            if device_type == AdapterType::Cpu && !chosen {
+                config.autotune.level = AutotuneLevel::Minimal;
+            }
+            // `false` when cubecl was configured already (then its level is the one in effect).
+            CubeClRuntimeConfig::try_set(config);
+            match CubeClRuntimeConfig::get().autotune.level {
+                AutotuneLevel::Minimal => "minimal",
+                AutotuneLevel::Balanced => "balanced",
+                AutotuneLevel::Extensive => "extensive",
+                AutotuneLevel::Full => "full",
+            }
+        })
+    }
+
     /// The burn device of adapter `index`.
     pub(super) fn device(index: usize) -> Result<burn::tensor::Device, ModelError> {
         let a = super::adapter(index)?;
@@ -159,6 +189,7 @@ mod wgpu_probe {
                 a.name
             ))
         })?;
+        autotune_level(a.device_type);
         let kind = match a.device_type {
             AdapterType::DiscreteGpu => WgpuDeviceKind::DiscreteGpu(n),
             AdapterType::IntegratedGpu => WgpuDeviceKind::IntegratedGpu(n),
@@ -196,6 +227,20 @@ pub(super) fn wgpu_device(index: usize) -> Result<burn::tensor::Device, ModelErr
     #[cfg(not(feature = "wgpu"))]
     {
         adapter(index).map(|_| unreachable!("no adapters without the feature"))
+    }
+}
+
+/// cubecl's autotuning level for wgpu adapters of this type (see `wgpu_probe::autotune_level`);
+/// "none" in a build without wgpu.
+pub(super) fn autotune_level(device_type: AdapterType) -> &'static str {
+    #[cfg(feature = "wgpu")]
+    {
+        wgpu_probe::autotune_level(device_type)
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = device_type;
+        "none"
     }
 }
 
