@@ -153,12 +153,12 @@ mod wgpu_probe {
     static AUTOTUNE: OnceLock<&'static str> = OnceLock::new();
 
     /// cubecl's autotuning level for this process, fixed before the first wgpu device opens
-    /// (cubecl reads its configuration once). On a software adapter it is `minimal`: with the
-    /// default (`balanced`) lavapipe's timings make cubecl pick, for the convolutions of a batch
-    /// of more than 16 series, a kernel with which FCN and LSTM-FCN training turns to NaN within
-    /// four Adam steps (Mesa 22.3.6, cubecl 0.11.3; `minimal` trains like the CPU). A level the
-    /// user set (`CUBECL_AUTOTUNE_LEVEL`, `cubecl.toml`) is kept. The level changes which kernels
-    /// run, so it is part of the adapter's cache key.
+    /// (cubecl reads its configuration once). On a software adapter it is `minimal`: on lavapipe
+    /// (Mesa 22.3.6, cubecl 0.11.3) FCN and LSTM-FCN training at batches over 16 turns to NaN
+    /// within four Adam steps; `minimal` cures FCN at B=32 but not LSTM-FCN at B=50, so the kernel
+    /// at fault is still to be found (docs/gpu.md). A level the user set
+    /// (`CUBECL_AUTOTUNE_LEVEL`, `cubecl.toml`) is kept. The level changes which kernels run, so
+    /// it is part of the adapter's cache key.
     pub(super) fn autotune_level(device_type: AdapterType) -> &'static str {
         use cubecl_runtime::config::autotune::AutotuneLevel;
         use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
