@@ -47,17 +47,15 @@ impl crate::device::Device {
                 super::conv_gemm::KERNELS_REVISION
             ),
             // Every CUDA device of a build computes alike; the index does not enter the key.
-            DeviceSpec::Cuda(_) => "burn-0.22.1/cuda".to_string(),
+            // `unfused`: burn's operation fusion is off in this build (Cargo.toml says why), which
+            // changes which kernels run.
+            DeviceSpec::Cuda(_) => "burn-0.22.1/cuda/unfused".to_string(),
             // Adapters differ in their kernels' arithmetic: API, name, driver and its version
             // enter the key (the index does not), and so does cubecl's autotuning level, which
-            // decides among kernels.
+            // decides among kernels, and that fusion is off (`unfused`, as for CUDA).
             DeviceSpec::Wgpu(i) => match super::probe::adapter(*i) {
                 Ok(a) => {
-                    format!(
-                        "burn-0.22.1/wgpu/{}/autotune-{}",
-                        a.identity(),
-                        super::probe::autotune_level(a.device_type)
-                    )
+                    format!("burn-0.22.1/wgpu/{}/autotune-{}/unfused", a.identity(), super::probe::autotune_level())
                 }
                 Err(_) => format!("burn-0.22.1/wgpu/no-adapter-{i}"),
             },

@@ -150,34 +150,18 @@ mod wgpu_probe {
         }
     }
 
-    static AUTOTUNE: OnceLock<&'static str> = OnceLock::new();
-
-    /// cubecl's autotuning level for this process, fixed before the first wgpu device opens
-    /// (cubecl reads its configuration once). On a software adapter it is `minimal`: on lavapipe
-    /// (Mesa 22.3.6, cubecl 0.11.3) FCN and LSTM-FCN training at batches over 16 turns to NaN
-    /// within four Adam steps; `minimal` cures FCN at B=32 but not LSTM-FCN at B=50, so the kernel
-    /// at fault is still to be found (docs/gpu.md). A level the user set
-    /// (`CUBECL_AUTOTUNE_LEVEL`, `cubecl.toml`) is kept. The level changes which kernels run, so
-    /// it is part of the adapter's cache key.
-    pub(super) fn autotune_level(device_type: AdapterType) -> &'static str {
+    /// cubecl's autotuning level in this process (`CUBECL_AUTOTUNE_LEVEL`, a `cubecl.toml`;
+    /// cubecl's default is `balanced`). It decides which kernels run, so it is part of the
+    /// adapter's cache key.
+    pub(super) fn autotune_level() -> &'static str {
         use cubecl_runtime::config::autotune::AutotuneLevel;
         use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
-        AUTOTUNE.get_or_init(|| {
-            let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-            let chosen = std::env::var_os("CUBECL_AUTOTUNE_LEVEL").is_some()
-                || !matches!(config.autotune.level, AutotuneLevel::Balanced);
-            if device_type == AdapterType::Cpu && !chosen {
-                config.autotune.level = AutotuneLevel::Minimal;
-            }
-            // `false` when cubecl was configured already (then its level is the one in effect).
-            CubeClRuntimeConfig::try_set(config);
-            match CubeClRuntimeConfig::get().autotune.level {
-                AutotuneLevel::Minimal => "minimal",
-                AutotuneLevel::Balanced => "balanced",
-                AutotuneLevel::Extensive => "extensive",
-                AutotuneLevel::Full => "full",
-            }
-        })
+        match CubeClRuntimeConfig::get().autotune.level {
+            AutotuneLevel::Minimal => "minimal",
+            AutotuneLevel::Balanced => "balanced",
+            AutotuneLevel::Extensive => "extensive",
+            AutotuneLevel::Full => "full",
+        }
     }
 
     /// The burn device of adapter `index`.
@@ -189,7 +173,6 @@ mod wgpu_probe {
                 a.name
             ))
         })?;
-        autotune_level(a.device_type);
         let kind = match a.device_type {
             AdapterType::DiscreteGpu => WgpuDeviceKind::DiscreteGpu(n),
             AdapterType::IntegratedGpu => WgpuDeviceKind::IntegratedGpu(n),
@@ -230,16 +213,14 @@ pub(super) fn wgpu_device(index: usize) -> Result<burn::tensor::Device, ModelErr
     }
 }
 
-/// cubecl's autotuning level for wgpu adapters of this type (see `wgpu_probe::autotune_level`);
-/// "none" in a build without wgpu.
-pub(super) fn autotune_level(device_type: AdapterType) -> &'static str {
+/// cubecl's autotuning level (see `wgpu_probe::autotune_level`); "none" in a build without wgpu.
+pub(super) fn autotune_level() -> &'static str {
     #[cfg(feature = "wgpu")]
     {
-        wgpu_probe::autotune_level(device_type)
+        wgpu_probe::autotune_level()
     }
     #[cfg(not(feature = "wgpu"))]
     {
-        let _ = device_type;
         "none"
     }
 }
