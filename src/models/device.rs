@@ -62,3 +62,34 @@ impl crate::device::Device {
         }
     }
 }
+
+/// burn restores an optimizer's state on `Device::default()` and moves it to each parameter's
+/// device at the next step (`ModuleOptimizer::load_record`). With an accelerator compiled in,
+/// that default is the accelerator, not the CPU: a resumed CPU training would need a GPU, and a
+/// resumed wgpu training moved its state between two cubecl clients of one adapter, a readback
+/// that could wait forever on lavapipe (docs/gpu.md). `BURN_DEVICE` is the only way burn offers
+/// to choose that default, and it reads it on every call, so it is set here, before main and
+/// before any thread exists (which makes `set_var` sound), unless the user set it.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+#[ctor::ctor(unsafe)]
+fn stage_restored_state_on_the_host() {
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: a constructor runs before main, while this process has one thread.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") }
+    }
+}
+
+/// Fails, before a checkpoint's optimizer state is restored, where burn would put it on a
+/// device other than the CPU (see [`stage_restored_state_on_the_host`]): `BURN_DEVICE` set to
+/// something else by the user.
+pub(super) fn check_restore_staging() -> Result<(), ModelError> {
+    match std::env::var_os("BURN_DEVICE") {
+        Some(v) if v.eq_ignore_ascii_case("flex") => Ok(()),
+        None if !cfg!(any(feature = "wgpu", feature = "cuda")) => Ok(()),
+        v => Err(ModelError::Device(format!(
+            "resuming from a checkpoint needs BURN_DEVICE unset or `flex` (burn restores the \
+             optimizer's state on that device before moving it to the training device), but it is {}",
+            v.map_or_else(|| "unset".to_string(), |v| format!("`{}`", v.to_string_lossy()))
+        ))),
+    }
+}

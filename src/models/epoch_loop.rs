@@ -73,6 +73,7 @@ impl<'a, M> LoopState<'a, M> {
                 dir.display()
             )));
         }
+        super::device::check_restore_staging()?;
         let optim = optim.load_record(checkpoint::optimizer_record(&ck.optimizer)?);
         if let Some(b) = &ck.best {
             self.best = Some(load_best(b)?);

@@ -225,6 +225,16 @@ fn a_killed_training_resumes_from_its_checkpoint_on_the_device() {
     assert_eq!(resumed.best_epoch, full.best_epoch);
 }
 
+/// burn restores a checkpoint's optimizer state on its default device and moves it at the next
+/// step; with wgpu compiled in that default would be a second client of the adapter (whose
+/// readback could wait forever on lavapipe) or, for a CPU training, a GPU. The library sets it
+/// to the host before main (src/models/device.rs); no adapter is needed to check that.
+#[test]
+fn burn_restores_optimizer_state_on_the_host() {
+    assert_eq!(std::env::var("BURN_DEVICE").as_deref(), Ok("flex"));
+    assert!(burn::tensor::Device::default() == burn::tensor::Device::flex());
+}
+
 /// Two trainings (seeds 1 and 2) of a tiny FCN on GunPoint.
 const TWO_TRAININGS: &str = r#"
 [pipeline]
