@@ -83,13 +83,35 @@ fn stage_restored_state_on_the_host() {
 /// device other than the CPU (see [`stage_restored_state_on_the_host`]): `BURN_DEVICE` set to
 /// something else by the user.
 pub(super) fn check_restore_staging() -> Result<(), ModelError> {
-    match std::env::var_os("BURN_DEVICE") {
+    restore_staging(std::env::var_os("BURN_DEVICE").as_deref(), cfg!(any(feature = "wgpu", feature = "cuda")))
+}
+
+/// [`check_restore_staging`] for a given `BURN_DEVICE` and build.
+fn restore_staging(burn_device: Option<&std::ffi::OsStr>, accelerated: bool) -> Result<(), ModelError> {
+    match burn_device {
         Some(v) if v.eq_ignore_ascii_case("flex") => Ok(()),
-        None if !cfg!(any(feature = "wgpu", feature = "cuda")) => Ok(()),
+        None if !accelerated => Ok(()),
         v => Err(ModelError::Device(format!(
             "resuming from a checkpoint needs BURN_DEVICE unset or `flex` (burn restores the \
              optimizer's state on that device before moving it to the training device), but it is {}",
             v.map_or_else(|| "unset".to_string(), |v| format!("`{}`", v.to_string_lossy()))
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::restore_staging;
+
+    #[test]
+    fn a_resume_refuses_a_default_device_off_the_host() {
+        assert!(restore_staging(None, false).is_ok());
+        assert!(restore_staging(Some(OsStr::new("FLEX")), true).is_ok());
+        let e = restore_staging(Some(OsStr::new("wgpu")), true).unwrap_err().to_string();
+        assert!(e.contains("BURN_DEVICE") && e.contains("`wgpu`"), "{e}");
+        // An accelerator build whose constructor did not run.
+        assert!(restore_staging(None, true).unwrap_err().to_string().contains("unset"));
     }
 }
