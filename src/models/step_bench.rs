@@ -14,11 +14,24 @@ use rand_chacha::ChaCha8Rng;
 use super::{LstmFcnSpec, ModelError, ModelShape, ModelSpec};
 use crate::device::Device;
 
-/// Median wall milliseconds of one step after `warmup` untimed ones (the first steps on a GPU
-/// compile its kernels). Each step ends by reading the loss back, so the device has finished it.
+/// Median wall milliseconds of one step of the paper's LSTM-FCN after `warmup` untimed ones (the
+/// first steps on a GPU compile its kernels). Each step ends by reading the loss back, so the
+/// device has finished it.
 pub fn step_ms(device: Device, batch: usize, len: usize, warmup: usize, steps: usize) -> Result<f64, ModelError> {
+    model_step_ms(&ModelSpec::LstmFcn(LstmFcnSpec::default()), device, batch, len, warmup, steps)
+}
+
+/// [`step_ms`] of any model (two classes, one channel): the wgpu tests time a narrow LSTM-FCN,
+/// whose kernels they compile and tune anyway.
+pub fn model_step_ms(
+    spec: &ModelSpec,
+    device: Device,
+    batch: usize,
+    len: usize,
+    warmup: usize,
+    steps: usize,
+) -> Result<f64, ModelError> {
     let dev = device.train_device()?;
-    let spec = ModelSpec::LstmFcn(LstmFcnSpec::default());
     let classes = 2;
     let mut model = spec.build(ModelShape { dims: 1, len, classes }, 0, &dev)?;
     let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
