@@ -78,6 +78,7 @@ impl Options {
         CheckEnv {
             data_dirs: self.data_search_path(pipeline, declared),
             pipeline_dir: pipeline.parent().map(Path::to_path_buf).unwrap_or_default(),
+            cache_dir: Some(self.cache_dir.clone()),
         }
     }
 

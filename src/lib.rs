@@ -8,7 +8,7 @@
 //!   [`data`] (datasets and readers), [`metrics`], [`cache`] (content-hash keys, the on-disk and
 //!   remote store, run records), [`plot`];
 //! - [`classic`] (1-NN/DTW baselines, features), then [`pairs`] (CNN-TS pairs), then [`models`]
-//!   (burn) and [`stats`];
+//!   (burn) and [`stats`], then [`command`] (running a researcher's own program);
 //! - [`stages`]: the stage kinds a pipeline can use, and their registry;
 //! - [`dsl`]: the pipeline language (parse, include, profiles, matrix, validation against the kinds);
 //! - [`plan`]: the instance graph, cache keys, the walk "keyed and looked up" and `status`;
@@ -19,6 +19,7 @@
 pub mod app;
 pub mod cache;
 pub mod classic;
+pub mod command;
 pub mod config;
 pub mod data;
 pub mod device;

@@ -88,6 +88,46 @@ pub fn hash_file(path: &Path) -> Result<(String, u64), CacheError> {
     Ok((h.finalize().to_hex().to_string(), size))
 }
 
+/// What an interpreter or a tool writes beside the files it reads (Python's bytecode caches,
+/// Jupyter's checkpoints, macOS's folder metadata): never content, and written by running the
+/// very code a folder holds, so a digest that counted them would change after the first run.
+const NOT_CONTENT: &[&str] = &["__pycache__", ".ipynb_checkpoints", ".DS_Store"];
+
+/// The digest of a folder: every file's relative path and content digest, in path order, so
+/// that renaming, adding or editing a file changes it and nothing else does (its location,
+/// modification times and permissions do not, nor [`NOT_CONTENT`]).
+pub fn hash_tree(root: &Path) -> Result<String, CacheError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CacheError> {
+        for e in fs::read_dir(dir).map_err(io(dir))? {
+            let p = e.map_err(io(dir))?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if NOT_CONTENT.contains(&name) || name.ends_with(".pyc") {
+                continue;
+            }
+            if p.is_dir() { walk(&p, out)? } else { out.push(p) }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, &mut files)?;
+    files.sort();
+    let mut h = blake3::Hasher::new();
+    for f in files {
+        let rel = f.strip_prefix(root).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        let (d, _) = hash_file(&f)?;
+        h.update(rel.as_bytes());
+        h.update(b"\0");
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// The digest of a file's content, or of a folder's ([`hash_tree`]).
+pub fn hash_path(path: &Path) -> Result<String, CacheError> {
+    if path.is_dir() { hash_tree(path) } else { hash_file(path).map(|(d, _)| d) }
+}
+
 /// Writes `bytes` to `dest` atomically: temp file in `tmp_dir`, fsync, rename, fsync the folder.
 pub fn atomic_write(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     fs::create_dir_all(tmp_dir).map_err(io(tmp_dir))?;

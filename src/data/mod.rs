@@ -4,6 +4,7 @@
 pub mod arff;
 pub mod dataset;
 pub mod error;
+pub mod export;
 pub mod format;
 pub mod labels;
 pub mod length;

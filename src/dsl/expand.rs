@@ -16,8 +16,9 @@ use super::load::PipelineSource;
 use super::value::{Loc, Node, SourceMap, Table, Value};
 use crate::settings::Resources;
 use crate::stages::Registry;
+use crate::stages::kind::BoundInput;
 use crate::stages::kind::{CheckEnv, Params, StageKind};
-use crate::stages::spec::ParamSpec;
+use crate::stages::spec::{InputSpec, ParamSpec};
 
 /// Keys of a stage table that are not parameters of its kind.
 pub const STAGE_KEYS: &[&str] =
@@ -481,6 +482,7 @@ pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Resul
                 bindings.push(Binding { name: inp.name.clone(), gather: inp.gather, sources: sources_ });
             }
             let params = build_params(sm, r, &specs, &coords, env)?;
+            check_bindings(sm, r, &params, &bindings, &instances, &raws)?;
             let ii = instances.len();
             lookup.insert((si, coords.iter().map(|(_, v)| v.clone()).collect()), ii);
             decls[si].instances.push(ii);
@@ -557,8 +559,11 @@ fn join(left: &[Combo], right: &[Combo]) -> Vec<Combo> {
 fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> Result<Vec<RawInput>, DslError> {
     let specs = kind.inputs();
     let mut out = Vec::new();
+    // a kind that names its own inputs takes any name: one stage reads one instance, an array gathers
+    let open = InputSpec { name: "", required: false, gather: true, doc: "" };
     for (name, val) in expect_table(sm, v, &format!("stages.{stage}.inputs"))? {
-        let Some(spec) = specs.iter().find(|s| s.name == name) else {
+        let found = specs.iter().find(|s| s.name == name).or(kind.accepts_any_input().then_some(&open));
+        let Some(spec) = found else {
             let msg = if specs.is_empty() {
                 format!("stage `{stage}` ({}) takes no inputs, but names `{name}`", kind.name())
             } else {
@@ -633,7 +638,7 @@ fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> 
                 ));
             }
         };
-        if gather && !spec.gather {
+        if gather && !spec.gather && !kind.accepts_any_input() {
             return Err(DslError::at(
                 DslErrorKind::Type,
                 sm,
@@ -643,7 +648,7 @@ fn parse_inputs(sm: &SourceMap, v: &Node, stage: &str, kind: &dyn StageKind) -> 
                 ),
             ));
         }
-        if !gather && spec.gather {
+        if !gather && spec.gather && !kind.accepts_any_input() {
             // A plain name on a gather slot gathers that one stage.
             out.push(RawInput { name: name.clone(), gather: true, refs, over });
             continue;
@@ -712,6 +717,41 @@ fn build_params(
         DslError::at(DslErrorKind::Reference, sm, &loc, format!("stage `{}`: {}", r.name, e.message))
     })?;
     Ok(params)
+}
+
+/// The kind's checks of its parameters against what its inputs will hold (e.g. a command's
+/// `{inputs.NAME.FILE}` placeholders), located at the parameter they are about.
+fn check_bindings(
+    sm: &SourceMap,
+    r: &RawStage,
+    params: &Params,
+    bindings: &[Binding],
+    instances: &[Instance],
+    raws: &[RawStage],
+) -> Result<(), DslError> {
+    let bound: Vec<BoundInput> = bindings
+        .iter()
+        .map(|b| {
+            let mut outputs: Option<Vec<String>> = None;
+            for s in &b.sources {
+                let up = &instances[s.instance];
+                let names = match &s.output {
+                    Some(o) => vec![o.clone()],
+                    None => raws[up.stage].kind.output_names(&up.params),
+                };
+                outputs = Some(match outputs {
+                    None => names,
+                    Some(prev) => prev.into_iter().filter(|n| names.contains(n)).collect(),
+                });
+            }
+            BoundInput { name: b.name.clone(), gather: b.gather, outputs: outputs.unwrap_or_default() }
+        })
+        .collect();
+    r.kind.check_inputs(params, &bound).map_err(|e| {
+        let loc =
+            e.param.and_then(|p| r.params.get(p)).map(|n| n.loc.clone()).unwrap_or_else(|| r.node.key_loc.clone());
+        DslError::at(DslErrorKind::Reference, sm, &loc, format!("stage `{}`: {}", r.name, e.message))
+    })
 }
 
 fn interpolate(node: &Node, stage: &str, coords: &[(String, Json)]) -> Json {

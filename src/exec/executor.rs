@@ -182,6 +182,7 @@ impl Executor for LocalExecutor {
             env: &self.env,
             progress,
             cancel,
+            time_limit: job.request.time.map(|t| t.duration()),
         };
         let measure = InProcess::start();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.kind.run(&ctx)));

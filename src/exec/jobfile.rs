@@ -246,7 +246,11 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
         attempt: spec.attempt.max(1),
         retries: 0,
     };
-    let env = RunEnv { data_dirs: spec.data_dirs.clone(), pipeline_dir: spec.pipeline_dir.clone() };
+    let env = RunEnv {
+        data_dirs: spec.data_dirs.clone(),
+        pipeline_dir: spec.pipeline_dir.clone(),
+        cache_dir: Some(spec.cache_dir.clone()),
+    };
     // in this process: it is the isolation
     let executor = LocalExecutor { cache: cache.clone(), env, isolate: None };
     let progress = |p: StageProgress| {

@@ -16,46 +16,18 @@ use crate::stages::kind::{RunEnv, StageKind};
 pub struct FileDigests(std::sync::Mutex<std::collections::HashMap<PathBuf, String>>);
 
 impl FileDigests {
-    pub fn digest(&self, path: &Path) -> Result<String, String> {
+    /// The digest of a file's or a folder's content (see [`crate::cache::store::hash_path`]);
+    /// the error names the path.
+    pub fn digest(&self, path: &Path) -> Result<String, crate::cache::CacheError> {
         if let Some(d) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
             return Ok(d);
         }
-        let d = if path.is_dir() {
-            tree_digest(path)?
-        } else {
-            crate::cache::store::hash_file(path).map_err(|e| e.to_string())?.0
-        };
+        let d = crate::cache::store::hash_path(path)?;
         if let Ok(mut m) = self.0.lock() {
             m.insert(path.to_path_buf(), d.clone());
         }
         Ok(d)
     }
-}
-
-/// A folder a stage reads (a tsml-eval results collection): the digest of every file's relative
-/// path and content, in path order, so that renaming, adding or editing a file changes it and
-/// nothing else does.
-fn tree_digest(root: &Path) -> Result<String, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.is_dir() { walk(&p, out)? } else { out.push(p) }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(root, &mut files).map_err(|e| format!("{}: {e}", root.display()))?;
-    files.sort();
-    let mut h = blake3::Hasher::new();
-    for f in files {
-        let rel = f.strip_prefix(root).unwrap_or(&f).to_string_lossy().replace('\\', "/");
-        let (d, _) = crate::cache::store::hash_file(&f).map_err(|e| e.to_string())?;
-        h.update(rel.as_bytes());
-        h.update(b"\0");
-        h.update(d.as_bytes());
-        h.update(b"\n");
-    }
-    Ok(h.finalize().to_hex().to_string())
 }
 
 /// Why a key could not be computed.
@@ -92,10 +64,17 @@ pub fn key_inputs(
     let mut inputs = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for f in kind.source_files(&inst.params, env).map_err(|e| KeyBlock::Source(e.to_string()))? {
-        let digest = files.digest(&f).map_err(KeyBlock::Source)?;
+        let digest = files.digest(&f).map_err(|e| KeyBlock::Source(e.to_string()))?;
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        inputs.insert(format!("file:{name}"), vec![InputDigest { coords: Vec::new(), digest }]);
-        sources.insert(format!("file:{name}"), vec![f.display().to_string()]);
+        let mut entry = format!("file:{name}");
+        if inputs.contains_key(&entry) {
+            // two sources with one file name (`a/util.py`, `b/util.py`): the later one by its
+            // path as the pipeline names it, relative to the pipeline's folder
+            let rel = f.strip_prefix(&env.pipeline_dir).unwrap_or(&f);
+            entry = format!("file:{}", rel.display());
+        }
+        inputs.insert(entry.clone(), vec![InputDigest { coords: Vec::new(), digest }]);
+        sources.insert(entry, vec![f.display().to_string()]);
     }
     for b in &inst.inputs {
         let mut ds = Vec::with_capacity(b.sources.len());
@@ -112,12 +91,18 @@ pub fn key_inputs(
         sources.insert(b.name.clone(), from);
     }
     let device = run_device(kind, &inst.params, device);
+    let measured = kind.key_environment(&inst.params, env).map_err(|e| KeyBlock::Source(e.to_string()))?;
+    let env = match (kind.env_key(&inst.params, &device), measured) {
+        (declared, None) => declared,
+        (None, Some(m)) => Some(m),
+        (Some(d), Some(m)) => Some(format!("{d}\n{m}")),
+    };
     let inputs = KeyInputs {
         kind: kind.name().to_string(),
         version: kind.version(),
         params: Json::Object(inst.params.0.clone()),
         inputs,
-        env: kind.env_key(&inst.params, &device),
+        env,
     };
     let key = inputs.key();
     Ok(Keyed { inputs, sources, key })

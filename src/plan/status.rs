@@ -177,6 +177,12 @@ pub fn verbose_text(rows: &[StatusRow]) -> String {
         if !r.last_run.is_empty() {
             out.push_str(&format!("          - last run: {}\n", attempts_text(&r.last_run)));
         }
+        // why the last attempt failed, as it said it (a command's exit status and stderr)
+        if let Some(error) = r.last_run.last().and_then(|a| a.error.as_deref()) {
+            for line in error.lines() {
+                out.push_str(&format!("            {line}\n"));
+            }
+        }
     }
     out.push_str(&totals_line(rows));
     out.push('\n');

@@ -69,6 +69,8 @@ pub enum StageError {
     Pairs(#[from] crate::pairs::PairError),
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    #[error(transparent)]
+    Command(#[from] crate::command::CommandError),
     /// A figure that could not be drawn, and which one.
     #[error("{figure}: {source}")]
     Figure { figure: String, source: crate::plot::PlotError },
@@ -128,6 +130,9 @@ pub struct RunEnv {
     pub data_dirs: Vec<PathBuf>,
     /// Where the pipeline file lives (relative paths in parameters resolve against it).
     pub pipeline_dir: PathBuf,
+    /// The cache's folder, where kinds keep what outlives an instance (a command's managed
+    /// Python environments); `None` where no cache is open.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Progress a stage reports while it runs.
@@ -151,6 +156,9 @@ pub struct StageContext<'a> {
     pub env: &'a RunEnv,
     pub progress: &'a (dyn Fn(StageProgress) + Sync),
     pub cancel: &'a AtomicBool,
+    /// How long this attempt may run (its resource request's time), for stages that enforce it
+    /// themselves (a command's child process).
+    pub time_limit: Option<std::time::Duration>,
 }
 
 impl StageContext<'_> {
@@ -200,6 +208,15 @@ impl CheckError {
     pub fn param(param: &'static str, message: impl Into<String>) -> Self {
         CheckError { param: Some(param), message: message.into() }
     }
+}
+
+/// An input slot as validation sees it: the files its upstream instances will hand over.
+#[derive(Debug, Clone)]
+pub struct BoundInput {
+    pub name: String,
+    pub gather: bool,
+    /// Output names every upstream stage of the slot has (see [`StageKind::output_names`]).
+    pub outputs: Vec<String>,
 }
 
 /// How long one instance of a kind is expected to run. On a cluster it is the time limit a job
@@ -286,6 +303,26 @@ pub trait StageKind: Send + Sync {
     fn check(&self, _params: &Params, _env: &CheckEnv) -> Result<(), CheckError> {
         Ok(())
     }
+    /// Whether the kind takes inputs of any name (a `command` names its own), not only those of
+    /// [`StageKind::inputs`].
+    fn accepts_any_input(&self) -> bool {
+        false
+    }
+    /// The output files an instance with these parameters can leave (folder outputs as
+    /// `folder/file`); the declared outputs unless the parameters decide.
+    fn output_names(&self, _params: &Params) -> Vec<String> {
+        self.outputs().iter().map(|o| o.name.to_string()).collect()
+    }
+    /// Checks of the parameters against what the inputs will hold, at load time.
+    fn check_inputs(&self, _params: &Params, _inputs: &[BoundInput]) -> Result<(), CheckError> {
+        Ok(())
+    }
+    /// A part of the key the environment decides and only running something can tell (a
+    /// command's `env_key` output, its Python environment's `pip freeze`); computed once per
+    /// run by each kind that caches it.
+    fn key_environment(&self, _params: &Params, _env: &RunEnv) -> Result<Option<String>, StageError> {
+        Ok(None)
+    }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError>;
 }
 
@@ -325,6 +362,22 @@ pub trait TypedStage: Send + Sync {
     /// Checks that need the environment (e.g. the dataset exists), run before anything executes.
     fn check(&self, _params: &Self::Params, _env: &CheckEnv) -> Result<(), CheckError> {
         Ok(())
+    }
+    /// See [`StageKind::accepts_any_input`].
+    fn accepts_any_input(&self) -> bool {
+        false
+    }
+    /// See [`StageKind::output_names`]; `None`: the declared outputs.
+    fn output_names(&self, _params: &Self::Params) -> Option<Vec<String>> {
+        None
+    }
+    /// See [`StageKind::check_inputs`].
+    fn check_inputs(&self, _params: &Self::Params, _inputs: &[BoundInput]) -> Result<(), CheckError> {
+        Ok(())
+    }
+    /// See [`StageKind::key_environment`].
+    fn key_environment(&self, _params: &Self::Params, _env: &RunEnv) -> Result<Option<String>, StageError> {
+        Ok(None)
     }
     fn run(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(), StageError>;
 }
@@ -380,6 +433,24 @@ impl<T: TypedStage> StageKind for T {
             CheckError { param, message: e.to_string() }
         })?;
         TypedStage::check(self, &p, env)
+    }
+    fn accepts_any_input(&self) -> bool {
+        TypedStage::accepts_any_input(self)
+    }
+    fn output_names(&self, params: &Params) -> Vec<String> {
+        typed::<T>(params)
+            .ok()
+            .and_then(|p| TypedStage::output_names(self, &p))
+            .unwrap_or_else(|| TypedStage::outputs(self).iter().map(|o| o.name.to_string()).collect())
+    }
+    fn check_inputs(&self, params: &Params, inputs: &[BoundInput]) -> Result<(), CheckError> {
+        match typed::<T>(params) {
+            Ok(p) => TypedStage::check_inputs(self, &p, inputs),
+            Err(_) => Ok(()), // `check` has said why already
+        }
+    }
+    fn key_environment(&self, params: &Params, env: &RunEnv) -> Result<Option<String>, StageError> {
+        TypedStage::key_environment(self, &typed::<T>(params)?, env)
     }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
         TypedStage::run(self, ctx, &typed::<T>(ctx.params)?)

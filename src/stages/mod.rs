@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod artifact;
 pub mod classify;
+pub mod command;
 pub mod evaluate;
 pub mod export;
 pub mod features;
@@ -101,5 +102,6 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(window::Window),
         Arc::new(transform::Transform),
         Arc::new(rocket_classify::RocketClassify),
+        Arc::new(command::Command),
     ]
 }

@@ -24,6 +24,8 @@ pub enum ParamType {
     Number,
     /// A string or a table (e.g. a file name, or `{ file, score, method }`); the kind checks it.
     StrOrTable,
+    /// A string or an array of strings (a command as one shell line or as an argv).
+    StrOrList,
 }
 
 impl ParamType {
@@ -42,6 +44,7 @@ impl ParamType {
             ParamType::Table => "a table".into(),
             ParamType::Number => "a number".into(),
             ParamType::StrOrTable => "a string or a table".into(),
+            ParamType::StrOrList => "a string or an array of strings".into(),
         }
     }
 
@@ -71,6 +74,18 @@ impl ParamType {
             }
             (ParamType::Table, Json::Object(_)) => Ok(v.clone()),
             (ParamType::StrOrTable, Json::String(_) | Json::Object(_)) => Ok(v.clone()),
+            (ParamType::StrOrList, Json::String(_)) => Ok(v.clone()),
+            // an argument that is a whole `${axis}` keeps the axis value's type: written as text
+            (ParamType::StrOrList, Json::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Json::String(_) => Ok(i.clone()),
+                    Json::Number(n) => Ok(Json::String(n.to_string())),
+                    Json::Bool(b) => Ok(Json::String(b.to_string())),
+                    _ => bad(),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Json::Array),
             _ => bad(),
         }
     }

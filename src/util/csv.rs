@@ -26,6 +26,35 @@ pub fn wide_csv<'a>(columns: &[String], rows: impl IntoIterator<Item = (&'a str,
     s
 }
 
+/// Splits one CSV line (RFC 4180 quoting, no embedded line breaks) into trimmed fields; `None`
+/// for an unterminated quoted field.
+pub fn split_line(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.trim().is_empty() => {
+                cur.clear();
+                quoted = true;
+            }
+            (',', false) => out.push(std::mem::take(&mut cur).trim().to_string()),
+            (c, _) => cur.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    out.push(cur.trim().to_string());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

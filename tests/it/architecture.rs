@@ -19,6 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["pairs"],
     // Models (burn) and statistics.
     &["models", "stats"],
+    // Running a researcher's own program (reads results files through `stats`).
+    &["command"],
     // Stage kinds and their registry.
     &["stages"],
     // The pipeline language (validates against the stage kinds).

@@ -9,6 +9,7 @@ mod baselines;
 mod cache_behaviour;
 mod cli;
 mod cnn_ts_pipeline;
+mod command_stage;
 mod deep_pipeline;
 mod docs;
 mod features_classic;
