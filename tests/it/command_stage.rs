@@ -258,6 +258,28 @@ outputs = ["wanted.txt"]
 }
 
 #[test]
+fn an_accelerator_command_gets_its_device() {
+    let p = Project::new();
+    let file = p.write(
+        "dev.toml",
+        r#"
+[pipeline]
+name = "dev"
+
+[stages.gpu]
+kind = "command"
+run = "echo {device} $TSCPIPE_DEVICE > {out}/device.txt"
+outputs = ["device.txt"]
+accelerator = true
+"#,
+    );
+    let out = p.run(&file);
+    let m = out.summary.results[0].manifest.as_ref().unwrap();
+    assert_eq!(blob(&p, &m.outputs["out/device.txt"].digest), "cpu cpu\n");
+    assert!(m.key_inputs.env.as_deref() == Some("device=cpu"), "{:?}", m.key_inputs.env);
+}
+
+#[test]
 fn a_command_past_its_time_limit_is_stopped() {
     let p = Project::new();
     let file = p.write(
