@@ -15,6 +15,8 @@ use crate::plan::{Plan, Walk};
 use crate::settings::{CacheSettings, Settings};
 use crate::stages::Registry;
 use crate::stages::kind::CheckEnv;
+use crate::stats::compare::{Comparison, External, FigureError, render};
+use crate::stats::{Analysis, StatsError};
 
 /// Errors at the library's edge.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,10 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    #[error(transparent)]
+    Figure(#[from] FigureError),
     /// `--device` names a device this machine does not have.
     #[error("--device {device}: {source}")]
     Device { device: crate::device::Device, source: crate::models::ModelError },
@@ -396,24 +402,19 @@ pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Opti
 }
 
 /// `tscpipe analyze`: what the `analyze` stage computes, on result tables given directly (the
-/// one-call use people know from autorank or cd-diagram scripts). `params` takes the stage's
-/// parameter names (metric, direction, missing, alpha, ...). Writes the stage's files to `out_dir`.
-pub fn analyze_tables(
-    files: &[crate::stages::analyze::External],
-    params: &crate::stages::kind::Params,
-    out_dir: &Path,
-) -> Result<crate::stats::Analysis, Error> {
-    use crate::stages::analyze;
+/// one-call use people know from autorank or cd-diagram scripts), with the stage's options.
+/// Writes the stage's files to `out_dir`.
+pub fn analyze_tables(files: &[External], comparison: &Comparison, out_dir: &Path) -> Result<Analysis, Error> {
     let mut parts = Vec::new();
     for f in files {
         if !f.path.exists() {
             return Err(Error::Usage(format!("no such file or folder: {}", f.path.display())));
         }
-        parts.push(analyze::read_external(f, params).map_err(Error::Usage)?);
+        parts.push(comparison.read_table(f)?);
     }
-    let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;
+    let analysis = comparison.analyse(parts)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { path: out_dir.to_path_buf(), source: e })?;
-    for (name, bytes) in analyze::render(&analysis).map_err(Error::Usage)? {
+    for (name, bytes) in render(&analysis)? {
         crate::cache::store::atomic_write(out_dir, &out_dir.join(name), &bytes)?;
     }
     Ok(analysis)

@@ -11,14 +11,15 @@ use miette::IntoDiagnostic;
 
 use tscpipe::app::{self, Error, Options};
 use tscpipe::cache::Cache;
+use tscpipe::device::Device;
 use tscpipe::dsl::PipelineOptions;
-use tscpipe::exec::Device;
 use tscpipe::exec::events::{EventSink, JsonSink};
 use tscpipe::exec::progress::{LiveSink, PlainSink};
 use tscpipe::exec::scheduler::{Outcome, RunOptions};
 use tscpipe::plan::Plan;
 use tscpipe::settings::Settings;
 use tscpipe::stages::Registry;
+use tscpipe::stats::compare::{Comparison, External};
 
 #[derive(Parser)]
 #[command(name = "tscpipe", version, about = "Reproducible, cached pipelines for time-series classification")]
@@ -151,42 +152,12 @@ enum Cmd {
         /// one method's statistics takes `FILE:COLUMN=METHOD` (e.g.
         /// results_ucr.csv:accuracy_mean=ROCKET); `FILE=METHOD` names the method of a one-method file.
         #[arg(required = true, value_name = "FILE[:COLUMN][=METHOD]")]
-        files: Vec<String>,
+        files: Vec<External>,
         /// Where the analysis files go.
         #[arg(long, default_value = "analysis", value_name = "DIR")]
         out: PathBuf,
-        /// The score column of long tables (wide tables hold one score).
-        #[arg(long, default_value = "accuracy")]
-        metric: String,
-        /// Whether higher or lower scores are better (auto: lower for error/loss).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "higher", "lower"])]
-        direction: String,
-        /// Datasets without a result for every method: fail, or analyse the rest (and say which).
-        #[arg(long, default_value = "fail", value_parser = ["fail", "intersect"])]
-        missing: String,
-        /// Long tables: average the resamples (mean) or keep one resample id.
-        #[arg(long, default_value = "mean")]
-        resample: String,
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
-        /// Wilcoxon zero differences: pratt (rank, then drop; aeon's and dl-4-tsc's choice), wilcox (drop; SciPy's default), zsplit.
-        #[arg(long, default_value = "pratt", value_parser = ["wilcox", "pratt", "zsplit"])]
-        zero_method: String,
-        /// Continuity correction of the Wilcoxon normal approximation (off by default, as SciPy).
-        #[arg(long)]
-        correction: bool,
-        /// Wilcoxon alternative; greater/less test the better-ranked method of each pair (as aeon).
-        #[arg(long, default_value = "two-sided", value_parser = ["two-sided", "greater", "less"])]
-        alternative: String,
-        /// Arithmetic: float (float64, as SciPy and pandas) or exact (decimal differences tie exactly).
-        #[arg(long, default_value = "float", value_parser = ["float", "exact"])]
-        mode: String,
-        /// Which test the diagram's bars follow.
-        #[arg(long, default_value = "wilcoxon_holm", value_parser = ["wilcoxon_holm", "nemenyi"])]
-        groups: String,
-        /// Rename a dataset of the tables: --alias Gun_Point=GunPoint (repeatable).
-        #[arg(long = "alias", value_name = "OLD=NEW")]
-        aliases: Vec<String>,
+        #[command(flatten)]
+        comparison: Comparison,
     },
     /// Rebuild the HTML report of the pipeline's last run from the cache (nothing reruns).
     Report {
@@ -557,46 +528,8 @@ fn real_main() -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Analyze {
-            files,
-            out,
-            metric,
-            direction,
-            missing,
-            resample,
-            alpha,
-            zero_method,
-            correction,
-            alternative,
-            mode,
-            groups,
-            aliases,
-        } => {
-            let mut p = serde_json::Map::new();
-            let mut alias_map = serde_json::Map::new();
-            for a in aliases {
-                let (old, new) =
-                    a.split_once('=').ok_or_else(|| miette::miette!("--alias takes OLD=NEW, not `{a}`"))?;
-                alias_map.insert(old.trim().into(), serde_json::Value::String(new.trim().into()));
-            }
-            p.insert("aliases".into(), serde_json::Value::Object(alias_map));
-            for (k, v) in [
-                ("metric", metric),
-                ("direction", direction),
-                ("missing", missing),
-                ("resample", resample),
-                ("zero_method", zero_method),
-                ("alternative", alternative),
-                ("mode", mode),
-                ("groups", groups),
-            ] {
-                p.insert(k.into(), serde_json::Value::String(v));
-            }
-            p.insert("correction".into(), serde_json::Value::Bool(correction));
-            p.insert("alpha".into(), serde_json::json!(alpha));
-            let params = tscpipe::stages::kind::Params(p);
-            let files: Vec<_> = files.iter().map(|f| tscpipe::stages::analyze::parse_external_arg(f)).collect();
-            let a = app::analyze_tables(&files, &params, &out).map_err(to_report)?;
+        Cmd::Analyze { files, out, comparison } => {
+            let a = app::analyze_tables(&files, &comparison, &out).map_err(to_report)?;
             print!("{}", a.to_markdown());
             println!("\nwritten to {}/", out.display());
             Ok(ExitCode::SUCCESS)

@@ -121,3 +121,99 @@ fn the_scan_finds_inline_paths_and_skips_comments() {
     let text = "use crate::cache::Cache;\n// crate::exec::x\nlet d = crate::device::Device::Cpu; // crate::app\n";
     assert_eq!(crate_paths(text), vec![(1, "cache".to_string()), (3, "device".to_string())]);
 }
+
+/// The modules of `stages` every kind may use: the traits, parameters, declarations, the files
+/// kinds exchange, the reference renderer and the registry. A kind's own file holds its
+/// `TypedStage` impl and the conversion of its parameters; what two kinds share lives in one of
+/// these or in a domain module below.
+const SHARED_STAGE_MODULES: &[&str] = &["kind", "params", "spec", "artifact", "markdown", "registry"];
+
+/// Stage → stage imports not yet moved down, each (importer, imported). Temporary: the ROCKET
+/// family's ridge helpers and feature-table files, and the deep models' training files, move
+/// in their own changes; the list only shrinks.
+const STAGE_IMPORTS_TO_MOVE: &[(&str, &str)] = &[
+    ("features_classify", "features"),
+    ("features_classify", "rocket_classify"),
+    ("rocket_classify", "features_classify"),
+    ("rocket_classify", "transform"),
+    ("transform", "features"),
+    ("finetune", "train"),
+    ("predict", "train"),
+    ("predict_pairs", "train"),
+    ("predict_pairs", "train_pairs"),
+    ("train_pairs", "train"),
+    ("train_pairs", "pair_expand"),
+];
+
+/// The stage modules a source text names as `super::<m>` or `crate::stages::<m>` (comments
+/// skipped), among `modules`.
+fn stage_paths(text: &str, modules: &[String]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        for prefix in ["super::", "crate::stages::"] {
+            let mut rest = code;
+            while let Some(i) = rest.find(prefix) {
+                let after = &rest[i + prefix.len()..];
+                let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if modules.contains(&name) {
+                    out.push((n + 1, name));
+                }
+                rest = after;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn stage_files_import_only_the_shared_stage_modules() {
+    let dir = repo().join("src/stages");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("src/stages")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    let modules: Vec<String> =
+        files.iter().map(|p| p.file_stem().expect("a name").to_string_lossy().into_owned()).collect();
+    assert!(modules.len() > 20 && modules.iter().any(|m| m == "analyze"), "stage files not found: {modules:?}");
+    let mut violations = Vec::new();
+    let mut excused = Vec::new();
+    for (f, module) in files.iter().zip(&modules) {
+        if module == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("read");
+        for (line, used) in stage_paths(&text, &modules) {
+            if used == *module || SHARED_STAGE_MODULES.contains(&used.as_str()) {
+                continue;
+            }
+            if STAGE_IMPORTS_TO_MOVE.contains(&(module.as_str(), used.as_str())) {
+                excused.push((module.clone(), used));
+                continue;
+            }
+            violations.push(format!("src/stages/{module}.rs:{line}: uses the stage module `{used}`"));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "a stage file uses another kind's module (move what they share into a shared stage module or a domain module):\n{}",
+        violations.join("\n")
+    );
+    // An exception that no longer occurs is removed from the list.
+    let stale: Vec<_> =
+        STAGE_IMPORTS_TO_MOVE.iter().filter(|(a, b)| !excused.iter().any(|(x, y)| x == a && y == b)).collect();
+    assert!(stale.is_empty(), "STAGE_IMPORTS_TO_MOVE lists imports that are gone: {stale:?}");
+}
+
+#[test]
+fn the_stage_scan_finds_stage_modules_only() {
+    let modules: Vec<String> = ["table", "kind"].iter().map(|s| s.to_string()).collect();
+    let text = "use super::table::X;\n// super::table\nlet k = crate::stages::kind::Params; use super::*;\n";
+    assert_eq!(stage_paths(text, &modules), vec![(1, "table".to_string()), (3, "kind".to_string())]);
+}
