@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::cache::remote::RemoteStats;
 use crate::cache::{Cache, CacheError};
+use crate::device::Device;
 use crate::dsl::{DslError, Expanded, PipelineOptions};
 use crate::exec::executor::Isolation;
 use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
@@ -33,9 +34,12 @@ pub enum Error {
     Stats(#[from] StatsError),
     #[error(transparent)]
     Figure(#[from] FigureError),
+    /// `--device` names no device, or one this build cannot compute on.
+    #[error(transparent)]
+    DeviceName(#[from] crate::device::DeviceError),
     /// `--device` names a device this machine does not have.
     #[error("--device {device}: {source}")]
-    Device { device: crate::device::Device, source: crate::models::ModelError },
+    Device { device: Device, source: crate::models::ModelError },
 }
 
 /// Where things live for one invocation.
@@ -97,7 +101,7 @@ impl Options {
         &self,
         p: &Expanded,
         registry: &Registry,
-        device: &crate::exec::Device,
+        device: &Device,
     ) -> Result<Vec<crate::exec::StatusRow>, Error> {
         let cache = Cache::open(&self.cache_dir)?;
         Ok(self.status_in(p, registry, &cache, device))
@@ -110,21 +114,39 @@ impl Options {
         p: &Expanded,
         registry: &Registry,
         cache: &Cache,
-        device: &crate::exec::Device,
+        device: &Device,
     ) -> Vec<crate::exec::StatusRow> {
         crate::plan::status(&Plan::new(p), registry, cache, device, &self.run_env(p))
     }
 }
 
-/// The device of `run --device`: `auto` (see [`crate::models::probe::auto`]) or a device this
-/// build can compute on and this machine has.
-pub fn run_device(spec: &str) -> Result<crate::device::Device, Error> {
-    if spec.trim().eq_ignore_ascii_case("auto") {
-        return Ok(crate::models::probe::auto());
+/// A `--device` resolved once, as every command takes it (`run`, `status`, `cache pull`,
+/// `devices --bench`): a device this build can compute on and this machine has, or `auto`, which
+/// becomes what [`crate::models::probe::auto`] picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceArg {
+    pub device: Device,
+    /// Whether it was `auto` (a command says what auto picked).
+    pub auto: bool,
+}
+
+impl DeviceArg {
+    /// The resolver: clap's `value_parser` for `--device`.
+    pub fn resolve(spec: &str) -> Result<DeviceArg, Error> {
+        if spec.trim().eq_ignore_ascii_case("auto") {
+            return Ok(DeviceArg { device: crate::models::probe::auto(), auto: true });
+        }
+        let device = spec.parse::<Device>().and_then(Device::check_available)?;
+        let device = crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })?;
+        Ok(DeviceArg { device, auto: false })
     }
-    let device =
-        spec.parse::<crate::device::Device>().and_then(crate::device::Device::check_available).map_err(Error::Usage)?;
-    crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })
+}
+
+/// `cuda:0`, or `cuda:0 (auto)` where auto chose it.
+impl std::fmt::Display for DeviceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.device, if self.auto { " (auto)" } else { "" })
+    }
 }
 
 /// What `tscpipe devices` prints: the CPU backend, wgpu adapters, CUDA devices, and `auto`'s pick.
@@ -342,7 +364,7 @@ pub fn cache_pull(
     opts: &Options,
     cache: &Cache,
     registry: &Registry,
-    device: &crate::exec::Device,
+    device: &Device,
 ) -> Result<PullReport, Error> {
     use crate::cache::{Lookup, Verify};
     if cache.remote().is_none() {

@@ -9,9 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use miette::IntoDiagnostic;
 
-use tscpipe::app::{self, Error, Options};
+use tscpipe::app::{self, DeviceArg, Error, Options};
 use tscpipe::cache::Cache;
-use tscpipe::device::Device;
 use tscpipe::dsl::PipelineOptions;
 use tscpipe::exec::events::{EventSink, JsonSink};
 use tscpipe::exec::progress::{LiveSink, PlainSink};
@@ -66,8 +65,8 @@ enum Cmd {
         jobs: usize,
         /// Device for stages that want an accelerator: cpu, cuda, cuda:N, wgpu, wgpu:N, or auto
         /// (`tscpipe devices` lists them and auto's pick).
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        #[arg(long, default_value = "cpu", value_parser = device_arg)]
+        device: DeviceArg,
         /// Accelerator stages allowed on one device at the same time.
         #[arg(long, default_value_t = 1)]
         per_device: usize,
@@ -102,8 +101,10 @@ enum Cmd {
     Status {
         #[command(flatten)]
         common: Common,
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        /// The device `run` would use (cpu, cuda, cuda:N, wgpu, wgpu:N, or auto): stages that
+        /// want an accelerator are keyed by its backend, so give the one the run used.
+        #[arg(long, default_value = "cpu", value_parser = device_arg)]
+        device: DeviceArg,
         /// Every instance (the complete record, as JSON).
         #[arg(long)]
         json: bool,
@@ -170,8 +171,8 @@ enum Cmd {
     /// `--device auto` picks.
     Devices {
         /// Also time one LSTM-FCN training step on DEVICE at B=50/T=150 and B=128/T=500.
-        #[arg(long, value_name = "DEVICE")]
-        bench: Option<String>,
+        #[arg(long, value_name = "DEVICE", value_parser = device_arg)]
+        bench: Option<DeviceArg>,
         /// With --bench: only B=50/T=150 (the large step is slow on a software device).
         #[arg(long)]
         small: bool,
@@ -216,8 +217,10 @@ enum CacheCmd {
         pipeline: PathBuf,
         #[arg(long, value_name = "URL")]
         remote: Option<String>,
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        /// The device the run whose entries are pulled used (cpu, cuda, cuda:N, wgpu, wgpu:N, or
+        /// auto): stages that want an accelerator are keyed by its backend.
+        #[arg(long, default_value = "cpu", value_parser = device_arg)]
+        device: DeviceArg,
     },
 }
 
@@ -251,6 +254,18 @@ fn options(common: &Common) -> Options {
         targets: common.targets.clone(),
     };
     o
+}
+
+/// `--device`, resolved once (`auto` included) for the whole command.
+fn device_arg(s: &str) -> Result<DeviceArg, String> {
+    DeviceArg::resolve(s).map_err(|e| e.to_string())
+}
+
+/// Says what `--device auto` picked (on stderr, so `--json` output stays JSON).
+fn show_auto(device: &DeviceArg) {
+    if device.auto {
+        eprintln!("--device auto: {}", device.device);
+    }
 }
 
 fn to_report(e: Error) -> miette::Report {
@@ -290,7 +305,8 @@ fn real_main() -> miette::Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Run { common, jobs, device, per_device, keep_going, json, results_dir, executor, remote } => {
-            let device = app::run_device(&device).map_err(to_report)?;
+            show_auto(&device);
+            let device = device.device;
             let mut opts = options(&common);
             opts.results_dir = results_dir;
             let cancel = install_ctrlc();
@@ -356,7 +372,8 @@ fn real_main() -> miette::Result<ExitCode> {
             Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Status { common, device, json, verbose, remote } => {
-            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            show_auto(&device);
+            let device = device.device;
             let opts = options(&common);
             let (p, settings) = app::load_with_settings(&common.pipeline, &opts, &registry).map_err(to_report)?;
             let mut cli = Settings::default();
@@ -463,7 +480,8 @@ fn real_main() -> miette::Result<ExitCode> {
             Ok(if r.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Cmd::Cache { cmd: CacheCmd::Pull { pipeline, remote, device }, cache_dir } => {
-            let device: Device = device.parse().map_err(|e: String| miette::miette!("{e}"))?;
+            show_auto(&device);
+            let device = device.device;
             let mut o = Options::default();
             if let Some(d) = cache_dir {
                 o.cache_dir = d;
@@ -550,7 +568,8 @@ fn real_main() -> miette::Result<ExitCode> {
         Cmd::Devices { bench, small } => {
             println!("{}", app::devices());
             if let Some(device) = bench {
-                let device = app::run_device(&device).map_err(to_report)?;
+                show_auto(&device);
+                let device = device.device;
                 for (b, t, steps) in tscpipe::models::step_bench::SIZES.into_iter().filter(|s| !small || s.0 == 50) {
                     let ms = tscpipe::models::step_bench::step_ms(device, b, t, 2, steps)
                         .map_err(|e| miette::miette!("{e}"))?;

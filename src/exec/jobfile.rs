@@ -46,7 +46,8 @@ pub struct JobSpec {
     pub key: String,
     pub sources: BTreeMap<String, Vec<String>>,
     pub inputs: BTreeMap<String, Vec<SpecArtifact>>,
-    pub device: String,
+    /// Written as its name (`"cpu"`, `"cuda:0"`), as job files always held it.
+    pub device: Device,
     pub data_dirs: Vec<PathBuf>,
     pub pipeline_dir: PathBuf,
     pub cache_dir: PathBuf,
@@ -135,7 +136,7 @@ pub fn write_spec(
         key: job.key.clone(),
         sources: job.sources.clone(),
         inputs,
-        device: job.device.to_string(),
+        device: job.device,
         data_dirs: env.data_dirs.iter().map(|d| absolute(d)).collect(),
         pipeline_dir: absolute(&env.pipeline_dir),
         cache_dir: absolute(cache.root()),
@@ -212,7 +213,6 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
             spec.key_inputs.version
         ));
     }
-    let device: Device = spec.device.parse()?;
     let cache = match &spec.remote {
         Some(s) => super::cache_setup::open_cache(&spec.cache_dir, s),
         None => Cache::open(&spec.cache_dir),
@@ -241,7 +241,7 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
         key: spec.key.clone(),
         sources: spec.sources.clone(),
         inputs,
-        device,
+        device: spec.device,
         request: spec.request.unwrap_or_default(),
         attempt: spec.attempt.max(1),
         retries: 0,
