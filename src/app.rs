@@ -31,6 +31,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
+    Target(#[from] crate::plan::restrict::UnknownTarget),
+    #[error(transparent)]
+    Slurm(#[from] crate::exec::slurm::SlurmError),
+    #[error(transparent)]
     Stats(#[from] StatsError),
     #[error(transparent)]
     Figure(#[from] FigureError),
@@ -168,7 +172,7 @@ pub fn load_with_settings(path: &Path, opts: &Options, registry: &Registry) -> R
     let settings = Settings::from_table(&src.sources, &src.root)?;
     let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
     let expanded = crate::dsl::expand(src, registry, &env)?;
-    let expanded = crate::plan::restrict(expanded, &opts.load.targets).map_err(Error::Usage)?;
+    let expanded = crate::plan::restrict(expanded, &opts.load.targets)?;
     Ok((expanded, settings))
 }
 
@@ -247,8 +251,7 @@ pub fn run_with(
     let slurm = match settings.executor.kind.as_deref().unwrap_or("local") {
         "local" => None,
         "slurm" => {
-            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)
-                .map_err(Error::Usage)?;
+            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)?;
             // Tasks wait in SLURM's queue, not here: keep many in flight, GPU stages included;
             // SLURM counts their CPUs.
             let max = settings.executor.max_queued.unwrap_or(1000).max(1);
