@@ -299,7 +299,7 @@ fn print_run(out: &app::RunOutput, opts: &Options, registry: &Registry) -> miett
         println!("\n== {id} ==\n{}", text.trim_end());
     }
     if !out.published.is_empty() {
-        let dir = opts.results_dir.join(&out.pipeline.name);
+        let dir = tscpipe::exec::publish::pipeline_dir(&opts.results_dir, &out.pipeline);
         println!("\nresults: {} ({} files)", dir.display(), out.published.len());
     }
     let s = &out.summary;

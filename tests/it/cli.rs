@@ -57,3 +57,29 @@ fn status_and_cache_pull_take_the_device_as_run_does() {
     let (ok, help) = tscpipe(&["status", "--help"]);
     assert!(ok && help.contains("The device `run` would use"), "{help}");
 }
+
+/// A run prints the folder it published to, which is the one written (a pipeline's name is
+/// made safe for a path).
+#[test]
+fn a_run_prints_the_results_folder_it_wrote() {
+    use crate::common::{Project, SMALL};
+    let p = Project::new();
+    let file = p.write("escape.toml", &SMALL.replace("name = \"small\"", "name = \"../../x\""));
+    let results = p.path("out/results");
+    let out = Command::new(env!("CARGO_BIN_EXE_tscpipe"))
+        .arg("run")
+        .arg(&file)
+        .arg("--cache-dir")
+        .arg(p.cache_dir())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("CI", "1")
+        .output()
+        .expect("run tscpipe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let written = results.join(".._.._x");
+    assert!(written.is_dir(), "{stdout}");
+    assert!(stdout.contains(&format!("results: {} (", written.display())), "{stdout}");
+    assert!(!p.path("x").exists(), "nothing escaped the results folder");
+}
