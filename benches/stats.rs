@@ -72,7 +72,7 @@ fn main() {
             cd_and_mcm(&a);
         });
         let t_render = median_ms(5, || {
-            tscpipe::stages::analyze::render(&a).expect("render");
+            tscpipe::stats::compare::render(&a).expect("render");
         });
         println!(
             "{n:>4} datasets × {resamples:>2} resamples × {k:>2} methods ({} pairs): read+average {t_read:7.2} ms, analysis {t_analyze:7.2} ms, CD+MCM SVG {t_figs:6.2} ms; together {t_all:7.2} ms; every output of `analyze` (with PNG) {t_render:7.2} ms",

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::cache::remote::RemoteStats;
 use crate::cache::{Cache, CacheError};
+use crate::device::Device;
 use crate::dsl::{DslError, Expanded, PipelineOptions};
 use crate::exec::executor::Isolation;
 use crate::exec::scheduler::{RunOptions, RunSummary, Scheduler};
@@ -15,6 +16,8 @@ use crate::plan::{Plan, Walk};
 use crate::settings::{CacheSettings, Settings};
 use crate::stages::Registry;
 use crate::stages::kind::CheckEnv;
+use crate::stats::compare::{Comparison, External, FigureError, render};
+use crate::stats::{Analysis, StatsError};
 
 /// Errors at the library's edge.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +30,20 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Target(#[from] crate::plan::restrict::UnknownTarget),
+    #[error(transparent)]
+    Slurm(#[from] crate::exec::slurm::SlurmError),
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    #[error(transparent)]
+    Figure(#[from] FigureError),
+    /// `--device` names no device, or one this build cannot compute on.
+    #[error(transparent)]
+    DeviceName(#[from] crate::device::DeviceError),
     /// `--device` names a device this machine does not have.
     #[error("--device {device}: {source}")]
-    Device { device: crate::device::Device, source: crate::models::ModelError },
+    Device { device: Device, source: crate::models::ModelError },
 }
 
 /// Where things live for one invocation.
@@ -92,7 +106,7 @@ impl Options {
         &self,
         p: &Expanded,
         registry: &Registry,
-        device: &crate::exec::Device,
+        device: &Device,
     ) -> Result<Vec<crate::exec::StatusRow>, Error> {
         let cache = Cache::open(&self.cache_dir)?;
         Ok(self.status_in(p, registry, &cache, device))
@@ -105,21 +119,39 @@ impl Options {
         p: &Expanded,
         registry: &Registry,
         cache: &Cache,
-        device: &crate::exec::Device,
+        device: &Device,
     ) -> Vec<crate::exec::StatusRow> {
         crate::plan::status(&Plan::new(p), registry, cache, device, &self.run_env(p))
     }
 }
 
-/// The device of `run --device`: `auto` (see [`crate::models::probe::auto`]) or a device this
-/// build can compute on and this machine has.
-pub fn run_device(spec: &str) -> Result<crate::device::Device, Error> {
-    if spec.trim().eq_ignore_ascii_case("auto") {
-        return Ok(crate::models::probe::auto());
+/// A `--device` resolved once, as every command takes it (`run`, `status`, `cache pull`,
+/// `devices --bench`): a device this build can compute on and this machine has, or `auto`, which
+/// becomes what [`crate::models::probe::auto`] picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceArg {
+    pub device: Device,
+    /// Whether it was `auto` (a command says what auto picked).
+    pub auto: bool,
+}
+
+impl DeviceArg {
+    /// The resolver: clap's `value_parser` for `--device`.
+    pub fn resolve(spec: &str) -> Result<DeviceArg, Error> {
+        if spec.trim().eq_ignore_ascii_case("auto") {
+            return Ok(DeviceArg { device: crate::models::probe::auto(), auto: true });
+        }
+        let device = spec.parse::<Device>().and_then(Device::check_available)?;
+        let device = crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })?;
+        Ok(DeviceArg { device, auto: false })
     }
-    let device =
-        spec.parse::<crate::device::Device>().and_then(crate::device::Device::check_available).map_err(Error::Usage)?;
-    crate::models::probe::check_present(device).map_err(|source| Error::Device { device, source })
+}
+
+/// `cuda:0`, or `cuda:0 (auto)` where auto chose it.
+impl std::fmt::Display for DeviceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.device, if self.auto { " (auto)" } else { "" })
+    }
 }
 
 /// What `tscpipe devices` prints: the CPU backend, wgpu adapters, CUDA devices, and `auto`'s pick.
@@ -141,7 +173,7 @@ pub fn load_with_settings(path: &Path, opts: &Options, registry: &Registry) -> R
     let settings = Settings::from_table(&src.sources, &src.root)?;
     let env = opts.check_env(path, &crate::dsl::declared_data_dirs(&src));
     let expanded = crate::dsl::expand(src, registry, &env)?;
-    let expanded = crate::plan::restrict(expanded, &opts.load.targets).map_err(Error::Usage)?;
+    let expanded = crate::plan::restrict(expanded, &opts.load.targets)?;
     Ok((expanded, settings))
 }
 
@@ -220,8 +252,7 @@ pub fn run_with(
     let slurm = match settings.executor.kind.as_deref().unwrap_or("local") {
         "local" => None,
         "slurm" => {
-            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)
-                .map_err(Error::Usage)?;
+            let s = SlurmExecutor::new(cache.clone(), env.clone(), settings.executor.clone(), remote)?;
             // Tasks wait in SLURM's queue, not here: keep many in flight, GPU stages included;
             // SLURM counts their CPUs.
             let max = settings.executor.max_queued.unwrap_or(1000).max(1);
@@ -337,7 +368,7 @@ pub fn cache_pull(
     opts: &Options,
     cache: &Cache,
     registry: &Registry,
-    device: &crate::exec::Device,
+    device: &Device,
 ) -> Result<PullReport, Error> {
     use crate::cache::{Lookup, Verify};
     if cache.remote().is_none() {
@@ -397,24 +428,19 @@ pub fn main_summary(out: &RunOutput, registry: &Registry, cache: &Cache) -> Opti
 }
 
 /// `tscpipe analyze`: what the `analyze` stage computes, on result tables given directly (the
-/// one-call use people know from autorank or cd-diagram scripts). `params` takes the stage's
-/// parameter names (metric, direction, missing, alpha, ...). Writes the stage's files to `out_dir`.
-pub fn analyze_tables(
-    files: &[crate::stages::analyze::External],
-    params: &crate::stages::kind::Params,
-    out_dir: &Path,
-) -> Result<crate::stats::Analysis, Error> {
-    use crate::stages::analyze;
+/// one-call use people know from autorank or cd-diagram scripts), with the stage's options.
+/// Writes the stage's files to `out_dir`.
+pub fn analyze_tables(files: &[External], comparison: &Comparison, out_dir: &Path) -> Result<Analysis, Error> {
     let mut parts = Vec::new();
     for f in files {
         if !f.path.exists() {
             return Err(Error::Usage(format!("no such file or folder: {}", f.path.display())));
         }
-        parts.push(analyze::read_external(f, params).map_err(Error::Usage)?);
+        parts.push(comparison.read_table(f)?);
     }
-    let analysis = analyze::run_analysis(parts, params).map_err(Error::Usage)?;
+    let analysis = comparison.analyse(parts)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { path: out_dir.to_path_buf(), source: e })?;
-    for (name, bytes) in analyze::render(&analysis).map_err(Error::Usage)? {
+    for (name, bytes) in render(&analysis)? {
         crate::cache::store::atomic_write(out_dir, &out_dir.join(name), &bytes)?;
     }
     Ok(analysis)

@@ -29,7 +29,7 @@ impl Device {
 
     /// Whether this build can compute on the device (CUDA needs the crate feature `cuda`, wgpu
     /// the feature `wgpu`); whether the machine has it is the models' question.
-    pub fn check_available(self) -> Result<Device, String> {
+    pub fn check_available(self) -> Result<Device, DeviceError> {
         let built = match self {
             Device::Cpu => true,
             Device::Cuda(_) => cfg!(feature = "cuda"),
@@ -37,14 +37,23 @@ impl Device {
         };
         if !built {
             let feature = if matches!(self, Device::Cuda(_)) { "cuda" } else { "wgpu" };
-            return Err(format!("device `{self}` needs a build with `--features {feature}`"));
+            return Err(DeviceError::NotBuilt { device: self, feature });
         }
         Ok(self)
     }
 }
 
+/// A device name that is not one, or a device this build cannot compute on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unknown device `{0}` (expected `cpu`, `cuda`, `cuda:N`, `wgpu` or `wgpu:N`)")]
+    Unknown(String),
+    #[error("device `{device}` needs a build with `--features {feature}`")]
+    NotBuilt { device: Device, feature: &'static str },
+}
+
 impl FromStr for Device {
-    type Err = String;
+    type Err = DeviceError;
 
     /// `cpu`, `cuda` (device 0), `cuda:N`, `wgpu` (adapter 0) or `wgpu:N`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -54,9 +63,10 @@ impl FromStr for Device {
             "cpu" => Ok(Device::Cpu),
             "cuda" => Ok(Device::Cuda(0)),
             "wgpu" => Ok(Device::Wgpu(0)),
-            _ => indexed("cuda:").map(Device::Cuda).or_else(|| indexed("wgpu:").map(Device::Wgpu)).ok_or_else(|| {
-                format!("unknown device `{}` (expected `cpu`, `cuda`, `cuda:N`, `wgpu` or `wgpu:N`)", s.trim())
-            }),
+            _ => indexed("cuda:")
+                .map(Device::Cuda)
+                .or_else(|| indexed("wgpu:").map(Device::Wgpu))
+                .ok_or_else(|| DeviceError::Unknown(s.trim().to_string())),
         }
     }
 }
@@ -72,7 +82,7 @@ impl fmt::Display for Device {
 }
 
 impl TryFrom<String> for Device {
-    type Error = String;
+    type Error = DeviceError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         s.parse()
     }
@@ -96,7 +106,7 @@ mod tests {
         assert_eq!("wgpu".parse::<Device>().unwrap(), Device::Wgpu(0));
         assert_eq!("WGPU:2".parse::<Device>().unwrap(), Device::Wgpu(2));
         for bad in ["gpu", "flex", "tpu", "cuda:x", "wgpu:-1", "auto"] {
-            let e = bad.parse::<Device>().unwrap_err();
+            let e = bad.parse::<Device>().unwrap_err().to_string();
             assert!(e.contains("expected `cpu`, `cuda`, `cuda:N`, `wgpu` or `wgpu:N`"), "{e}");
         }
         assert_eq!(Device::Wgpu(1).to_string(), "wgpu:1");

@@ -143,7 +143,7 @@ impl Cache {
                 }
                 Err((key, why)) => {
                     self.remove_entry(&key);
-                    report.entries_dropped.push((key, why));
+                    report.entries_dropped.push((key, why.to_string()));
                 }
             }
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::http::{Client, HttpError, Response};
 use super::key::Manifest;
-use super::store::{Cache, CacheError, atomic_write, parse_manifest};
+use super::store::{BlobError, Cache, CacheError, atomic_write, parse_manifest};
 
 /// How to reach a remote cache.
 #[derive(Debug, Clone)]
@@ -73,11 +73,6 @@ pub enum Fetch {
     Missing,
     /// The remote had it, but something failed verification; nothing was stored.
     Rejected(String),
-}
-
-enum BlobError {
-    Poisoned(String),
-    Unavailable(String),
 }
 
 enum Get {
@@ -199,7 +194,7 @@ impl Remote {
         };
         let m = match String::from_utf8(text)
             .map_err(|_| "not UTF-8".to_string())
-            .and_then(|t| parse_manifest(&t, key).map(|m| (m, t)))
+            .and_then(|t| parse_manifest(&t, key).map(|m| (m, t)).map_err(|e| e.to_string()))
         {
             Ok(m) => m,
             Err(why) => {
@@ -210,11 +205,13 @@ impl Remote {
         };
         let (manifest, text): (Manifest, String) = m;
         for (name, o) in &manifest.outputs {
-            match self.get_blob(cache, &o.digest) {
+            match self.fetch_blob(cache, &o.digest) {
                 Ok(()) => {}
                 Err(BlobError::Poisoned(why)) => return Fetch::Rejected(format!("output `{name}`: {why}")),
                 // Unreachable, or the blob is not there (yet): an ordinary miss.
-                Err(BlobError::Unavailable(_)) => return Fetch::Missing,
+                Err(BlobError::Unavailable(_) | BlobError::Missing { .. } | BlobError::Store(_)) => {
+                    return Fetch::Missing;
+                }
             }
         }
         if let Err(e) = atomic_write(&cache.tmp_dir(), &cache.manifest_path(key), text.as_bytes()) {
@@ -227,13 +224,7 @@ impl Remote {
     }
 
     /// Makes sure a blob is in the local store, downloading and verifying it if needed.
-    pub fn fetch_blob(&self, cache: &Cache, digest: &str) -> Result<(), String> {
-        self.get_blob(cache, digest).map_err(|e| match e {
-            BlobError::Poisoned(s) | BlobError::Unavailable(s) => s,
-        })
-    }
-
-    fn get_blob(&self, cache: &Cache, digest: &str) -> Result<(), BlobError> {
+    pub fn fetch_blob(&self, cache: &Cache, digest: &str) -> Result<(), BlobError> {
         let dest = cache.blob_path(digest);
         if matches!(super::store::hash_file(&dest), Ok((d, _)) if d == digest) {
             return Ok(());
@@ -262,7 +253,7 @@ impl Remote {
             }
             return Err(BlobError::Poisoned(why));
         }
-        atomic_write(&cache.tmp_dir(), &dest, &bytes).map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        atomic_write(&cache.tmp_dir(), &dest, &bytes)?;
         super::store::set_readonly(&dest);
         if let Ok(mut s) = self.inner.stats.lock() {
             s.blobs_fetched += 1;

@@ -306,9 +306,9 @@ impl Cache {
     /// Saves a run as `runs/<pipeline>/<n>.json` and `latest.json`.
     pub fn save_run(&self, rec: &RunRecord) -> Result<PathBuf, CacheError> {
         let dir = self.runs_dir(&rec.pipeline);
-        let text = serde_json::to_vec_pretty(rec).map_err(|e| CacheError::Invalid(e.to_string()))?;
         let name = format!("{}-{}.json", now_unix(), std::process::id());
         let p = dir.join(name);
+        let text = serde_json::to_vec_pretty(rec).map_err(|source| CacheError::Json { path: p.clone(), source })?;
         atomic_write(&self.tmp_dir(), &p, &text)?;
         atomic_write(&self.tmp_dir(), &dir.join("latest.json"), &text)?;
         Ok(p)

@@ -23,8 +23,43 @@ pub enum CacheError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    /// A record that could not be encoded as JSON.
+    #[error("{path}: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("remote cache: {0}")]
     Remote(#[from] super::http::HttpError),
+}
+
+/// Why a manifest cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("manifest truncated")]
+    Truncated,
+    #[error("manifest checksum mismatch")]
+    Checksum,
+    #[error("manifest unreadable: {0}")]
+    Unreadable(#[source] serde_json::Error),
+    #[error("manifest belongs to another key")]
+    OtherKey,
+}
+
+/// Why a blob is not in the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Not here, and no remote cache to fetch it from.
+    #[error("blob {digest} is missing or corrupt in {}", root.display())]
+    Missing { digest: String, root: PathBuf },
+    /// The remote cache's copy does not hash to its digest: rejected (and remembered).
+    #[error("{0}")]
+    Poisoned(String),
+    /// The remote cache is unreachable or lacks it.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Fetched, but it could not be stored.
+    #[error(transparent)]
+    Store(#[from] CacheError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -169,11 +204,11 @@ impl Cache {
     }
 
     /// Makes sure a blob is in the local store (fetching it from the remote if there is one).
-    pub fn ensure_blob(&self, digest: &str) -> Result<(), String> {
+    pub fn ensure_blob(&self, digest: &str) -> Result<(), BlobError> {
         match (&self.remote, hash_file(&self.blob_path(digest))) {
             (_, Ok((d, _))) if d == digest => Ok(()),
             (Some(r), _) => r.fetch_blob(self, digest),
-            (None, _) => Err(format!("blob {digest} is missing or corrupt in {}", self.root.display())),
+            (None, _) => Err(BlobError::Missing { digest: digest.to_string(), root: self.root.clone() }),
         }
     }
 
@@ -198,18 +233,19 @@ impl Cache {
     }
 
     /// Reads and checks a manifest (its first line is the blake3 of the JSON that follows).
-    pub fn read_manifest(&self, key: &str) -> Result<Option<Manifest>, String> {
+    pub fn read_manifest(&self, key: &str) -> Result<Option<Manifest>, ManifestError> {
         let path = self.manifest_path(key);
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => return Err(ManifestError::Io { path, source }),
         };
         parse_manifest(&text, key).map(Some)
     }
 
     fn write_manifest(&self, m: &Manifest) -> Result<(), CacheError> {
-        let body = serde_json::to_string(m).map_err(|e| CacheError::Invalid(e.to_string()))?;
+        let body =
+            serde_json::to_string(m).map_err(|e| CacheError::Json { path: self.manifest_path(&m.key), source: e })?;
         let text = format!("{}\n{body}", blake3::hash(body.as_bytes()).to_hex());
         atomic_write(&self.tmp_dir(), &self.manifest_path(&m.key), text.as_bytes())
     }
@@ -240,7 +276,7 @@ impl Cache {
                 if verify == Verify::Full {
                     let _ = fs::remove_file(self.manifest_path(key));
                 }
-                return Lookup::Corrupt(why);
+                return Lookup::Corrupt(why.to_string());
             }
         };
         for (name, out) in &m.outputs {
@@ -264,7 +300,7 @@ impl Cache {
                 if verify == Verify::Full {
                     let _ = fs::remove_file(self.manifest_path(key));
                 }
-                return Lookup::Corrupt(why);
+                return Lookup::Corrupt(why.to_string());
             }
         }
         Lookup::Hit(Box::new(m))
@@ -338,7 +374,7 @@ impl Cache {
     }
 
     /// Every manifest in the store (unreadable ones are returned as errors by key).
-    pub fn entries(&self) -> Vec<Result<Manifest, (String, String)>> {
+    pub fn entries(&self) -> Vec<Result<Manifest, (String, ManifestError)>> {
         let mut out = Vec::new();
         let ac = self.root.join("ac");
         let Ok(shards) = fs::read_dir(&ac) else { return out };
@@ -409,14 +445,14 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// Parses a manifest file's text (its first line is the blake3 of the JSON that follows).
-pub fn parse_manifest(text: &str, key: &str) -> Result<Manifest, String> {
-    let (sum, body) = text.split_once('\n').ok_or_else(|| "manifest truncated".to_string())?;
+pub fn parse_manifest(text: &str, key: &str) -> Result<Manifest, ManifestError> {
+    let (sum, body) = text.split_once('\n').ok_or(ManifestError::Truncated)?;
     if blake3::hash(body.as_bytes()).to_hex().as_str() != sum {
-        return Err("manifest checksum mismatch".into());
+        return Err(ManifestError::Checksum);
     }
-    let m: Manifest = serde_json::from_str(body).map_err(|e| format!("manifest unreadable: {e}"))?;
+    let m: Manifest = serde_json::from_str(body).map_err(ManifestError::Unreadable)?;
     if m.key != key {
-        return Err("manifest belongs to another key".into());
+        return Err(ManifestError::OtherKey);
     }
     Ok(m)
 }

@@ -272,11 +272,11 @@ fn parse<T: serde::de::DeserializeOwned>(sources: &SourceMap, node: &Node, what:
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Settings, String> {
+    fn parse_text(text: &str) -> Result<Settings, DslError> {
         let mut sources = SourceMap::default();
         let id = sources.add("p.toml", text.to_string());
-        let root = crate::config::parse::parse_source(&sources, id).map_err(|e| e.to_string())?;
-        Settings::from_table(&sources, &root).map_err(|e| e.to_string())
+        let root = crate::config::parse::parse_source(&sources, id)?;
+        Settings::from_table(&sources, &root)
     }
 
     #[test]
@@ -296,9 +296,9 @@ mod tests {
 
     #[test]
     fn a_token_in_the_file_is_refused_and_typos_are_named() {
-        let e = parse_text("[cache]\nremote = \"http://a/\"\ntoken = \"s3cret\"\n").unwrap_err();
+        let e = parse_text("[cache]\nremote = \"http://a/\"\ntoken = \"s3cret\"\n").unwrap_err().to_string();
         assert!(e.contains("token_env"), "{e}");
-        let e = parse_text("[executor]\ncpu = 2\n").unwrap_err();
+        let e = parse_text("[executor]\ncpu = 2\n").unwrap_err().to_string();
         assert!(e.contains("unknown field `cpu`"), "{e}");
     }
 
@@ -329,7 +329,7 @@ mod tests {
             ("[executor]\nmax_jobs = 0\n", "max_jobs must be at least 1"),
             ("[executor.stages.x]\ncpus = 0\n", "at least 1"),
         ] {
-            let e = parse_text(text).unwrap_err();
+            let e = parse_text(text).unwrap_err().to_string();
             assert!(e.contains(what), "{text}: {e}");
         }
     }

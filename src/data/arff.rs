@@ -111,90 +111,8 @@ fn split_fields(line: &str) -> Vec<&str> {
 
 /// Parses ARFF text (`path` is only used in errors).
 pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
-    let mut header = RawHeader::default();
-    let mut attrs: Vec<Attr> = Vec::new();
-    // Open relational attribute: (index into attrs, inner attribute count).
-    let mut open_rel: Option<(usize, usize)> = None;
     let mut lines = text.lines().enumerate();
-    let mut data_line = None;
-
-    for (idx, raw_line) in lines.by_ref() {
-        let line_no = idx + 1;
-        let line = raw_line.trim();
-        if line.is_empty() || line.starts_with('%') {
-            continue;
-        }
-        let Some(rest) = line.strip_prefix('@') else {
-            return Err(DataError::at(
-                DataErrorKind::Format,
-                path,
-                line_no,
-                "unexpected line before `@data` (expected `@relation`, `@attribute` or `@data`)",
-            ));
-        };
-        let (kw, tail) = match rest.find(char::is_whitespace) {
-            Some(p) => (&rest[..p], &rest[p..]),
-            None => (rest, ""),
-        };
-        match kw.to_ascii_lowercase().as_str() {
-            "relation" => header.problem_name = Some(take_name(tail).0),
-            "attribute" => {
-                let (name, ty) = take_name(tail);
-                let ty = parse_type(path, line_no, ty)?;
-                if let Some((_, inner)) = open_rel.as_mut() {
-                    if ty != AttrType::Numeric {
-                        return Err(DataError::at(
-                            DataErrorKind::Format,
-                            path,
-                            line_no,
-                            format!("relational attribute member {name:?} must be numeric"),
-                        ));
-                    }
-                    *inner += 1;
-                } else {
-                    let is_rel = ty == AttrType::Relational(0);
-                    attrs.push(Attr { name, ty, line: line_no });
-                    if is_rel {
-                        open_rel = Some((attrs.len() - 1, 0));
-                    }
-                }
-            }
-            "end" => {
-                let Some((i, inner)) = open_rel.take() else {
-                    return Err(DataError::at(
-                        DataErrorKind::Format,
-                        path,
-                        line_no,
-                        "`@end` without a relational attribute",
-                    ));
-                };
-                attrs[i].ty = AttrType::Relational(inner);
-            }
-            "data" => {
-                if let Some((i, _)) = open_rel {
-                    return Err(DataError::at(
-                        DataErrorKind::Format,
-                        path,
-                        line_no,
-                        format!("relational attribute {:?} is not closed by `@end`", attrs[i].name),
-                    ));
-                }
-                data_line = Some(line_no);
-                break;
-            }
-            other => {
-                return Err(DataError::at(
-                    DataErrorKind::Format,
-                    path,
-                    line_no,
-                    format!("unknown ARFF keyword `@{other}`"),
-                ));
-            }
-        }
-    }
-    let Some(data_line) = data_line else {
-        return Err(DataError::file(DataErrorKind::Format, path, "no `@data` section"));
-    };
+    let (mut header, mut attrs, data_line) = read_header(path, &mut lines)?;
     let Some(class_attr) = attrs.pop() else {
         return Err(DataError::at(DataErrorKind::Header, path, data_line, "no attributes declared"));
     };
@@ -211,15 +129,119 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
             ));
         }
     }
-    // Layout: all numeric (univariate) or exactly one relational attribute (multivariate).
-    let relational = match attrs.as_slice() {
+    let rows = Rows {
+        path,
+        relational: value_layout(path, &attrs, data_line)?,
+        n_values: attrs.len(),
+        declared: header.declared_classes.clone(),
+    };
+    let mut cases = Vec::new();
+    let mut n_dims_first: Option<(usize, usize)> = None;
+    for (idx, raw_line) in lines {
+        let line_no = idx + 1;
+        let line = raw_line.trim();
+        if line.is_empty() || line.starts_with('%') {
+            continue;
+        }
+        let case = rows.case(line_no, line)?;
+        if rows.relational.is_some() {
+            match n_dims_first {
+                None => n_dims_first = Some((line_no, case.dims.len())),
+                Some((l, nd)) if nd != case.dims.len() => {
+                    return Err(DataError::at(
+                        DataErrorKind::Header,
+                        path,
+                        line_no,
+                        format!("case has {} dimension(s) but the first case (line {l}) has {nd}", case.dims.len()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        cases.push(case);
+    }
+    if cases.is_empty() {
+        return Err(DataError::file(DataErrorKind::Empty, path, "file contains no series after `@data`"));
+    }
+    Ok(RawFile { path: path.to_path_buf(), format: Format::Arff, header, cases })
+}
+
+/// The header up to `@data`: the relation's name, the attributes (a relational attribute's
+/// members counted in its type), and the line of `@data`.
+fn read_header<'t>(
+    path: &Path,
+    lines: &mut impl Iterator<Item = (usize, &'t str)>,
+) -> DataResult<(RawHeader, Vec<Attr>, usize)> {
+    let mut header = RawHeader::default();
+    let mut attrs: Vec<Attr> = Vec::new();
+    // Open relational attribute: (index into attrs, inner attribute count).
+    let mut open_rel: Option<(usize, usize)> = None;
+    for (idx, raw_line) in lines {
+        let line_no = idx + 1;
+        let line = raw_line.trim();
+        if line.is_empty() || line.starts_with('%') {
+            continue;
+        }
+        let format_err = |message: String| DataError::at(DataErrorKind::Format, path, line_no, message);
+        let Some(rest) = line.strip_prefix('@') else {
+            return Err(format_err(
+                "unexpected line before `@data` (expected `@relation`, `@attribute` or `@data`)".into(),
+            ));
+        };
+        let (kw, tail) = match rest.find(char::is_whitespace) {
+            Some(p) => (&rest[..p], &rest[p..]),
+            None => (rest, ""),
+        };
+        match kw.to_ascii_lowercase().as_str() {
+            "relation" => header.problem_name = Some(take_name(tail).0),
+            "attribute" => {
+                let (name, ty) = take_name(tail);
+                let ty = parse_type(path, line_no, ty)?;
+                if let Some((_, inner)) = open_rel.as_mut() {
+                    if ty != AttrType::Numeric {
+                        return Err(format_err(format!("relational attribute member {name:?} must be numeric")));
+                    }
+                    *inner += 1;
+                } else {
+                    let is_rel = ty == AttrType::Relational(0);
+                    attrs.push(Attr { name, ty, line: line_no });
+                    if is_rel {
+                        open_rel = Some((attrs.len() - 1, 0));
+                    }
+                }
+            }
+            "end" => {
+                let Some((i, inner)) = open_rel.take() else {
+                    return Err(format_err("`@end` without a relational attribute".into()));
+                };
+                attrs[i].ty = AttrType::Relational(inner);
+            }
+            "data" => {
+                if let Some((i, _)) = open_rel {
+                    return Err(format_err(format!(
+                        "relational attribute {:?} is not closed by `@end`",
+                        attrs[i].name
+                    )));
+                }
+                return Ok((header, attrs, line_no));
+            }
+            other => return Err(format_err(format!("unknown ARFF keyword `@{other}`"))),
+        }
+    }
+    Err(DataError::file(DataErrorKind::Format, path, "no `@data` section"))
+}
+
+/// The layout of the value attributes: all numeric (univariate, `None`) or exactly one
+/// relational attribute (multivariate: `Some(its member count)`).
+fn value_layout(path: &Path, attrs: &[Attr], data_line: usize) -> DataResult<Option<usize>> {
+    match attrs {
         [Attr { ty: AttrType::Relational(n), line, .. }] => {
             if *n == 0 {
                 return Err(DataError::at(DataErrorKind::Header, path, *line, "relational attribute has no members"));
             }
-            Some(*n)
+            Ok(Some(*n))
         }
-        [] => return Err(DataError::at(DataErrorKind::Header, path, data_line, "no value attributes declared")),
+        [] => Err(DataError::at(DataErrorKind::Header, path, data_line, "no value attributes declared")),
         _ => {
             if let Some(a) = attrs.iter().find(|a| a.ty != AttrType::Numeric) {
                 return Err(DataError::at(
@@ -232,27 +254,32 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
                     ),
                 ));
             }
-            None
+            Ok(None)
         }
-    };
-    let n_values = attrs.len();
-    let declared = header.declared_classes.clone();
+    }
+}
 
-    let mut cases = Vec::new();
-    let mut n_dims_first: Option<(usize, usize)> = None;
-    for (idx, raw_line) in lines {
-        let line_no = idx + 1;
-        let line = raw_line.trim();
-        if line.is_empty() || line.starts_with('%') {
-            continue;
-        }
+/// How the `@data` rows of one file read.
+struct Rows<'p> {
+    path: &'p Path,
+    /// The relational attribute's member count (multivariate), or `None` (univariate).
+    relational: Option<usize>,
+    /// Value attributes of a univariate file.
+    n_values: usize,
+    declared: Option<Vec<String>>,
+}
+
+impl Rows<'_> {
+    /// One `@data` row: its dimensions and its class label.
+    fn case(&self, line_no: usize, line: &str) -> DataResult<RawCase> {
+        let path = self.path;
         if line.starts_with('{') {
             return Err(DataError::at(DataErrorKind::Format, path, line_no, "sparse ARFF rows are not supported"));
         }
         let fields = split_fields(line);
-        let expected = if relational.is_some() { 2 } else { n_values + 1 };
+        let expected = if self.relational.is_some() { 2 } else { self.n_values + 1 };
         if fields.len() != expected {
-            let kind = if relational.is_some() { DataErrorKind::Format } else { DataErrorKind::Ragged };
+            let kind = if self.relational.is_some() { DataErrorKind::Format } else { DataErrorKind::Ragged };
             return Err(DataError::at(
                 kind,
                 path,
@@ -264,7 +291,7 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
         if label.is_empty() || label == "?" {
             return Err(DataError::at(DataErrorKind::Missing, path, line_no, "missing class label"));
         }
-        if let Some(decl) = &declared
+        if let Some(decl) = &self.declared
             && !decl.iter().any(|c| same_label(c, &label))
         {
             return Err(DataError::at(
@@ -274,10 +301,10 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
                 format!("class label {label:?} is not among the declared values {{{}}}", decl.join(",")),
             ));
         }
-        let dims = match relational {
+        let dims = match self.relational {
             None => {
-                let mut vals = Vec::with_capacity(n_values);
-                for (k, tok) in fields[..n_values].iter().enumerate() {
+                let mut vals = Vec::with_capacity(self.n_values);
+                for (k, tok) in fields[..self.n_values].iter().enumerate() {
                     match parse_value(unquote(tok)) {
                         Some(v) => vals.push(v),
                         None => return Err(non_numeric(path, line_no, tok, &format!("attribute {}", k + 1))),
@@ -285,62 +312,43 @@ pub fn parse_arff(path: &Path, text: &str) -> DataResult<RawFile> {
                 }
                 vec![vals]
             }
-            Some(inner) => {
-                let body = unquote(fields[0]);
-                let rows: Vec<&str> =
-                    if body.contains("\\n") { body.split("\\n").collect() } else { body.lines().collect() };
-                let mut dims = Vec::with_capacity(rows.len());
-                for (d, row) in rows.iter().enumerate() {
-                    let toks: Vec<&str> = row.split(',').collect();
-                    if toks.len() != inner {
-                        return Err(DataError::at(
-                            DataErrorKind::Ragged,
-                            path,
-                            line_no,
-                            format!(
-                                "ragged row: dimension {} has {} values but the relational attribute declares {inner}",
-                                d + 1,
-                                toks.len()
-                            ),
-                        ));
-                    }
-                    let mut vals = Vec::with_capacity(inner);
-                    for (k, tok) in toks.iter().enumerate() {
-                        match parse_value(tok) {
-                            Some(v) => vals.push(v),
-                            None => {
-                                return Err(non_numeric(
-                                    path,
-                                    line_no,
-                                    tok,
-                                    &format!("dimension {}, position {}", d + 1, k + 1),
-                                ));
-                            }
-                        }
-                    }
-                    dims.push(vals);
-                }
-                match n_dims_first {
-                    None => n_dims_first = Some((line_no, dims.len())),
-                    Some((l, nd)) if nd != dims.len() => {
-                        return Err(DataError::at(
-                            DataErrorKind::Header,
-                            path,
-                            line_no,
-                            format!("case has {} dimension(s) but the first case (line {l}) has {nd}", dims.len()),
-                        ));
-                    }
-                    _ => {}
-                }
-                dims
-            }
+            Some(inner) => self.relational_dims(line_no, unquote(fields[0]), inner)?,
         };
-        cases.push(RawCase { dims, label, line: line_no });
+        Ok(RawCase { dims, label, line: line_no })
     }
-    if cases.is_empty() {
-        return Err(DataError::file(DataErrorKind::Empty, path, "file contains no series after `@data`"));
+
+    /// The dimensions of a relational value: rows separated by `\n`, `inner` values each.
+    fn relational_dims(&self, line_no: usize, body: &str, inner: usize) -> DataResult<Vec<Vec<f64>>> {
+        let rows: Vec<&str> = if body.contains("\\n") { body.split("\\n").collect() } else { body.lines().collect() };
+        let mut dims = Vec::with_capacity(rows.len());
+        for (d, row) in rows.iter().enumerate() {
+            let toks: Vec<&str> = row.split(',').collect();
+            if toks.len() != inner {
+                return Err(DataError::at(
+                    DataErrorKind::Ragged,
+                    self.path,
+                    line_no,
+                    format!(
+                        "ragged row: dimension {} has {} values but the relational attribute declares {inner}",
+                        d + 1,
+                        toks.len()
+                    ),
+                ));
+            }
+            let mut vals = Vec::with_capacity(inner);
+            for (k, tok) in toks.iter().enumerate() {
+                match parse_value(tok) {
+                    Some(v) => vals.push(v),
+                    None => {
+                        let at = format!("dimension {}, position {}", d + 1, k + 1);
+                        return Err(non_numeric(self.path, line_no, tok, &at));
+                    }
+                }
+            }
+            dims.push(vals);
+        }
+        Ok(dims)
     }
-    Ok(RawFile { path: path.to_path_buf(), format: Format::Arff, header, cases })
 }
 
 #[cfg(test)]

@@ -39,202 +39,27 @@ fn parse_count(path: &Path, line: usize, tag: &str, v: &str) -> DataResult<usize
 
 /// Parses `.ts` text (`path` is only used in errors).
 pub fn parse_ts(path: &Path, text: &str) -> DataResult<RawFile> {
-    let mut header = RawHeader::default();
-    let mut univariate: Option<(bool, usize)> = None;
-    let mut class_label: Option<bool> = None;
+    let mut r = TsReader {
+        path,
+        header: RawHeader::default(),
+        univariate: None,
+        class_label: None,
+        first: None,
+        values_hint: 0,
+    };
     let mut in_data = false;
     let mut cases: Vec<RawCase> = Vec::new();
-    // (line, dims, length) of the first case, for consistency checks.
-    let mut first: Option<(usize, usize, usize)> = None;
-    let mut values_hint = 0;
-
     for (idx, raw_line) in text.lines().enumerate() {
         let line_no = idx + 1;
         let line = raw_line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if !in_data {
-            let Some(rest) = line.strip_prefix('@') else {
-                return Err(DataError::at(
-                    DataErrorKind::Format,
-                    path,
-                    line_no,
-                    "data line before `@data` (expected `@tag value` header lines)",
-                ));
-            };
-            let (tag, value) = match rest.find(char::is_whitespace) {
-                Some(p) => (&rest[..p], rest[p..].trim()),
-                None => (rest, ""),
-            };
-            let tag_lc = tag.to_ascii_lowercase();
-            match tag_lc.as_str() {
-                "problemname" => header.problem_name = Some(value.to_string()),
-                "timestamps" if parse_bool(path, line_no, tag, value)? => {
-                    return Err(DataError::at(
-                        DataErrorKind::Format,
-                        path,
-                        line_no,
-                        "`@timeStamps true` is not supported (convert to plain values)",
-                    ));
-                }
-                "missing" => header.missing = Some(parse_bool(path, line_no, tag, value)?),
-                "univariate" => univariate = Some((parse_bool(path, line_no, tag, value)?, line_no)),
-                "dimensions" | "dimension" => {
-                    header.dimensions = Some(parse_count(path, line_no, tag, value)?);
-                }
-                "equallength" => header.equal_length = Some(parse_bool(path, line_no, tag, value)?),
-                "serieslength" => header.series_length = Some(parse_count(path, line_no, tag, value)?),
-                "classlabel" => {
-                    let mut toks = value.split_whitespace();
-                    let flag = toks.next().unwrap_or("");
-                    let has = parse_bool(path, line_no, tag, flag)?;
-                    class_label = Some(has);
-                    if has {
-                        let declared: Vec<String> = toks.map(str::to_string).collect();
-                        if declared.is_empty() {
-                            return Err(DataError::at(
-                                DataErrorKind::Header,
-                                path,
-                                line_no,
-                                "`@classLabel true` lists no class labels",
-                            ));
-                        }
-                        header.declared_classes = Some(declared);
-                    }
-                }
-                "targetlabel" if parse_bool(path, line_no, tag, value)? => {
-                    return Err(DataError::at(
-                        DataErrorKind::Format,
-                        path,
-                        line_no,
-                        "`@targetLabel true` marks a regression problem; classification needs `@classLabel`",
-                    ));
-                }
-                "data" => {
-                    if class_label == Some(false) {
-                        return Err(DataError::at(
-                            DataErrorKind::Header,
-                            path,
-                            line_no,
-                            "`@classLabel false`: the file has no class labels to classify",
-                        ));
-                    }
-                    if let Some((true, l)) = univariate {
-                        if let Some(d) = header.dimensions.filter(|&d| d != 1) {
-                            return Err(DataError::at(
-                                DataErrorKind::Header,
-                                path,
-                                l,
-                                format!("`@univariate true` contradicts `@dimensions {d}`"),
-                            ));
-                        }
-                        header.dimensions = Some(1);
-                    }
-                    if header.equal_length == Some(false) && header.series_length.is_some() {
-                        // aeon writes no length for unequal data; tolerate but ignore it.
-                        header.series_length = None;
-                    }
-                    in_data = true;
-                }
-                _ => {} // unknown tags (e.g. @description) are ignored
-            }
-            continue;
-        }
-
-        // A data line.
-        let mut parts: Vec<&str> = line.split(':').collect();
-        let label = if class_label == Some(false) {
-            String::new()
+        if in_data {
+            cases.push(r.case(line_no, line)?);
         } else {
-            if parts.len() < 2 {
-                return Err(DataError::at(
-                    DataErrorKind::Format,
-                    path,
-                    line_no,
-                    "case has no class label (expected `values:label`)",
-                ));
-            }
-            parts.pop().unwrap_or("").trim().to_string()
-        };
-        if label.is_empty() {
-            return Err(DataError::at(DataErrorKind::Format, path, line_no, "empty class label"));
+            in_data = r.header_line(line_no, line)?;
         }
-        let n_dims = parts.len();
-        let multi = n_dims > 1;
-        if let Some(d) = header.dimensions {
-            if d != n_dims {
-                let decl = if univariate.is_some_and(|u| u.0) {
-                    "`@univariate true`".to_string()
-                } else {
-                    format!("`@dimensions {d}`")
-                };
-                return Err(DataError::at(
-                    DataErrorKind::Header,
-                    path,
-                    line_no,
-                    format!("header declares {decl} but this case has {n_dims} dimension(s)"),
-                ));
-            }
-        } else if let Some((l, d, _)) = first
-            && d != n_dims
-        {
-            return Err(DataError::at(
-                DataErrorKind::Header,
-                path,
-                line_no,
-                format!("case has {n_dims} dimension(s) but the first case (line {l}) has {d}"),
-            ));
-        }
-        let mut dims = Vec::with_capacity(n_dims);
-        for (d, part) in parts.iter().enumerate() {
-            let mut vals = Vec::with_capacity(values_hint);
-            for (k, tok) in part.split(',').enumerate() {
-                match parse_value(tok) {
-                    Some(v) => vals.push(v),
-                    None => {
-                        let place = if multi {
-                            format!("dimension {}, position {}", d + 1, k + 1)
-                        } else {
-                            format!("position {}", k + 1)
-                        };
-                        return Err(non_numeric(path, line_no, tok, &place));
-                    }
-                }
-            }
-            values_hint = vals.len();
-            if header.equal_length == Some(true) {
-                let (expect, source) = match (header.series_length, first) {
-                    (Some(n), _) => (n, "`@seriesLength`".to_string()),
-                    (None, Some((l, _, n))) => (n, format!("the first case (line {l}, `@equalLength true`)")),
-                    (None, None) => (vals.len(), String::new()),
-                };
-                if vals.len() != expect {
-                    let dim = if multi { format!("dimension {} ", d + 1) } else { String::new() };
-                    return Err(DataError::at(
-                        DataErrorKind::Ragged,
-                        path,
-                        line_no,
-                        format!("ragged row: {dim}has {} values but {source} says {expect}", vals.len()),
-                    ));
-                }
-            }
-            dims.push(vals);
-        }
-        if let Some(declared) = &header.declared_classes
-            && !declared.iter().any(|c| same_label(c, &label))
-        {
-            return Err(DataError::at(
-                DataErrorKind::Header,
-                path,
-                line_no,
-                format!("class label {label:?} is not declared in `@classLabel` ({})", declared.join(" ")),
-            ));
-        }
-        if first.is_none() {
-            first = Some((line_no, n_dims, dims[0].len()));
-        }
-        cases.push(RawCase { dims, label, line: line_no });
     }
     if !in_data {
         return Err(DataError::file(DataErrorKind::Format, path, "no `@data` section"));
@@ -242,7 +67,214 @@ pub fn parse_ts(path: &Path, text: &str) -> DataResult<RawFile> {
     if cases.is_empty() {
         return Err(DataError::file(DataErrorKind::Empty, path, "file contains no series after `@data`"));
     }
-    Ok(RawFile { path: path.to_path_buf(), format: Format::Ts, header, cases })
+    Ok(RawFile { path: path.to_path_buf(), format: Format::Ts, header: r.header, cases })
+}
+
+/// What a `.ts` file declared so far, and its first case.
+struct TsReader<'p> {
+    path: &'p Path,
+    header: RawHeader,
+    /// `@univariate` and its line.
+    univariate: Option<(bool, usize)>,
+    class_label: Option<bool>,
+    /// (line, dims, length) of the first case, for consistency checks.
+    first: Option<(usize, usize, usize)>,
+    values_hint: usize,
+}
+
+impl TsReader<'_> {
+    fn err(&self, kind: DataErrorKind, line: usize, message: impl Into<String>) -> DataError {
+        DataError::at(kind, self.path, line, message)
+    }
+
+    /// One header line; whether it was `@data`.
+    fn header_line(&mut self, line_no: usize, line: &str) -> DataResult<bool> {
+        let path = self.path;
+        let Some(rest) = line.strip_prefix('@') else {
+            return Err(self.err(
+                DataErrorKind::Format,
+                line_no,
+                "data line before `@data` (expected `@tag value` header lines)",
+            ));
+        };
+        let (tag, value) = match rest.find(char::is_whitespace) {
+            Some(p) => (&rest[..p], rest[p..].trim()),
+            None => (rest, ""),
+        };
+        let header = &mut self.header;
+        match tag.to_ascii_lowercase().as_str() {
+            "problemname" => header.problem_name = Some(value.to_string()),
+            "timestamps" if parse_bool(path, line_no, tag, value)? => {
+                return Err(self.err(
+                    DataErrorKind::Format,
+                    line_no,
+                    "`@timeStamps true` is not supported (convert to plain values)",
+                ));
+            }
+            "missing" => header.missing = Some(parse_bool(path, line_no, tag, value)?),
+            "univariate" => self.univariate = Some((parse_bool(path, line_no, tag, value)?, line_no)),
+            "dimensions" | "dimension" => header.dimensions = Some(parse_count(path, line_no, tag, value)?),
+            "equallength" => header.equal_length = Some(parse_bool(path, line_no, tag, value)?),
+            "serieslength" => header.series_length = Some(parse_count(path, line_no, tag, value)?),
+            "classlabel" => {
+                let mut toks = value.split_whitespace();
+                let has = parse_bool(path, line_no, tag, toks.next().unwrap_or(""))?;
+                self.class_label = Some(has);
+                if has {
+                    let declared: Vec<String> = toks.map(str::to_string).collect();
+                    if declared.is_empty() {
+                        return Err(self.err(
+                            DataErrorKind::Header,
+                            line_no,
+                            "`@classLabel true` lists no class labels",
+                        ));
+                    }
+                    self.header.declared_classes = Some(declared);
+                }
+            }
+            "targetlabel" if parse_bool(path, line_no, tag, value)? => {
+                return Err(self.err(
+                    DataErrorKind::Format,
+                    line_no,
+                    "`@targetLabel true` marks a regression problem; classification needs `@classLabel`",
+                ));
+            }
+            "data" => {
+                self.start_data(line_no)?;
+                return Ok(true);
+            }
+            _ => {} // unknown tags (e.g. @description) are ignored
+        }
+        Ok(false)
+    }
+
+    /// At `@data`: the header must describe a classification problem, consistently.
+    fn start_data(&mut self, line_no: usize) -> DataResult<()> {
+        if self.class_label == Some(false) {
+            return Err(self.err(
+                DataErrorKind::Header,
+                line_no,
+                "`@classLabel false`: the file has no class labels to classify",
+            ));
+        }
+        if let Some((true, l)) = self.univariate {
+            if let Some(d) = self.header.dimensions.filter(|&d| d != 1) {
+                return Err(self.err(
+                    DataErrorKind::Header,
+                    l,
+                    format!("`@univariate true` contradicts `@dimensions {d}`"),
+                ));
+            }
+            self.header.dimensions = Some(1);
+        }
+        if self.header.equal_length == Some(false) && self.header.series_length.is_some() {
+            // aeon writes no length for unequal data; tolerate but ignore it.
+            self.header.series_length = None;
+        }
+        Ok(())
+    }
+
+    /// One data line: dimensions separated by `:`, the label last.
+    fn case(&mut self, line_no: usize, line: &str) -> DataResult<RawCase> {
+        let mut parts: Vec<&str> = line.split(':').collect();
+        let label = if self.class_label == Some(false) {
+            String::new()
+        } else {
+            if parts.len() < 2 {
+                return Err(self.err(
+                    DataErrorKind::Format,
+                    line_no,
+                    "case has no class label (expected `values:label`)",
+                ));
+            }
+            parts.pop().unwrap_or("").trim().to_string()
+        };
+        if label.is_empty() {
+            return Err(self.err(DataErrorKind::Format, line_no, "empty class label"));
+        }
+        self.check_dimensions(line_no, parts.len())?;
+        let multi = parts.len() > 1;
+        let mut dims = Vec::with_capacity(parts.len());
+        for (d, part) in parts.iter().enumerate() {
+            let vals = self.dimension(line_no, d, part, multi)?;
+            dims.push(vals);
+        }
+        if let Some(declared) = &self.header.declared_classes
+            && !declared.iter().any(|c| same_label(c, &label))
+        {
+            return Err(self.err(
+                DataErrorKind::Header,
+                line_no,
+                format!("class label {label:?} is not declared in `@classLabel` ({})", declared.join(" ")),
+            ));
+        }
+        if self.first.is_none() {
+            self.first = Some((line_no, parts.len(), dims[0].len()));
+        }
+        Ok(RawCase { dims, label, line: line_no })
+    }
+
+    /// A case's dimensions agree with the header, or else with the first case.
+    fn check_dimensions(&self, line_no: usize, n_dims: usize) -> DataResult<()> {
+        if let Some(d) = self.header.dimensions {
+            if d != n_dims {
+                let decl = if self.univariate.is_some_and(|u| u.0) {
+                    "`@univariate true`".to_string()
+                } else {
+                    format!("`@dimensions {d}`")
+                };
+                return Err(self.err(
+                    DataErrorKind::Header,
+                    line_no,
+                    format!("header declares {decl} but this case has {n_dims} dimension(s)"),
+                ));
+            }
+        } else if let Some((l, d, _)) = self.first
+            && d != n_dims
+        {
+            return Err(self.err(
+                DataErrorKind::Header,
+                line_no,
+                format!("case has {n_dims} dimension(s) but the first case (line {l}) has {d}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The values of dimension `d`, of the declared length where lengths are equal.
+    fn dimension(&mut self, line_no: usize, d: usize, part: &str, multi: bool) -> DataResult<Vec<f64>> {
+        let mut vals = Vec::with_capacity(self.values_hint);
+        for (k, tok) in part.split(',').enumerate() {
+            match parse_value(tok) {
+                Some(v) => vals.push(v),
+                None => {
+                    let place = if multi {
+                        format!("dimension {}, position {}", d + 1, k + 1)
+                    } else {
+                        format!("position {}", k + 1)
+                    };
+                    return Err(non_numeric(self.path, line_no, tok, &place));
+                }
+            }
+        }
+        self.values_hint = vals.len();
+        if self.header.equal_length == Some(true) {
+            let (expect, source) = match (self.header.series_length, self.first) {
+                (Some(n), _) => (n, "`@seriesLength`".to_string()),
+                (None, Some((l, _, n))) => (n, format!("the first case (line {l}, `@equalLength true`)")),
+                (None, None) => (vals.len(), String::new()),
+            };
+            if vals.len() != expect {
+                let dim = if multi { format!("dimension {} ", d + 1) } else { String::new() };
+                return Err(self.err(
+                    DataErrorKind::Ragged,
+                    line_no,
+                    format!("ragged row: {dim}has {} values but {source} says {expect}", vals.len()),
+                ));
+            }
+        }
+        Ok(vals)
+    }
 }
 
 #[cfg(test)]

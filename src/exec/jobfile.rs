@@ -46,7 +46,8 @@ pub struct JobSpec {
     pub key: String,
     pub sources: BTreeMap<String, Vec<String>>,
     pub inputs: BTreeMap<String, Vec<SpecArtifact>>,
-    pub device: String,
+    /// Written as its name (`"cpu"`, `"cuda:0"`), as job files always held it.
+    pub device: Device,
     pub data_dirs: Vec<PathBuf>,
     pub pipeline_dir: PathBuf,
     pub cache_dir: PathBuf,
@@ -80,6 +81,24 @@ pub enum JobError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    /// A job or result file that does not read (or write) as JSON.
+    #[error("{path}: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("this tscpipe has no stage kind `{0}`")]
+    UnknownKind(String),
+    /// The binary here keys the kind differently from the one that wrote the job.
+    #[error(
+        "the tscpipe here ({program}) computes `{kind}` differently from the one that submitted the job \
+         (version {here} here, {there} there): install the same tscpipe on every node"
+    )]
+    OtherVersion { program: String, kind: String, here: u32, there: u32 },
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    /// An input blob that is neither in the shared cache nor on the remote.
+    #[error("input `{name}` from `{from}`: {source}")]
+    Input { name: String, from: String, source: crate::cache::store::BlobError },
+    #[error(transparent)]
+    Exec(#[from] ExecError),
 }
 
 pub(crate) fn job_error(msg: impl Into<String>) -> ExecError {
@@ -135,7 +154,7 @@ pub fn write_spec(
         key: job.key.clone(),
         sources: job.sources.clone(),
         inputs,
-        device: job.device.to_string(),
+        device: job.device,
         data_dirs: env.data_dirs.iter().map(|d| absolute(d)).collect(),
         pipeline_dir: absolute(&env.pipeline_dir),
         cache_dir: absolute(cache.root()),
@@ -143,7 +162,7 @@ pub fn write_spec(
         request: Some(job.request),
         attempt: job.attempt,
     };
-    let json = serde_json::to_vec_pretty(&spec).map_err(|e| job_error(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&spec).map_err(StageError::from)?;
     let path = dir.join("job.json");
     atomic_write(&cache.tmp_dir(), &path, &json)?;
     Ok(path)
@@ -176,7 +195,7 @@ pub fn run_job_file(path: &Path, registry: &Registry, cancel: &AtomicBool) -> Re
     let started = Instant::now();
     let text = std::fs::read_to_string(path).map_err(|e| JobError::Io { path: path.to_path_buf(), source: e })?;
     let spec: JobSpec =
-        serde_json::from_str(&text).map_err(|e| JobError::Invalid(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|source| JobError::Json { path: path.to_path_buf(), source })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let host = hostname();
     let outcome = run_spec(&spec, registry, cancel);
@@ -186,7 +205,7 @@ pub fn run_job_file(path: &Path, registry: &Registry, cancel: &AtomicBool) -> Re
         Ok(reused) => JobResult { ok: true, error: None, reused, host, seconds, usage },
         Err(e) => {
             eprintln!("tscpipe run-job {}: {e}", spec.instance);
-            JobResult { ok: false, error: Some(e), reused: false, host, seconds, usage }
+            JobResult { ok: false, error: Some(e.to_string()), reused: false, host, seconds, usage }
         }
     };
     // A cancelled job leaves no marker: the runner that cancelled it is not waiting for one, and a
@@ -194,37 +213,37 @@ pub fn run_job_file(path: &Path, registry: &Registry, cancel: &AtomicBool) -> Re
     if cancel.load(Ordering::Relaxed) && !result.ok {
         return Ok(false);
     }
-    let json = serde_json::to_vec_pretty(&result).map_err(|e| JobError::Invalid(e.to_string()))?;
-    let tmp = spec.cache_dir.join("tmp");
-    atomic_write(&tmp, &dir.join("result.json"), &json).map_err(|e| JobError::Invalid(e.to_string()))?;
+    let marker = dir.join("result.json");
+    let json = serde_json::to_vec_pretty(&result).map_err(|source| JobError::Json { path: marker.clone(), source })?;
+    atomic_write(&spec.cache_dir.join("tmp"), &marker, &json)?;
     Ok(result.ok)
 }
 
-fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<bool, String> {
-    let kind = registry.get_arc(&spec.kind).ok_or_else(|| format!("this tscpipe has no stage kind `{}`", spec.kind))?;
+fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<bool, JobError> {
+    let kind = registry.get_arc(&spec.kind).ok_or_else(|| JobError::UnknownKind(spec.kind.clone()))?;
     if kind.version() != spec.key_inputs.version || spec.key_inputs.key() != spec.key {
-        return Err(format!(
-            "the tscpipe here ({}) computes `{}` differently from the one that submitted the job \
-             (version {} here, {} there): install the same tscpipe on every node",
-            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-            spec.kind,
-            kind.version(),
-            spec.key_inputs.version
-        ));
+        return Err(JobError::OtherVersion {
+            program: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            kind: spec.kind.clone(),
+            here: kind.version(),
+            there: spec.key_inputs.version,
+        });
     }
-    let device: Device = spec.device.parse()?;
     let cache = match &spec.remote {
         Some(s) => super::cache_setup::open_cache(&spec.cache_dir, s),
         None => Cache::open(&spec.cache_dir),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let mut inputs = BTreeMap::new();
     for (name, arts) in &spec.inputs {
         let mut v = Vec::new();
         for a in arts {
             let mut files = BTreeMap::new();
             for (n, digest) in &a.files {
-                cache.ensure_blob(digest).map_err(|e| format!("input `{name}` from `{}`: {e}", a.from))?;
+                cache.ensure_blob(digest).map_err(|source| JobError::Input {
+                    name: name.clone(),
+                    from: a.from.clone(),
+                    source,
+                })?;
                 files.insert(n.clone(), cache.blob_path(digest));
             }
             v.push(InputArtifact { from: a.from.clone(), axes: a.axes.clone(), files });
@@ -241,7 +260,7 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
         key: spec.key.clone(),
         sources: spec.sources.clone(),
         inputs,
-        device,
+        device: spec.device,
         request: spec.request.unwrap_or_default(),
         attempt: spec.attempt.max(1),
         retries: 0,
@@ -258,11 +277,11 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
             println!("{}", p.message);
         }
     };
-    let r = executor.execute(&job, &progress, cancel).map_err(|e| e.to_string());
+    let r = executor.execute(&job, &progress, cancel);
     if let Some(remote) = cache.remote() {
         remote.flush(Duration::from_secs(300));
     }
-    r.map(|e| e.reused)
+    Ok(r?.reused)
 }
 
 pub fn hostname() -> String {

@@ -1,9 +1,8 @@
 //! Running a pipeline: the scheduler, the executor behind it (in-process, a child process, or
-//! SLURM arrays), what an instance asks for and what it used, devices, events and their
+//! SLURM arrays), what an instance asks for and what it used, events and their
 //! renderings, and publishing results for people to open.
 
 pub mod cache_setup;
-pub mod device;
 pub mod events;
 pub mod executor;
 pub mod jobfile;
@@ -15,7 +14,6 @@ pub mod slurm;
 pub mod usage;
 
 pub use crate::plan::{Status, StatusRow};
-pub use device::Device;
 pub use events::{Event, EventSink};
 pub use executor::{Executor, LocalExecutor};
 pub use scheduler::{Outcome, RunOptions, RunSummary, Scheduler};

@@ -10,10 +10,16 @@ use crate::stages::Registry;
 
 use super::scheduler::RunSummary;
 
+/// The folder a pipeline's files are published to: `results/<pipeline>`, its name made safe for a
+/// path (a pipeline named `../../x` publishes to `results/.._.._x`).
+pub fn pipeline_dir(results: &Path, p: &Expanded) -> PathBuf {
+    results.join(safe(&p.name))
+}
+
 /// The folder of one instance's published files.
 pub fn instance_dir(results: &Path, p: &Expanded, i: usize) -> PathBuf {
     let inst = &p.instances[i];
-    let mut d = results.join(safe(&p.name)).join(safe(&p.stages[inst.stage].name));
+    let mut d = pipeline_dir(results, p).join(safe(&p.stages[inst.stage].name));
     if !inst.coords.is_empty() {
         let label: Vec<String> =
             inst.coords.iter().map(|(a, v)| format!("{a}={}", crate::dsl::expand::scalar(v))).collect();

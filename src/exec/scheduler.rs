@@ -128,135 +128,188 @@ enum Msg {
     Progress(usize, Option<f64>, String),
 }
 
+/// What bounds the jobs running at once.
+struct Limits {
+    /// CPU slots (`-j`).
+    jobs: usize,
+    /// Accelerator stages on the device at once.
+    per_device: usize,
+    /// Whether a job's CPUs take slots (they do where it runs on this machine).
+    local_cpus: bool,
+}
+
+impl Limits {
+    /// The CPU slots a job takes.
+    fn slots(&self, job: &Job) -> usize {
+        if self.local_cpus { (job.request.cpus as usize).clamp(1, self.jobs) } else { 1 }
+    }
+}
+
+/// A run in progress: the queues, what runs, and every instance's result and attempts so far.
+struct RunState {
+    results: Vec<Option<InstanceResult>>,
+    attempts: Vec<Vec<Attempt>>,
+    queue_cpu: VecDeque<(usize, Job)>,
+    queue_dev: VecDeque<(usize, Job)>,
+    /// Per instance while it runs: the CPU slots it holds, and whether it holds a device slot.
+    held: Vec<usize>,
+    on_device: Vec<bool>,
+    running: usize,
+    /// CPU slots taken.
+    used: usize,
+    running_dev: usize,
+    /// No more jobs start (a failure without `keep_going`, or cancellation).
+    stop: bool,
+}
+
+impl RunState {
+    fn new(n: usize) -> RunState {
+        RunState {
+            results: vec![None; n],
+            attempts: vec![Vec::new(); n],
+            queue_cpu: VecDeque::new(),
+            queue_dev: VecDeque::new(),
+            held: vec![0; n],
+            on_device: vec![false; n],
+            running: 0,
+            used: 0,
+            running_dev: 0,
+            stop: false,
+        }
+    }
+
+    fn enqueue(&mut self, i: usize, job: Job, on_device: bool, front: bool) {
+        let queue = if on_device { &mut self.queue_dev } else { &mut self.queue_cpu };
+        if front { queue.push_front((i, job)) } else { queue.push_back((i, job)) }
+    }
+
+    /// The next job to start: the first queued one whose CPUs fit in the free slots,
+    /// accelerator stages first while their device has room; its slots are taken.
+    fn admit(&mut self, limits: &Limits) -> Option<(usize, Job)> {
+        if self.stop || self.used >= limits.jobs {
+            return None;
+        }
+        let free = limits.jobs - self.used;
+        let fits = |(_, j): &(usize, Job)| limits.slots(j) <= free;
+        let dev_pick = if self.running_dev < limits.per_device { self.queue_dev.iter().position(fits) } else { None };
+        let (i, job, dev) = match dev_pick {
+            Some(k) => self.queue_dev.remove(k).map(|(i, j)| (i, j, true))?,
+            None => self
+                .queue_cpu
+                .iter()
+                .position(fits)
+                .and_then(|k| self.queue_cpu.remove(k))
+                .map(|(i, j)| (i, j, false))?,
+        };
+        self.running += 1;
+        self.held[i] = limits.slots(&job);
+        self.used += self.held[i];
+        if dev {
+            self.running_dev += 1;
+            self.on_device[i] = true;
+        }
+        Some((i, job))
+    }
+
+    /// Gives back what a finished job held; whether it held a device slot.
+    fn release(&mut self, i: usize) -> bool {
+        self.running -= 1;
+        self.used -= std::mem::take(&mut self.held[i]);
+        let was_dev = std::mem::take(&mut self.on_device[i]);
+        if was_dev {
+            self.running_dev -= 1;
+        }
+        was_dev
+    }
+
+    fn fail(&mut self, i: usize, result: InstanceResult, keep_going: bool) {
+        self.results[i] = Some(result);
+        if !keep_going {
+            self.stop = true;
+        }
+    }
+}
+
+/// The record of one attempt of `job`.
+fn attempt_record(
+    job: &Job,
+    outcome: AttemptOutcome,
+    info: Option<&super::executor::RunInfo>,
+    error: Option<String>,
+) -> Attempt {
+    Attempt {
+        outcome,
+        request: Some(job.request),
+        usage: info.and_then(|x| x.usage),
+        job: info.and_then(|x| x.job.clone()),
+        host: info.and_then(|x| x.host.clone()),
+        error,
+    }
+}
+
+fn exceeded_outcome(e: Option<Exceeded>) -> AttemptOutcome {
+    match e {
+        Some(Exceeded::Memory) => AttemptOutcome::OutOfMemory,
+        Some(Exceeded::Time) => AttemptOutcome::OutOfTime,
+        Some(Exceeded::Node) => AttemptOutcome::NodeFailure,
+        None => AttemptOutcome::Failed,
+    }
+}
+
+/// Starts `job` on a thread of `scope`; it reports progress and its end on `tx`.
+fn launch<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    executor: &'env dyn Executor,
+    cancel: &'env AtomicBool,
+    tx: &mpsc::Sender<Msg>,
+    i: usize,
+    job: Job,
+) {
+    let tx = tx.clone();
+    scope.spawn(move || {
+        let t0 = Instant::now();
+        let ptx = tx.clone();
+        let progress = move |sp: crate::stages::kind::StageProgress| {
+            let _ = ptx.send(Msg::Progress(i, sp.fraction, sp.message));
+        };
+        let progress = std::sync::Mutex::new(progress);
+        let report = |sp: crate::stages::kind::StageProgress| {
+            if let Ok(f) = progress.lock() {
+                f(sp)
+            }
+        };
+        let r = executor.execute(&job, &report, cancel);
+        let _ = tx.send(Msg::Done(i, Box::new(r), t0.elapsed().as_secs_f64(), Box::new(job)));
+    });
+}
+
 impl Scheduler<'_> {
     /// Runs what the plan's walk does not find in the cache, `opts.jobs` at a time, until
     /// everything is resolved, a failure stops the run (without `keep_going`), or `cancel` is set.
     pub fn run(&self, plan: &Plan<'_>, opts: &RunOptions, cancel: &AtomicBool) -> RunSummary {
         let p = plan.pipeline;
         let started = Instant::now();
-        let n = plan.len();
-        self.events.emit(&Event::Planned { pipeline: p.name.clone(), instances: n });
+        self.events.emit(&Event::Planned { pipeline: p.name.clone(), instances: plan.len() });
         self.cache.clean_stale_tmp();
         let mut walk = Walk::new(plan, self.registry, self.env, &opts.device, self.cache, Verify::Full);
-        let mut results: Vec<Option<InstanceResult>> = vec![None; n];
-        let mut queue_cpu: VecDeque<(usize, Job)> = VecDeque::new();
-        let mut queue_dev: VecDeque<(usize, Job)> = VecDeque::new();
-        // Instance → whether it holds a device slot, while it runs.
-        let mut on_device: Vec<bool> = vec![false; n];
-        // CPU slots each running instance holds.
-        let mut held: Vec<usize> = vec![0; n];
-        let mut attempts: Vec<Vec<Attempt>> = vec![Vec::new(); n];
-        let mut running = 0usize;
-        let mut used = 0usize;
-        let mut running_dev = 0usize;
-        let local_cpus = self.executor.uses_local_cpus();
-        let factor = super::resources::retry_factor(&opts.settings);
-        let mut stop = false;
-        let jobs = opts.jobs.max(1);
+        let mut state = RunState::new(plan.len());
+        let limits = Limits {
+            jobs: opts.jobs.max(1),
+            per_device: opts.per_device.max(1),
+            local_cpus: self.executor.uses_local_cpus(),
+        };
         let (tx, rx) = mpsc::channel::<Msg>();
-        let stage_name = |i: usize| plan.stage_name(i).to_string();
-
         std::thread::scope(|scope| {
             loop {
-                // Resolve everything whose inputs are known: cached or queued.
-                while let Some(step) = walk.next() {
-                    let i = step.index;
-                    let id = p.instances[i].id.clone();
-                    let keyed = match step.keyed {
-                        Ok(k) => k,
-                        Err(KeyBlock::Upstream) => continue,
-                        Err(KeyBlock::Source(e)) => {
-                            self.events.emit(&Event::Failed { id: id.clone(), error: e.clone() });
-                            results[i] = Some(InstanceResult::new(id, stage_name(i), Outcome::Failed(e), 0.0, None));
-                            if !opts.keep_going {
-                                stop = true;
-                            }
-                            continue;
-                        }
-                    };
-                    match step.lookup {
-                        Lookup::Hit(m) => {
-                            let m = *m;
-                            self.events.emit(&Event::Cached { id: id.clone() });
-                            walk.resolve(i, m.clone());
-                            results[i] = Some(InstanceResult::new(id, stage_name(i), Outcome::Cached, 0.0, Some(m)));
-                            continue;
-                        }
-                        Lookup::Corrupt(reason) => self.events.emit(&Event::Corrupt { id: id.clone(), reason }),
-                        Lookup::Missing => {}
-                    }
-                    let kind = step.kind;
-                    let params = &p.instances[i].params;
-                    let accel = kind.wants_accelerator(params);
-                    let decl = &p.stages[p.instances[i].stage];
-                    let request = super::resources::request(decl, kind.as_ref(), params, &opts.device, &opts.settings);
-                    let job = Job {
-                        instance: id,
-                        stage: stage_name(i),
-                        pipeline: p.name.clone(),
-                        params: params.clone(),
-                        inputs: artifacts(p, i, walk.resolved(), self.cache),
-                        device: run_device(kind.as_ref(), params, &opts.device),
-                        kind,
-                        key_inputs: keyed.inputs,
-                        key: keyed.key,
-                        sources: keyed.sources,
-                        request,
-                        attempt: 1,
-                        retries: super::resources::retries(decl, &opts.settings),
-                    };
-                    if accel { queue_dev.push_back((i, job)) } else { queue_cpu.push_back((i, job)) }
-                }
-
+                self.take_ready(plan, opts, &mut walk, &mut state);
                 if cancel.load(Ordering::Relaxed) {
-                    stop = true;
+                    state.stop = true;
                 }
-                // Dispatch: the first queued instance whose CPUs fit in the free slots, accelerator
-                // stages first while their device has room.
-                let slots = |job: &Job| if local_cpus { (job.request.cpus as usize).clamp(1, jobs) } else { 1 };
-                while !stop && used < jobs {
-                    let free = jobs - used;
-                    let dev_pick = if running_dev < opts.per_device.max(1) {
-                        queue_dev.iter().position(|(_, j)| slots(j) <= free)
-                    } else {
-                        None
-                    };
-                    let next = match dev_pick {
-                        Some(k) => queue_dev.remove(k).map(|j| (j, true)),
-                        None => match queue_cpu.iter().position(|(_, j)| slots(j) <= free) {
-                            Some(k) => queue_cpu.remove(k).map(|j| (j, false)),
-                            None => None,
-                        },
-                    };
-                    let Some(((i, job), dev)) = next else { break };
-                    running += 1;
-                    held[i] = slots(&job);
-                    used += held[i];
-                    if dev {
-                        running_dev += 1;
-                        on_device[i] = true;
-                    }
+                while let Some((i, job)) = state.admit(&limits) {
                     self.events.emit(&Event::Started { id: job.instance.clone(), device: job.device.to_string() });
-                    let tx = tx.clone();
-                    let executor = self.executor;
-                    scope.spawn(move || {
-                        let t0 = Instant::now();
-                        let ptx = tx.clone();
-                        let progress = move |sp: crate::stages::kind::StageProgress| {
-                            let _ = ptx.send(Msg::Progress(i, sp.fraction, sp.message));
-                        };
-                        let progress = std::sync::Mutex::new(progress);
-                        let report = |sp: crate::stages::kind::StageProgress| {
-                            if let Ok(f) = progress.lock() {
-                                f(sp)
-                            }
-                        };
-                        let r = executor.execute(&job, &report, cancel);
-                        let _ = tx.send(Msg::Done(i, Box::new(r), t0.elapsed().as_secs_f64(), Box::new(job)));
-                    });
+                    launch(scope, self.executor, cancel, &tx, i, job);
                 }
-
-                if running == 0 {
+                if state.running == 0 {
                     break;
                 }
                 let Ok(msg) = rx.recv() else { break };
@@ -264,120 +317,175 @@ impl Scheduler<'_> {
                     Msg::Progress(i, fraction, message) => {
                         self.events.emit(&Event::Progress { id: p.instances[i].id.clone(), fraction, message });
                     }
-                    Msg::Done(i, r, secs, job) => {
-                        running -= 1;
-                        used -= std::mem::take(&mut held[i]);
-                        let was_dev = std::mem::take(&mut on_device[i]);
-                        if was_dev {
-                            running_dev -= 1;
-                        }
-                        let id = p.instances[i].id.clone();
-                        let mut job = *job;
-                        let attempt = |outcome: AttemptOutcome,
-                                       info: Option<&super::executor::RunInfo>,
-                                       error: Option<String>| {
-                            Attempt {
-                                outcome,
-                                request: Some(job.request),
-                                usage: info.and_then(|x| x.usage),
-                                job: info.and_then(|x| x.job.clone()),
-                                host: info.and_then(|x| x.host.clone()),
-                                error,
-                            }
-                        };
-                        match *r {
-                            Ok(Executed { manifest: m, reused, info }) => {
-                                let outcome = if reused {
-                                    self.events.emit(&Event::Cached { id: id.clone() });
-                                    Outcome::Cached
-                                } else {
-                                    self.events.emit(&Event::Finished { id: id.clone(), seconds: secs });
-                                    Outcome::Ran
-                                };
-                                let done = if reused { AttemptOutcome::Reused } else { AttemptOutcome::Ran };
-                                attempts[i].push(attempt(done, Some(&info), None));
-                                walk.resolve(i, m.clone());
-                                let mut res = InstanceResult::new(id, stage_name(i), outcome, secs, Some(m));
-                                res.usage = if reused { None } else { info.usage };
-                                results[i] = Some(res);
-                            }
-                            Err(e) if e.is_cancelled() => {
-                                self.events.emit(&Event::Cancelled { id: id.clone() });
-                                attempts[i].push(attempt(AttemptOutcome::Cancelled, None, None));
-                                results[i] = Some(InstanceResult::new(
-                                    id,
-                                    stage_name(i),
-                                    Outcome::Skipped("cancelled".into()),
-                                    secs,
-                                    None,
-                                ));
-                                stop = true;
-                            }
-                            Err(e) if e.exceeded().is_some() && job.attempt <= job.retries && !stop => {
-                                let what = e.exceeded().unwrap_or(Exceeded::Node);
-                                let outcome = match what {
-                                    Exceeded::Memory => AttemptOutcome::OutOfMemory,
-                                    Exceeded::Time => AttemptOutcome::OutOfTime,
-                                    Exceeded::Node => AttemptOutcome::NodeFailure,
-                                };
-                                attempts[i].push(attempt(outcome, e.info(), Some(e.to_string())));
-                                let before = job.request;
-                                job.request = before.scaled(what == Exceeded::Memory, what == Exceeded::Time, factor);
-                                job.attempt += 1;
-                                let reason = match (what, before.mem, before.time) {
-                                    (Exceeded::Memory, Some(m), _) => format!("out of memory ({m})"),
-                                    (Exceeded::Time, _, Some(t)) => format!("out of time ({t})"),
-                                    _ => outcome.describe().to_string(),
-                                };
-                                self.events.emit(&Event::Retry {
-                                    id,
-                                    attempt: job.attempt,
-                                    reason,
-                                    request: job.request.to_string(),
-                                });
-                                if was_dev { queue_dev.push_front((i, job)) } else { queue_cpu.push_front((i, job)) }
-                            }
-                            Err(e) => {
-                                let msg = e.to_string();
-                                let outcome = match e.exceeded() {
-                                    Some(Exceeded::Memory) => AttemptOutcome::OutOfMemory,
-                                    Some(Exceeded::Time) => AttemptOutcome::OutOfTime,
-                                    Some(Exceeded::Node) => AttemptOutcome::NodeFailure,
-                                    None => AttemptOutcome::Failed,
-                                };
-                                attempts[i].push(attempt(outcome, e.info(), Some(msg.clone())));
-                                let msg = if job.attempt > 1 {
-                                    format!("{msg} (attempt {} of {})", job.attempt, job.retries + 1)
-                                } else if e.exceeded().is_some() && job.retries == 0 {
-                                    format!(
-                                        "{msg} (`retries = N` on the stage or in [executor] retries it asking for more)"
-                                    )
-                                } else {
-                                    msg
-                                };
-                                self.events.emit(&Event::Failed { id: id.clone(), error: msg.clone() });
-                                results[i] =
-                                    Some(InstanceResult::new(id, stage_name(i), Outcome::Failed(msg), secs, None));
-                                if !opts.keep_going {
-                                    stop = true;
-                                }
-                            }
-                        }
-                    }
+                    Msg::Done(i, r, secs, job) => self.collect(plan, opts, &mut walk, &mut state, (i, *job, secs), *r),
                 }
             }
         });
+        self.finish(plan, &walk, state, started, cancel)
+    }
 
+    /// Takes every instance the walk can resolve now: cached ones are done, the others queued
+    /// as jobs (on the device queue when they want an accelerator).
+    fn take_ready(&self, plan: &Plan<'_>, opts: &RunOptions, walk: &mut Walk<'_, '_>, state: &mut RunState) {
+        let p = plan.pipeline;
+        while let Some(step) = walk.next() {
+            let i = step.index;
+            let id = p.instances[i].id.clone();
+            let keyed = match step.keyed {
+                Ok(k) => k,
+                Err(KeyBlock::Upstream) => continue,
+                Err(KeyBlock::Source(e)) => {
+                    self.events.emit(&Event::Failed { id: id.clone(), error: e.clone() });
+                    let r = InstanceResult::new(id, plan.stage_name(i).to_string(), Outcome::Failed(e), 0.0, None);
+                    state.fail(i, r, opts.keep_going);
+                    continue;
+                }
+            };
+            match step.lookup {
+                Lookup::Hit(m) => {
+                    let m = *m;
+                    self.events.emit(&Event::Cached { id: id.clone() });
+                    walk.resolve(i, m.clone());
+                    let stage = plan.stage_name(i).to_string();
+                    state.results[i] = Some(InstanceResult::new(id, stage, Outcome::Cached, 0.0, Some(m)));
+                    continue;
+                }
+                Lookup::Corrupt(reason) => self.events.emit(&Event::Corrupt { id: id.clone(), reason }),
+                Lookup::Missing => {}
+            }
+            let kind = step.kind;
+            let params = &p.instances[i].params;
+            let accel = kind.wants_accelerator(params);
+            let decl = &p.stages[p.instances[i].stage];
+            let job = Job {
+                instance: id,
+                stage: plan.stage_name(i).to_string(),
+                pipeline: p.name.clone(),
+                params: params.clone(),
+                inputs: artifacts(p, i, walk.resolved(), self.cache),
+                device: run_device(kind.as_ref(), params, &opts.device),
+                request: super::resources::request(decl, kind.as_ref(), params, &opts.device, &opts.settings),
+                kind,
+                key_inputs: keyed.inputs,
+                key: keyed.key,
+                sources: keyed.sources,
+                attempt: 1,
+                retries: super::resources::retries(decl, &opts.settings),
+            };
+            state.enqueue(i, job, accel, false);
+        }
+    }
+
+    /// Records how a job ended: done (its manifest resolves its instance), cancelled, out of
+    /// memory or time with retries left (requeued), or failed.
+    fn collect(
+        &self,
+        plan: &Plan<'_>,
+        opts: &RunOptions,
+        walk: &mut Walk<'_, '_>,
+        state: &mut RunState,
+        (i, job, secs): (usize, Job, f64),
+        r: Result<Executed, ExecError>,
+    ) {
+        let was_dev = state.release(i);
+        let id = plan.pipeline.instances[i].id.clone();
+        let stage = plan.stage_name(i).to_string();
+        match r {
+            Ok(Executed { manifest: m, reused, info }) => {
+                let outcome = if reused {
+                    self.events.emit(&Event::Cached { id: id.clone() });
+                    Outcome::Cached
+                } else {
+                    self.events.emit(&Event::Finished { id: id.clone(), seconds: secs });
+                    Outcome::Ran
+                };
+                let done = if reused { AttemptOutcome::Reused } else { AttemptOutcome::Ran };
+                state.attempts[i].push(attempt_record(&job, done, Some(&info), None));
+                walk.resolve(i, m.clone());
+                let mut res = InstanceResult::new(id, stage, outcome, secs, Some(m));
+                res.usage = if reused { None } else { info.usage };
+                state.results[i] = Some(res);
+            }
+            Err(e) if e.is_cancelled() => {
+                self.events.emit(&Event::Cancelled { id: id.clone() });
+                state.attempts[i].push(attempt_record(&job, AttemptOutcome::Cancelled, None, None));
+                let skipped = Outcome::Skipped("cancelled".into());
+                state.results[i] = Some(InstanceResult::new(id, stage, skipped, secs, None));
+                state.stop = true;
+            }
+            Err(e) if e.exceeded().is_some() && job.attempt <= job.retries && !state.stop => {
+                self.requeue(opts, state, (i, job, was_dev), &e);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                let outcome = exceeded_outcome(e.exceeded());
+                state.attempts[i].push(attempt_record(&job, outcome, e.info(), Some(msg.clone())));
+                let msg = if job.attempt > 1 {
+                    format!("{msg} (attempt {} of {})", job.attempt, job.retries + 1)
+                } else if e.exceeded().is_some() && job.retries == 0 {
+                    format!("{msg} (`retries = N` on the stage or in [executor] retries it asking for more)")
+                } else {
+                    msg
+                };
+                self.events.emit(&Event::Failed { id: id.clone(), error: msg.clone() });
+                state.fail(i, InstanceResult::new(id, stage, Outcome::Failed(msg), secs, None), opts.keep_going);
+            }
+        }
+    }
+
+    /// Queues another attempt of a job that ran out of memory or time (or lost its node),
+    /// asking for `retry_factor` times more of what ran out, ahead of the others.
+    fn requeue(
+        &self,
+        opts: &RunOptions,
+        state: &mut RunState,
+        (i, mut job, was_dev): (usize, Job, bool),
+        e: &ExecError,
+    ) {
+        let what = e.exceeded().unwrap_or(Exceeded::Node);
+        let outcome = exceeded_outcome(Some(what));
+        state.attempts[i].push(attempt_record(&job, outcome, e.info(), Some(e.to_string())));
+        let before = job.request;
+        let factor = super::resources::retry_factor(&opts.settings);
+        job.request = before.scaled(what == Exceeded::Memory, what == Exceeded::Time, factor);
+        job.attempt += 1;
+        let reason = match (what, before.mem, before.time) {
+            (Exceeded::Memory, Some(m), _) => format!("out of memory ({m})"),
+            (Exceeded::Time, _, Some(t)) => format!("out of time ({t})"),
+            _ => outcome.describe().to_string(),
+        };
+        self.events.emit(&Event::Retry {
+            id: job.instance.clone(),
+            attempt: job.attempt,
+            reason,
+            request: job.request.to_string(),
+        });
+        state.enqueue(i, job, was_dev, true);
+    }
+
+    /// The run's summary, saved as its run record: what did not run is skipped (with why), and
+    /// what was cached carries what it used in the run that computed it.
+    fn finish(
+        &self,
+        plan: &Plan<'_>,
+        walk: &Walk<'_, '_>,
+        state: RunState,
+        started: Instant,
+        cancel: &AtomicBool,
+    ) -> RunSummary {
+        let p = plan.pipeline;
         let cancelled = cancel.load(Ordering::Relaxed);
         let resolved = walk.resolved();
-        let results: Vec<InstanceResult> = results
+        let mut results: Vec<InstanceResult> = state
+            .results
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
                 r.unwrap_or_else(|| {
                     let reason = if cancelled { "run interrupted".to_string() } else { blocked_reason(p, i, resolved) };
                     self.events.emit(&Event::Skipped { id: p.instances[i].id.clone(), reason: reason.clone() });
-                    InstanceResult::new(p.instances[i].id.clone(), stage_name(i), Outcome::Skipped(reason), 0.0, None)
+                    let stage = plan.stage_name(i).to_string();
+                    InstanceResult::new(p.instances[i].id.clone(), stage, Outcome::Skipped(reason), 0.0, None)
                 })
             })
             .collect();
@@ -385,8 +493,7 @@ impl Scheduler<'_> {
         let earlier = self.cache.latest_run(&p.name);
         let earlier: std::collections::HashMap<&str, &InstanceRecord> =
             earlier.iter().flat_map(|e| e.instances.iter()).map(|o| (o.id.as_str(), o)).collect();
-        let mut results = results;
-        for (r, a) in results.iter_mut().zip(attempts) {
+        for (r, a) in results.iter_mut().zip(state.attempts) {
             r.attempts = a;
             if r.outcome == Outcome::Cached
                 && r.usage.is_none()

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,19 @@ use crate::util::resources::Request;
 use super::executor::{Exceeded, ExecError, Executed, Executor, Job, RunInfo, log_tail};
 use super::jobfile::{absolute, job_error, read_result, sh_quote, write_spec};
 
-pub use super::jobfile::{JobError, JobResult, JobSpec, SpecArtifact, run_job_file};
+/// Why SLURM could not be asked (or told) something.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SlurmError {
+    /// The `tscpipe` binary to hand to the nodes is not known.
+    #[error("cannot find this tscpipe binary: {0}")]
+    Program(#[source] Arc<std::io::Error>),
+    /// A SLURM command that could not be started.
+    #[error("cannot run {command}: {source}")]
+    Spawn { command: &'static str, source: Arc<std::io::Error> },
+    /// A SLURM command that failed, with what it said.
+    #[error("{command}: {stderr}")]
+    Failed { command: &'static str, stderr: String },
+}
 
 /// Where an instance went out (`submitted.json` in its job folder).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,11 +84,19 @@ struct Batch {
     last_join: Instant,
 }
 
+/// Why a batch's members were not submitted (each member reports it).
+#[derive(Debug, Clone)]
+enum NotSubmitted {
+    Cancelled,
+    /// The batch's `sbatch` failed: its error, for every member.
+    Failed(String),
+}
+
 #[derive(Default)]
 struct Batches {
     open: HashMap<BatchKey, Batch>,
     /// ticket → (task id, log) or why it was not submitted.
-    done: HashMap<u64, Result<(String, PathBuf), String>>,
+    done: HashMap<u64, Result<(String, PathBuf), NotSubmitted>>,
 }
 
 pub struct SlurmExecutor {
@@ -94,7 +114,7 @@ pub struct SlurmExecutor {
     pub sbatch_calls: AtomicUsize,
     /// One `squeue` answer shared by every followed task, refreshed at most once per poll, so
     /// a thousand tasks in flight cost the controller one query per interval, not a thousand.
-    states: Mutex<Option<(Instant, Result<JobStates, String>)>>,
+    states: Mutex<Option<(Instant, Result<JobStates, SlurmError>)>>,
     batches: Mutex<Batches>,
     batch_cv: Condvar,
     tickets: AtomicU64,
@@ -124,7 +144,7 @@ impl SlurmExecutor {
         env: RunEnv,
         settings: ExecutorSettings,
         remote: Option<CacheSettings>,
-    ) -> Result<SlurmExecutor, String> {
+    ) -> Result<SlurmExecutor, SlurmError> {
         let program = tscpipe_program(&settings)?;
         Ok(SlurmExecutor {
             cache,
@@ -240,9 +260,10 @@ impl SlurmExecutor {
             };
             let members = batch.map(|x| x.members).unwrap_or_default();
             let outcome = if cancel.load(Ordering::Relaxed) {
-                Err("cancelled".to_string())
+                Err(NotSubmitted::Cancelled)
             } else {
-                self.submit(job, &members).map_err(|e| e.to_string())
+                // One error for every member: its text.
+                self.submit(job, &members).map_err(|e| NotSubmitted::Failed(e.to_string()))
             };
             let mut b = self.batches.lock().unwrap_or_else(|p| p.into_inner());
             match outcome {
@@ -264,8 +285,8 @@ impl SlurmExecutor {
             if let Some(r) = b.done.remove(&ticket) {
                 return match r {
                     Ok(x) => Ok(x),
-                    Err(e) if e == "cancelled" => Err(ExecError::Stage(StageError::Cancelled)),
-                    Err(e) => Err(job_error(e)),
+                    Err(NotSubmitted::Cancelled) => Err(ExecError::Stage(StageError::Cancelled)),
+                    Err(NotSubmitted::Failed(e)) => Err(job_error(e)),
                 };
             }
             b = self.batch_cv.wait_timeout(b, Duration::from_millis(200)).unwrap_or_else(|p| p.into_inner()).0;
@@ -464,8 +485,8 @@ impl SlurmExecutor {
     }
 
     /// `squeue`'s view of a job or task: `Ok(None)` when it does not (or no longer) know it.
-    fn state_of(&self, id: &str) -> Result<Option<(String, String)>, String> {
-        let Ok(mut g) = self.states.lock() else { return Err("state cache poisoned".into()) };
+    fn state_of(&self, id: &str) -> Result<Option<(String, String)>, SlurmError> {
+        let mut g = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = g.as_ref().is_some_and(|(at, _)| at.elapsed() < self.poll_interval() / 2);
         if !fresh {
             *g = Some((Instant::now(), squeue_mine()));
@@ -479,12 +500,12 @@ impl SlurmExecutor {
 }
 
 /// The `tscpipe` a job runs: `[executor] tscpipe`, else `$TSCPIPE_BIN`, else this binary.
-pub fn tscpipe_program(settings: &ExecutorSettings) -> Result<PathBuf, String> {
+pub fn tscpipe_program(settings: &ExecutorSettings) -> Result<PathBuf, SlurmError> {
     match &settings.tscpipe {
         Some(p) => Ok(p.clone()),
         None => match std::env::var_os("TSCPIPE_BIN") {
             Some(p) => Ok(PathBuf::from(p)),
-            None => std::env::current_exe().map_err(|e| format!("cannot find this tscpipe binary: {e}")),
+            None => std::env::current_exe().map_err(|e| SlurmError::Program(Arc::new(e))),
         },
     }
 }
@@ -539,13 +560,14 @@ fn exceeded(what: Exceeded, job: &Job, id: &str, state: &str, log: &Path, info: 
 
 /// All of this user's jobs SLURM still knows, finished ones and each task of an array included:
 /// id → (state, reason).
-fn squeue_mine() -> Result<JobStates, String> {
+fn squeue_mine() -> Result<JobStates, SlurmError> {
     let out = Command::new("squeue")
         .args(["-h", "-r", "-t", "all", "--me", "-o", "%i|%T|%r"])
         .output()
-        .map_err(|e| format!("cannot run squeue: {e}"))?;
+        .map_err(|e| SlurmError::Spawn { command: "squeue", source: Arc::new(e) })?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(SlurmError::Failed { command: "squeue", stderr });
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()

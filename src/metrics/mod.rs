@@ -11,6 +11,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod record;
+
+use crate::util::csv::csv_field;
+
 /// Errors computing or writing metrics.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
@@ -184,8 +188,6 @@ impl Metrics {
 fn write(path: &Path, text: String) -> Result<(), MetricsError> {
     std::fs::write(path, text).map_err(|source| MetricsError::Io { path: path.display().to_string(), source })
 }
-
-pub use crate::util::csv::csv_field;
 
 #[cfg(test)]
 mod tests {

@@ -7,24 +7,23 @@ use burn::tensor::Device as BurnDevice;
 
 use super::ModelError;
 
-/// The crate's device type, under the name the model code has always used.
-pub type DeviceSpec = crate::device::Device;
+use crate::device::Device;
 
-impl crate::device::Device {
+impl Device {
     /// The inference device.
     pub fn device(&self) -> Result<BurnDevice, ModelError> {
         match self {
-            DeviceSpec::Cpu => {
+            Device::Cpu => {
                 super::tune_host_allocator();
                 Ok(BurnDevice::flex())
             }
             #[cfg(feature = "cuda")]
-            DeviceSpec::Cuda(i) => Ok(BurnDevice::cuda(*i)),
+            Device::Cuda(i) => Ok(BurnDevice::cuda(*i)),
             #[cfg(not(feature = "cuda"))]
-            DeviceSpec::Cuda(_) => Err(ModelError::Device(format!(
+            Device::Cuda(_) => Err(ModelError::Device(format!(
                 "{self} requested but this build has no CUDA support (build with --features cuda)"
             ))),
-            DeviceSpec::Wgpu(i) => super::probe::wgpu_device(*i),
+            Device::Wgpu(i) => super::probe::wgpu_device(*i),
         }
     }
 
@@ -39,7 +38,7 @@ impl crate::device::Device {
         match self {
             // The convolutions' sgemm (OpenBLAS when it can be opened) and the revision of our
             // own CPU kernels change the bits too.
-            DeviceSpec::Cpu => format!(
+            Device::Cpu => format!(
                 "burn-0.22.1/flex/{}{}+{}+kernels-{}",
                 std::env::consts::ARCH,
                 if cfg!(target_feature = "avx512f") { "-avx512" } else { "" },
@@ -49,11 +48,11 @@ impl crate::device::Device {
             // Every CUDA device of a build computes alike; the index does not enter the key.
             // `unfused`: burn's operation fusion is off in this build (Cargo.toml says why), which
             // changes which kernels run.
-            DeviceSpec::Cuda(_) => "burn-0.22.1/cuda/unfused".to_string(),
+            Device::Cuda(_) => "burn-0.22.1/cuda/unfused".to_string(),
             // Adapters differ in their kernels' arithmetic: API, name, driver and its version
             // enter the key (the index does not), and so does cubecl's autotuning level, which
             // decides among kernels, and that fusion is off (`unfused`, as for CUDA).
-            DeviceSpec::Wgpu(i) => match super::probe::adapter(*i) {
+            Device::Wgpu(i) => match super::probe::adapter(*i) {
                 Ok(a) => {
                     format!("burn-0.22.1/wgpu/{}/autotune-{}/unfused", a.identity(), super::probe::autotune_level())
                 }

@@ -9,7 +9,7 @@
 //! * [`predict::predict`] — batched inference (probabilities, labels, attention weights).
 //! * [`cnn_ts`], [`pair_train`] — CNN-TS (two inputs, intermediate targets) trained on index
 //!   pairs ([`crate::pairs`]), and its inference over representatives.
-//! * [`device::DeviceSpec`] — `cpu` (burn's `flex` backend), `cuda:N` (feature `cuda`) or `wgpu:N`
+//! * [`crate::device::Device`] — `cpu` (burn's `flex` backend), `cuda:N` (feature `cuda`) or `wgpu:N`
 //!   (feature `wgpu`); [`probe`] lists what the machine has.
 //!
 //! Randomness never goes through burn's global RNG (flex keeps one process-wide generator, so
@@ -51,7 +51,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use cnn1d::{Cnn1d, Cnn1dSpec};
-pub use device::DeviceSpec;
 pub use fcn::{Fcn, FcnSpec};
 pub use finetune::{FinetuneConfig, FinetuneOutcome, IterationResult, finetune, finetune_schedule};
 pub use host_memory::tune_host_allocator;

@@ -6,8 +6,9 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::train::check_split;
-use super::{DeviceSpec, Model, Result};
+use super::{Model, Result};
 use crate::data::dataset::Split;
+use crate::device::Device;
 
 /// Per-series outputs of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ impl Predictions {
 
 /// Runs `model` in inference mode over `split` in batches of `batch_size` (results do not
 /// depend on the batch size beyond floating-point summation order inside the kernels).
-pub fn predict(model: &Model, split: &Split, device: &DeviceSpec, batch_size: usize) -> Result<Predictions> {
+pub fn predict(model: &Model, split: &Split, device: &Device, batch_size: usize) -> Result<Predictions> {
     let dev = device.device()?;
     let shape = model.shape();
     check_split(split, shape, "predicted")?;

@@ -139,7 +139,7 @@ fn dimension_shuffle_reads_c_steps_of_t_features() {
 
 #[test]
 fn attention_does_not_mix_series_within_a_batch() {
-    let dev = DeviceSpec::Cpu;
+    let dev = crate::device::Device::Cpu;
     for energy in [EnergyActivation::Tanh, EnergyActivation::HardSigmoid] {
         let spec = ModelSpec::AlstmFcn(LstmFcnSpec { attention_activation: energy, ..small_spec(true) });
         let shape = ModelShape { dims: 3, len: 16, classes: 3 };
@@ -230,10 +230,10 @@ fn short_training_fits_a_separable_problem() {
     // The kept weights (best validation loss) separate the held-out classes perfectly.
     let val = data.validation.as_ref().unwrap();
     for (name, split) in [("validation", val), ("test", &data.test)] {
-        let p = predict(&m, split, &DeviceSpec::Cpu, 64).unwrap();
+        let p = predict(&m, split, &crate::device::Device::Cpu, 64).unwrap();
         assert_eq!(p.accuracy(&split.labels), 1.0, "{name}");
     }
-    let p = predict(&m, &data.train, &DeviceSpec::Cpu, 64).unwrap();
+    let p = predict(&m, &data.train, &crate::device::Device::Cpu, 64).unwrap();
     assert!(
         p.accuracy(&data.train.labels) >= 0.95,
         "history: {:?}",
@@ -244,7 +244,7 @@ fn short_training_fits_a_separable_problem() {
     assert!(best.improved);
     assert_eq!(best.monitored_loss, out.best_monitored_loss);
     // Re-evaluating the selected weights gives the recorded monitored loss.
-    let (loss, _) = evaluate(&m, data.validation.as_ref().unwrap(), &DeviceSpec::Cpu, 7).unwrap();
+    let (loss, _) = evaluate(&m, data.validation.as_ref().unwrap(), &crate::device::Device::Cpu, 7).unwrap();
     assert!((loss - out.best_monitored_loss).abs() < 1e-5);
 
     let mut csv = Vec::new();
@@ -411,9 +411,9 @@ fn spec_serde_and_validation() {
     assert_eq!(cfg.adam_epsilon, 1e-7);
     assert_eq!(cfg.plateau.patience, 5);
     assert!(Monitor::Test.note().is_some());
-    assert_eq!("cuda:1".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(1));
-    assert_eq!("cpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cpu);
-    assert!("tpu".parse::<DeviceSpec>().is_err());
+    assert_eq!("cuda:1".parse::<crate::device::Device>().unwrap(), crate::device::Device::Cuda(1));
+    assert_eq!("cpu".parse::<crate::device::Device>().unwrap(), crate::device::Device::Cpu);
+    assert!("tpu".parse::<crate::device::Device>().is_err());
 }
 
 #[test]

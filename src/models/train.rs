@@ -29,8 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::epoch_loop::{LoopState, Totals, epoch_order};
 use super::{
-    DeviceSpec, Model, ModelError, ModelShape, ModelSpec, Result, load_weights, safetensors_bytes, weights_bytes,
-    weights_digest,
+    Model, ModelError, ModelShape, ModelSpec, Result, load_weights, safetensors_bytes, weights_bytes, weights_digest,
 };
 use crate::data::dataset::{Dataset, Split};
 
@@ -206,7 +205,7 @@ impl TrainConfig {
 /// Run-time context of a training run (not part of its identity, except the initial weights).
 #[derive(Debug, Clone, Default)]
 pub struct TrainContext<'a> {
-    pub device: DeviceSpec,
+    pub device: crate::device::Device,
     /// Where to write periodic checkpoints; an existing checkpoint of the same run is resumed.
     pub checkpoint_dir: Option<&'a Path>,
     /// Start from these weights ([`weights_bytes`] format) instead of a fresh initialisation.
@@ -342,7 +341,7 @@ impl DeviceSplit {
 }
 
 /// Unweighted mean cross-entropy and accuracy of `model` (inference mode) on `split`.
-pub fn evaluate(model: &Model, split: &Split, device: &DeviceSpec, batch_size: usize) -> Result<(f64, f64)> {
+pub fn evaluate(model: &Model, split: &Split, device: &crate::device::Device, batch_size: usize) -> Result<(f64, f64)> {
     let dev = device.device()?;
     let shape = model.shape();
     check_split(split, shape, "evaluated")?;

@@ -169,7 +169,7 @@ fn zoo_models_learn_a_separable_problem() {
             let m = spec.load(out.shape, &out.weights, &Device::flex()).unwrap();
             let hist: Vec<f64> = out.history.iter().map(|r| r.train_loss).collect();
             for (what, split) in [("train", &data.train), ("test", &data.test)] {
-                let p = predict(&m, split, &DeviceSpec::Cpu, 64).unwrap();
+                let p = predict(&m, split, &crate::device::Device::Cpu, 64).unwrap();
                 let acc = p.accuracy(&split.labels);
                 assert!(acc >= 0.9, "{} (C = {dims}) {what} accuracy {acc}; losses {hist:?}", spec.name());
             }
@@ -261,7 +261,7 @@ fn predict_returns_the_hybrid_attention_per_series() {
     let data = separable(3, 2, 20, 0, 2);
     let spec = ModelSpec::Hybrid(HybridSpec { adaptive_pool: 5, ..HybridSpec::default() });
     let m = spec.build(ModelShape { dims: 2, len: 20, classes: 2 }, 0, &Device::flex()).unwrap();
-    let p = predict(&m, &data.test, &DeviceSpec::Cpu, 4).unwrap();
+    let p = predict(&m, &data.test, &crate::device::Device::Cpu, 4).unwrap();
     let a = p.attention.unwrap();
     assert_eq!(a.len(), data.test.n);
     for series in &a {
@@ -280,7 +280,7 @@ fn predict_returns_the_features_before_the_final_dense_layer() {
     for (spec, width) in tiny_zoo().into_iter().zip(widths) {
         let m = spec.build(shape, 0, &Device::flex()).unwrap();
         let n = data.test.n;
-        let p = predict(&m, &data.test, &DeviceSpec::Cpu, n).unwrap();
+        let p = predict(&m, &data.test, &crate::device::Device::Cpu, n).unwrap();
         assert_eq!(p.features.len(), n, "{spec:?}: one row per series");
         let w = p.features[0].len();
         assert!(w > 0 && p.features.iter().all(|r| r.len() == w), "{spec:?}");
@@ -289,7 +289,7 @@ fn predict_returns_the_features_before_the_final_dense_layer() {
         }
         assert_ne!(p.features[0], p.features[1], "{spec:?}: features differ between series");
         // per series, not per batch
-        let alone = predict(&m, &data.test.subset(&[1]), &DeviceSpec::Cpu, 1).unwrap();
+        let alone = predict(&m, &data.test.subset(&[1]), &crate::device::Device::Cpu, 1).unwrap();
         for (a, b) in alone.features[0].iter().zip(&p.features[1]) {
             assert!((a - b).abs() < 1e-4, "{spec:?}: {a} vs {b}");
         }

@@ -2,11 +2,21 @@
 
 use crate::dsl::Expanded;
 
+/// A `--target` that names neither a stage nor an instance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--target `{target}` is neither a stage nor an instance of pipeline `{pipeline}`{}", nearest.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+pub struct UnknownTarget {
+    pub target: String,
+    pub pipeline: String,
+    /// The stage whose name is nearest.
+    pub nearest: Option<String>,
+}
+
 /// Keeps only what `targets` need: the instances of the named stages (or the named instance ids)
 /// and everything upstream of them, like `dvc repro STAGE` or `make TARGET`. Stage declarations
 /// stay (their instance lists shrink), so stage indices are unchanged; instance indices are
 /// renumbered. An unknown target is an error that names the nearest stage.
-pub fn restrict(mut p: Expanded, targets: &[String]) -> Result<Expanded, String> {
+pub fn restrict(mut p: Expanded, targets: &[String]) -> Result<Expanded, UnknownTarget> {
     if targets.is_empty() {
         return Ok(p);
     }
@@ -20,9 +30,11 @@ pub fn restrict(mut p: Expanded, targets: &[String]) -> Result<Expanded, String>
         };
         if matched.is_empty() {
             let names = p.stages.iter().map(|s| s.name.as_str());
-            let hint =
-                crate::util::suggest::nearest(t, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            return Err(format!("--target `{t}` is neither a stage nor an instance of pipeline `{}`{hint}", p.name));
+            return Err(UnknownTarget {
+                target: t.clone(),
+                pipeline: p.name.clone(),
+                nearest: crate::util::suggest::nearest(t, names).map(|s| s.to_string()),
+            });
         }
         stack.extend(matched);
     }

@@ -71,6 +71,14 @@ fn gallery() {
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir).expect("gallery dir");
 
+    cd_diagrams(dir);
+    heatmaps(dir);
+    curves(dir);
+    attention_maps(dir);
+    tsne_scatter(dir);
+}
+
+fn cd_diagrams(dir: &Path) {
     for (k, cd) in [(3, 1.2), (8, 2.6), (20, 5.1)] {
         let r = ranks(k);
         // Shuffle the input order: the diagram must not depend on it.
@@ -87,7 +95,9 @@ fn gallery() {
     let d = CdDiagram { methods: &long, groups: &[vec![0, 1]], cd: Some(1.4), title: None };
     write(dir, "cd-2-long.svg", cd_diagram_svg(&d).unwrap().as_bytes());
     write(dir, "cd-2-long.png", &cd_diagram_png(&d).unwrap());
+}
 
+fn heatmaps(dir: &Path) {
     let classes: Vec<String> = ["walking", "running", "sitting", "standing", "lying down"].map(String::from).to_vec();
     let counts = vec![
         vec![48.0, 2.0, 0.0, 0.0, 0.0],
@@ -122,7 +132,9 @@ fn gallery() {
         annotate: true,
     };
     write(dir, "heatmap-12.svg", heatmap_svg(&h).unwrap().as_bytes());
+}
 
+fn curves(dir: &Path) {
     let epochs = 60;
     let curve = |f: &dyn Fn(f64) -> f64| (1..=epochs).map(|e| (e as f64, f(e as f64))).collect::<Vec<_>>();
     let loss = [
@@ -153,7 +165,9 @@ fn gallery() {
         log_y: true,
     };
     write(dir, "curves-lr.svg", line_chart_svg(&c).unwrap().as_bytes());
+}
 
+fn attention_maps(dir: &Path) {
     let wave = |t: usize, f: f64, p: f64| {
         (0..t).map(|i| (i as f64 * f + p).sin() + 0.2 * (i as f64 * 3.1 * f).cos()).collect::<Vec<f64>>()
     };
@@ -184,7 +198,9 @@ fn gallery() {
         AttentionExample { label: "Coffee: robusta".into(), channels: vec![wave(286, 0.05, 0.8)], weights: vec![1.0] },
     ];
     write(dir, "attention-1ch.svg", attention_svg("Univariate: one channel, weight 1", &uni).unwrap().as_bytes());
+}
 
+fn tsne_scatter(dir: &Path) {
     // t-SNE of 180 noisy series of three shapes (sine, ramp, step), as the report draws it
     let mut x = Vec::new();
     let mut labels = Vec::new();

@@ -35,6 +35,28 @@ pub struct Mcm<'a> {
 const FONT: f64 = 12.0;
 const PAD: f64 = 10.0;
 
+/// A column label in two lines broken at a word boundary (a space, or after `-`, `_`, `/`), the
+/// one that makes the longer line shortest; a one-word label stays whole, on the second line.
+fn label_lines(name: &str) -> (String, String) {
+    let mut best: Option<(f64, String, String)> = None;
+    for (i, c) in name.char_indices() {
+        let (a, b) = match c {
+            ' ' => (&name[..i], &name[i + 1..]),
+            '-' | '_' | '/' => (&name[..i + 1], &name[i + 1..]),
+            _ => continue,
+        };
+        let (a, b) = (a.trim_end(), b.trim_start());
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        let longer = width(a, FONT).max(width(b, FONT));
+        if best.as_ref().is_none_or(|(w, _, _)| longer < *w) {
+            best = Some((longer, a.to_string(), b.to_string()));
+        }
+    }
+    best.map(|(_, a, b)| (a, b)).unwrap_or_else(|| (String::new(), name.to_string()))
+}
+
 fn fmt_p(p: f64) -> String {
     if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
 }
@@ -56,9 +78,14 @@ pub fn mcm_svg(m: &Mcm) -> Result<String, PlotError> {
             cell_w = cell_w.max(width(&l, FONT));
         }
     }
-    let col_label = |i: usize| m.methods[i].0.clone();
-    for i in 0..k {
-        cell_w = cell_w.max(width(&col_label(i), FONT) * 0.75);
+    // Column labels take two lines where they are wider than the cells' numbers.
+    let labels: Vec<(String, String)> = m
+        .methods
+        .iter()
+        .map(|(name, _)| if width(name, FONT) <= cell_w { (String::new(), name.clone()) } else { label_lines(name) })
+        .collect();
+    for (a, b) in &labels {
+        cell_w = cell_w.max(width(a, FONT)).max(width(b, FONT));
     }
     let cell_w = cell_w + 2.0 * PAD;
     let cell_h = 3.0 * FONT * 1.35 + PAD;
@@ -83,16 +110,10 @@ pub fn mcm_svg(m: &Mcm) -> Result<String, PlotError> {
 
     let mut s = Svg::new(w, h);
     s.text((w / 2.0, PAD + FONT), FONT * 1.2, "middle", true, m.title);
-    for j in 0..k {
+    for (j, (a, b)) in labels.iter().enumerate() {
         let x = row_label_w + (j as f64 + 0.5) * cell_w;
-        // two lines so long names fit over narrow columns
-        let name = col_label(j);
-        let (a, b) = match name.char_indices().nth(name.chars().count() / 2) {
-            Some((mid, _)) if width(&name, FONT) > cell_w - PAD => (name[..mid].to_string(), name[mid..].to_string()),
-            _ => (String::new(), name.clone()),
-        };
-        s.text((x, top - FONT * 2.6), FONT, "middle", false, &a);
-        s.text((x, top - FONT * 1.2), FONT, "middle", false, &b);
+        s.text((x, top - FONT * 2.6), FONT, "middle", false, a);
+        s.text((x, top - FONT * 1.2), FONT, "middle", false, b);
     }
     for (i, (name, mean)) in m.methods.iter().enumerate() {
         let y = top + i as f64 * cell_h;
@@ -139,5 +160,22 @@ mod tests {
         assert!(svg.contains("font-weight=\"bold\">0.0030<"), "{svg}");
         assert!(svg.contains("fill=\"#b40426\""), "the row that wins by the most is full red");
         assert!(mcm_svg(&Mcm { methods: &methods[..1], cells: &cells[..1], ..m }).is_err());
+    }
+
+    #[test]
+    fn column_labels_break_between_words_never_inside_one() {
+        assert_eq!(label_lines("MiniRocket"), (String::new(), "MiniRocket".to_string()));
+        assert_eq!(label_lines("LSTM-FCN cells 8"), ("LSTM-FCN".to_string(), "cells 8".to_string()));
+        assert_eq!(label_lines("rocket_ridge_cv"), ("rocket_".to_string(), "ridge_cv".to_string()));
+        let methods: Vec<(String, f64)> =
+            ["MiniRocket", "MultiRocket Hydra", "A"].iter().map(|n| (n.to_string(), 0.5)).collect();
+        let cell = McmCell { mean_difference: 0.0, wins: 1, ties: 0, losses: 1, p: 0.5 };
+        let cells: Vec<Vec<Option<McmCell>>> =
+            (0..3).map(|i| (0..3).map(|j| (i != j).then_some(cell)).collect()).collect();
+        let m =
+            Mcm { title: "MCM", methods: &methods, cells: &cells, alpha: 0.05, p_label: "p", higher_is_better: true };
+        let svg = mcm_svg(&m).unwrap();
+        assert!(svg.contains(">MiniRocket<") && !svg.contains(">MiniR<"), "{svg}");
+        assert!(svg.contains(">MultiRocket<") && svg.contains(">Hydra<"), "{svg}");
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::kind::{InputArtifact, StageError};
 use super::spec::OutputSpec;
 use crate::data::dataset::Dataset;
+use crate::metrics::record::EvalRecord;
 
 pub const DATASET_FILE: &str = "dataset.bin";
 pub const PREDICTIONS_FILE: &str = "predictions.json";
@@ -137,4 +138,18 @@ impl Timing {
 /// volatile.
 pub fn timing_output() -> OutputSpec {
     OutputSpec::file(TIMING_FILE, "fit and predict wall times in ms (for results exports)").optional().volatile()
+}
+
+/// The file an evaluate (or select) stage writes: `{ "summary": EvalRecord, "metrics": … }`.
+pub const METRICS_FILE: &str = "metrics.json";
+
+/// The evaluation record an evaluate (or select) stage wrote, as gathered by `table`, `select`
+/// and `analyze`.
+pub fn read_record(a: &InputArtifact) -> Result<EvalRecord, StageError> {
+    let p = a.file(METRICS_FILE)?;
+    let text = std::fs::read_to_string(p).map_err(|e| StageError::io(p, e))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
+    serde_json::from_value(v.get("summary").cloned().unwrap_or(serde_json::Value::Null))
+        .map_err(|e| StageError::failed(format!("{}: not an evaluation record: {e}", a.from)))
 }

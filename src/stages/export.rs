@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::artifact::{PREDICTIONS_FILE, Predictions, Timing, read_json};
-use super::evaluate::resample_of;
 use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
+use crate::metrics::record::resample_of;
 use crate::stats::tsml::{ResultsFile, encoder_dictionary, relative_path};
 
 pub struct Export;

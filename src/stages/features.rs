@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use super::artifact::{DATASET_FILE, read_dataset};
 use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
-use super::table::csv_field;
 use crate::classic::feature_models::FeatureRows;
 use crate::classic::features::{DEFAULT_WAVELET_LEVELS, FeatureExtractor, FeatureTable};
+use crate::util::csv::csv_field;
 
 pub struct Features;
 

@@ -34,12 +34,16 @@ crate::stage_params! {
     }
 }
 
-fn options(p: &LoadParams) -> Result<LoadOptions, String> {
+/// The reading options these parameters ask for (a parameter that does not convert is named).
+fn options(p: &LoadParams) -> Result<LoadOptions, CheckError> {
     let format = match p.format.as_str() {
         "auto" => None,
-        f => Some(Format::from_extension(f).ok_or_else(|| format!("unknown format `{f}`"))?),
+        f => Some(Format::from_extension(f).ok_or_else(|| {
+            CheckError::param(crate::param_name!(LoadParams, format), format!("unknown format `{f}`"))
+        })?),
     };
-    let length = LengthPolicy::from_str(&p.length)?;
+    let length =
+        LengthPolicy::from_str(&p.length).map_err(|m| CheckError::param(crate::param_name!(LoadParams, length), m))?;
     let missing = match p.missing.as_str() {
         "error" => MissingPolicy::Error,
         "interpolate" => MissingPolicy::Interpolate,
@@ -59,9 +63,14 @@ fn reference(p: &LoadParams, env: &RunEnv) -> DatasetRef {
     }
 }
 
-fn resolve(p: &LoadParams, env: &RunEnv) -> Result<ResolvedDataset, String> {
-    let opts = options(p)?;
-    data::resolve(&reference(p, env), &env.data_dirs, opts.format).map_err(|e| e.to_string())
+/// The files of the dataset, in the format given or detected.
+fn resolve(p: &LoadParams, opts: &LoadOptions, env: &RunEnv) -> Result<ResolvedDataset, data::DataError> {
+    data::resolve(&reference(p, env), &env.data_dirs, opts.format)
+}
+
+/// A parameter error found while running (`check` reports them before a run).
+fn invalid(e: CheckError) -> StageError {
+    StageError::failed(format!("parameter `{}`: {}", e.param.unwrap_or("?"), e.message))
 }
 
 impl TypedStage for Load {
@@ -91,16 +100,18 @@ impl TypedStage for Load {
         Ok(())
     }
     fn check(&self, p: &LoadParams, env: &RunEnv) -> Result<(), CheckError> {
-        options(p).map_err(|m| CheckError::param(crate::param_name!(LoadParams, length), m))?;
-        resolve(p, env).map(|_| ()).map_err(|m| CheckError::param(crate::param_name!(LoadParams, dataset), m))
+        let opts = options(p)?;
+        resolve(p, &opts, env)
+            .map(|_| ())
+            .map_err(|e| CheckError::param(crate::param_name!(LoadParams, dataset), e.to_string()))
     }
     fn source_files(&self, p: &LoadParams, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
-        let r = resolve(p, env).map_err(StageError::failed)?;
+        let r = resolve(p, &options(p).map_err(invalid)?, env)?;
         Ok(vec![r.train, r.test])
     }
     fn run(&self, ctx: &StageContext<'_>, p: &LoadParams) -> Result<(), StageError> {
-        let opts = options(p).map_err(StageError::failed)?;
-        let r = resolve(p, ctx.env).map_err(StageError::failed)?;
+        let opts = options(p).map_err(invalid)?;
+        let r = resolve(p, &opts, ctx.env)?;
         ctx.report(None, format!("reading {}", r.train.display()));
         let ds = data::load_resolved(&r, &opts)?;
         write_dataset(&ctx.output(DATASET_FILE), &ds)

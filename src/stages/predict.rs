@@ -9,7 +9,6 @@ use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
 use super::train::{SUMMARY_FILE, TrainSummary, WEIGHTS_FILE, model_err};
 use crate::device::Device;
-use crate::models::DeviceSpec;
 
 pub struct Predict;
 
@@ -72,7 +71,7 @@ impl TypedStage for Predict {
         let wpath = m.file(WEIGHTS_FILE)?;
         let weights = std::fs::read(wpath).map_err(|e| StageError::io(wpath, e))?;
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
-        let dev = DeviceSpec::Cpu;
+        let dev = Device::Cpu;
         let start = std::time::Instant::now();
         let model = summary.spec.load(summary.shape, &weights, &dev.device().map_err(model_err)?).map_err(model_err)?;
         let p = crate::models::predict(&model, &ds.test, &dev, params.batch_size).map_err(model_err)?;

@@ -11,7 +11,6 @@ use super::spec::{InputSpec, OutputSpec};
 use super::train::{SUMMARY_FILE, WEIGHTS_FILE, model_err};
 use super::train_pairs::{PairTrainSummary, split_digest};
 use crate::device::Device;
-use crate::models::DeviceSpec;
 use crate::models::pair_train::{same_probabilities, series_features};
 use crate::pairs::{VoteRule, vote};
 
@@ -83,7 +82,7 @@ impl TypedStage for PredictPairs {
             "mean_probability" => VoteRule::MeanProbability,
             _ => VoteRule::Majority,
         };
-        let dev = DeviceSpec::Cpu.device().map_err(model_err)?;
+        let dev = Device::Cpu.device().map_err(model_err)?;
         let model = summary.spec.cnn_ts().load(summary.shape, &weights, &dev).map_err(model_err)?;
         let reps = ds.train.subset(&summary.representatives);
         ctx.report(None, format!("{} test series × {} representatives", ds.test.n, reps.n));

@@ -19,10 +19,14 @@ crate::stage_params! {
     }
 }
 
-fn seed(p: &ResampleParams) -> Result<u32, String> {
+fn seed(p: &ResampleParams) -> Result<u32, CheckError> {
     // NumPy's legacy seeding takes integers in [0, 2**32) only.
-    u32::try_from(p.seed)
-        .map_err(|_| format!("seed must be between 0 and 4294967295 (NumPy's RandomState), got {}", p.seed))
+    u32::try_from(p.seed).map_err(|_| {
+        CheckError::param(
+            crate::param_name!(ResampleParams, seed),
+            format!("seed must be between 0 and 4294967295 (NumPy's RandomState), got {}", p.seed),
+        )
+    })
 }
 
 impl TypedStage for Resample {
@@ -49,10 +53,10 @@ impl TypedStage for Resample {
         ]
     }
     fn check(&self, p: &ResampleParams, _env: &RunEnv) -> Result<(), CheckError> {
-        seed(p).map(|_| ()).map_err(|m| CheckError::param(crate::param_name!(ResampleParams, seed), m))
+        seed(p).map(|_| ())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &ResampleParams) -> Result<(), StageError> {
-        let seed = seed(p).map_err(StageError::failed)?;
+        let seed = seed(p).map_err(|e| StageError::failed(e.message))?;
         let ds = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         let (out, idx) =
             resample(&ds, seed).map_err(|e| StageError::failed(format!("resample {seed} of {}: {e}", ds.name)))?;

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use super::artifact::{read_json, write_json};
-use super::evaluate::EvalRecord;
+use super::artifact::{read_record, write_json};
 use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
+use crate::metrics::record::EvalRecord;
 
 pub struct Select;
 
@@ -66,10 +66,7 @@ impl TypedStage for Select {
         let criterion = p.criterion.as_str();
         let mut recs: Vec<(String, EvalRecord)> = Vec::new();
         for a in ctx.gathered("results") {
-            let v: serde_json::Value = read_json(a.file("metrics.json")?)?;
-            let r: EvalRecord = serde_json::from_value(v["summary"].clone())
-                .map_err(|e| StageError::failed(format!("{}: {e}", a.from)))?;
-            recs.push((a.from.clone(), r));
+            recs.push((a.from.clone(), read_record(a)?));
         }
         if recs.is_empty() {
             return Err(StageError::failed("nothing to select from"));

@@ -9,8 +9,7 @@ use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec};
 use crate::device::Device;
 use crate::models::{
-    DeviceSpec, EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext,
-    write_history_csv,
+    EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext, write_history_csv,
 };
 
 pub struct Train;
@@ -119,14 +118,10 @@ pub fn train_config(p: &TrainParams) -> TrainConfig {
     }
 }
 
-pub fn device_spec(d: &Device) -> DeviceSpec {
-    *d
-}
-
 /// Where a training stage trains: the instance's device, with periodic checkpoints in its
 /// checkpoint folder (resumed after a kill), from a fresh initialisation.
 pub fn train_context<'a>(ctx: &'a StageContext<'_>) -> TrainContext<'a> {
-    TrainContext { device: device_spec(ctx.device), checkpoint_dir: Some(ctx.checkpoint_dir), initial_weights: None }
+    TrainContext { device: *ctx.device, checkpoint_dir: Some(ctx.checkpoint_dir), initial_weights: None }
 }
 
 /// Appends a per-epoch history as CSV (the `history.csv` every training stage writes).

@@ -11,6 +11,9 @@ use super::StatsError;
 use super::analysis::{InputLayout, ResampleSummary};
 use super::value::{Score, kahan_mean, sample_sd};
 
+mod layouts;
+use layouts::CsvTable;
+
 /// Scores of methods on datasets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
@@ -238,306 +241,28 @@ impl Scores {
         resample: &Resample,
         spec: &ReadSpec,
     ) -> Result<Scores, StatsError> {
-        let err = |line: Option<usize>, message: String| StatsError::Input { path: source.to_string(), line, message };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.trim_start().starts_with('#') {
-                continue;
-            }
-            rows.push((i + 1, split_csv_line(line).map_err(|m| err(Some(i + 1), m))?));
-        }
-        if rows.is_empty() {
-            return Err(err(None, "the file holds no table".into()));
-        }
-        let mut body: Vec<(usize, Vec<String>)> = rows.split_off(1);
-        let Some((header_line, mut header)) = rows.pop() else {
-            return Err(err(None, "the file holds no table".into()));
-        };
-        for (line, r) in &body {
-            if r.len() != header.len() {
-                return Err(err(
-                    Some(*line),
-                    format!("{} fields where the header (line {header_line}) has {}", r.len(), header.len()),
-                ));
-            }
-        }
-        // A pandas index written with the table (`,classifier_name,…` then `0,…`): drop it.
-        let mut index_note = "";
-        if header.len() > 2
-            && header[0].is_empty()
-            && find(&header[1..], DATASET_COLUMNS).is_some()
-            && body.iter().all(|(_, r)| r[0].parse::<u64>().is_ok())
-        {
-            header.remove(0);
-            for (_, r) in &mut body {
-                r.remove(0);
-            }
-            index_note = " after an unnamed index column (pandas' `to_csv` default, as InceptionTime's file)";
-        }
-        let cell = |line: usize, column: &str, v: &str| -> Result<Option<Score>, StatsError> {
-            if MISSING_CELLS.iter().any(|m| v.eq_ignore_ascii_case(m)) {
-                return Ok(None);
-            }
-            let parsed = match v.strip_suffix('%') {
-                Some(p) => Score::parse(&format!("{p}e-2")),
-                None => Score::parse(v),
-            };
-            parsed.map(Some).ok_or_else(|| err(Some(line), format!("`{v}` in column `{column}` is not a number")))
-        };
+        let table = CsvTable::parse(source, text)?;
+        let header = &table.header;
         let mut scores = Scores::empty(source, metric);
         let first = header[0].trim().to_ascii_lowercase();
         let resample_columns = header.len() > 2 && header[1..].iter().all(|h| h.parse::<u32>().is_ok());
         let aeon = first.trim_end_matches(':') == "resamples";
         let layout = if aeon || (resample_columns && DATASET_COLUMNS.contains(&first.as_str())) {
-            // one method, one column per resample
-            let method = spec.method.clone().unwrap_or_else(|| method_from_file_name(source, metric));
-            if method.is_empty() {
-                return Err(err(Some(header_line), "cannot tell the method from the file name: name it".into()));
-            }
-            let columns: Vec<usize> = match resample {
-                Resample::Mean => (1..header.len()).collect(),
-                Resample::Only(want) => {
-                    let c = (1..header.len())
-                        .find(|&c| Resample::matches(want, &header[c]))
-                        .ok_or_else(|| err(Some(header_line), format!("no resample `{want}` among the columns")))?;
-                    vec![c]
-                }
-            };
-            let m = scores.method_index(&method);
-            for (line, r) in &body {
-                if scores.datasets.contains(&r[0]) {
-                    return Err(err(Some(*line), format!("dataset `{}` appears twice", r[0])));
-                }
-                let d = scores.dataset_index(&r[0]);
-                let mut vs = Vec::new();
-                for &c in &columns {
-                    if let Some(v) = cell(*line, &header[c], &r[c])? {
-                        vs.push(v);
-                    }
-                }
-                scores.set_mean(d, m, &vs);
-            }
-            let named = if spec.method.is_some() { "given" } else { "from the file name" };
-            format!(
-                "{} ({} resample columns, one row per dataset; method `{method}` {named}){}",
-                if aeon {
-                    "aeon/tsml-eval reference results (`Resamples:` header)"
-                } else {
-                    "a resamples table (`dataset,0,1,…`, MiniRocket/Hydra style)"
-                },
-                header.len() - 1,
-                match resample {
-                    Resample::Mean => String::from("; mean over resamples"),
-                    Resample::Only(id) => format!("; resample {id} only"),
-                }
-            )
+            table.read_resamples(&mut scores, metric, resample, spec, aeon)?
         } else {
-            match (find(&header, METHOD_COLUMNS), find(&header, DATASET_COLUMNS)) {
-                (Some(mc), Some(dc)) => {
-                    let wanted = spec.score.as_deref().unwrap_or(metric);
-                    let metric_col = find(&header, &[wanted]).or_else(|| {
-                        if spec.score.is_none() && metric == "accuracy" {
-                            find(&header, &["acc", "test_acc", "test_accuracy"])
-                        } else {
-                            None
-                        }
-                    });
-                    let counts = if spec.score.is_none() {
-                        (find(&header, &["correct"]), find(&header, &["total"]))
-                    } else {
-                        (None, None)
-                    };
-                    let rc = find(&header, RESAMPLE_COLUMNS);
-                    let cc = find(&header, CLASS_COLUMNS);
-                    if metric_col.is_none()
-                        && !(matches!(metric, "accuracy" | "error") && counts.0.zip(counts.1).is_some())
-                    {
-                        return Err(err(
-                            Some(header_line),
-                            format!(
-                                "long table without a `{wanted}` column (columns: {}); choose one with `metric` (or an entry's `score`)",
-                                header.join(", ")
-                            ),
-                        ));
-                    }
-                    if let (Resample::Only(_), None) = (resample, rc) {
-                        return Err(err(
-                            Some(header_line),
-                            "a resample was chosen but the table has no resample column".into(),
-                        ));
-                    }
-                    let mut cells: BTreeMap<(usize, usize), Vec<Score>> = BTreeMap::new();
-                    let mut index: std::collections::HashMap<(&str, &str), (usize, usize)> = Default::default();
-                    for (line, r) in &body {
-                        if let (Resample::Only(want), Some(rc)) = (resample, rc)
-                            && !Resample::matches(want, &r[rc])
-                        {
-                            continue;
-                        }
-                        let (d, m) = match index.get(&(r[dc].as_str(), r[mc].as_str())) {
-                            Some(&dm) => dm,
-                            None => {
-                                let dm = (scores.dataset_index(&r[dc]), scores.method_index(&r[mc]));
-                                index.insert((&r[dc], &r[mc]), dm);
-                                dm
-                            }
-                        };
-                        let exact_counts = match counts {
-                            (Some(c), Some(t)) if metric_col.is_none() || metric == "accuracy" || metric == "error" => {
-                                match (r[c].parse::<usize>(), r[t].parse::<usize>()) {
-                                    (Ok(c), Ok(t)) if t > 0 && c <= t => {
-                                        let c = if metric == "error" { t - c } else { c };
-                                        Score::from_counts(c, t)
-                                    }
-                                    _ => return Err(err(Some(*line), format!("bad counts `{}`/`{}`", r[c], r[t]))),
-                                }
-                            }
-                            _ => None,
-                        };
-                        let v = match (exact_counts, metric_col) {
-                            (Some(v), _) => Some(v),
-                            (None, Some(col)) => cell(*line, &header[col], &r[col])?,
-                            (None, None) => None,
-                        };
-                        if let Some(cc) = cc
-                            && let Ok(k) = r[cc].parse::<usize>()
-                        {
-                            scores.n_classes.insert(r[dc].clone(), k);
-                        }
-                        if let Some(v) = v {
-                            cells.entry((d, m)).or_default().push(v);
-                        } else if rc.is_none() {
-                            cells.entry((d, m)).or_default();
-                        }
-                    }
-                    for ((d, m), vs) in cells {
-                        if rc.is_none() && vs.len() > 1 {
-                            return Err(err(
-                                None,
-                                format!(
-                                    "{} rows for dataset `{}` and method `{}` and no resample column to tell them apart",
-                                    vs.len(),
-                                    scores.datasets[d],
-                                    scores.methods[m]
-                                ),
-                            ));
-                        }
-                        scores.set_mean(d, m, &vs);
-                    }
-                    if let Some(name) = &spec.method {
-                        if scores.methods.len() != 1 {
-                            return Err(err(
-                                Some(header_line),
-                                format!(
-                                    "`method = \"{name}\"` renames the one method of a table, but this one has {}: {}",
-                                    scores.methods.len(),
-                                    scores.methods.join(", ")
-                                ),
-                            ));
-                        }
-                        scores.rename_method(0, name);
-                    }
-                    let dl4tsc = ["classifier_name", "archive_name", "dataset_name", "iteration"]
-                        .iter()
-                        .all(|c| find(&header, &[c]).is_some());
-                    let value = match (metric_col, counts) {
-                        (_, (Some(_), Some(_))) if metric_col.is_none() || matches!(metric, "accuracy" | "error") => {
-                            "exact `correct`/`total` counts".to_string()
-                        }
-                        (Some(c), _) => format!("column `{}`", header[c]),
-                        _ => String::new(),
-                    };
-                    format!(
-                        "{} (method `{}`, dataset `{}`{}; {value}){index_note}",
-                        if dl4tsc { "dl-4-tsc long results" } else { "a long table" },
-                        header[mc],
-                        header[dc],
-                        match (rc, resample) {
-                            (Some(rc), Resample::Mean) => format!(", mean over resamples of `{}`", header[rc]),
-                            (Some(rc), Resample::Only(id)) => format!(", `{}` = {id} only", header[rc]),
-                            (None, _) => String::new(),
-                        }
-                    )
-                }
-                (None, _) => {
-                    // wide: first column (or the named one) is the dataset, the rest are methods
-                    let dc = find(&header, DATASET_COLUMNS).unwrap_or(0);
-                    let cc = find(&header, CLASS_COLUMNS);
-                    let others: Vec<usize> = (0..header.len()).filter(|&c| c != dc && Some(c) != cc).collect();
-                    let method_cols: Vec<usize> = match &spec.score {
-                        Some(col) => vec![find(&header, &[col.as_str()]).ok_or_else(|| {
-                            err(Some(header_line), format!("no column `{col}` (columns: {})", header.join(", ")))
-                        })?],
-                        None => others.clone(),
-                    };
-                    if method_cols.is_empty() {
-                        return Err(err(Some(header_line), "a wide table needs at least one method column".into()));
-                    }
-                    let stats: Vec<&str> =
-                        others.iter().map(|&c| header[c].as_str()).filter(|h| looks_like_statistic(h)).collect();
-                    if spec.score.is_none() && !stats.is_empty() {
-                        let file = Path::new(source).file_name().map(|f| f.to_string_lossy().into_owned());
-                        let file = file.unwrap_or_else(|| source.to_string());
-                        let guess = stats
-                            .iter()
-                            .find(|h| h.to_ascii_lowercase().contains(metric) || h.to_ascii_lowercase().contains("acc"))
-                            .unwrap_or(&stats[0]);
-                        let method = method_from_file_name(source, metric);
-                        let method = if method.is_empty() { "METHOD".to_string() } else { method };
-                        return Err(err(
-                            Some(header_line),
-                            format!(
-                                "the columns {} look like statistics of one method, not one method each; name the score column and its method:\n  pipeline: external = [{{ file = \"{file}\", score = \"{guess}\", method = \"{method}\" }}]\n  command line: tscpipe analyze {file}:{guess}={method}",
-                                stats.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
-                            ),
-                        ));
-                    }
-                    if let (Some(m), None, true) = (&spec.method, &spec.score, method_cols.len() > 1) {
-                        return Err(err(
-                            Some(header_line),
-                            format!(
-                                "`method = \"{m}\"` names the method of a one-column table, but this one has {} method columns; name the score column too",
-                                method_cols.len()
-                            ),
-                        ));
-                    }
-                    for &c in &method_cols {
-                        if header[c].is_empty() {
-                            return Err(err(Some(header_line), format!("column {} has no name", c + 1)));
-                        }
-                        let name = spec.method.clone().unwrap_or_else(|| header[c].clone());
-                        scores.method_index(&name);
-                    }
-                    for (line, r) in &body {
-                        if scores.datasets.contains(&r[dc]) {
-                            return Err(err(Some(*line), format!("dataset `{}` appears twice", r[dc])));
-                        }
-                        let d = scores.dataset_index(&r[dc]);
-                        if let Some(cc) = cc
-                            && let Ok(k) = r[cc].parse::<usize>()
-                        {
-                            scores.n_classes.insert(r[dc].clone(), k);
-                        }
-                        for (m, &c) in method_cols.iter().enumerate() {
-                            scores.values[d][m] = cell(*line, &header[c], &r[c])?;
-                        }
-                    }
-                    match &spec.score {
-                        Some(col) => format!("a wide table, column `{col}` as method `{}`", scores.methods[0]),
-                        None => "a wide table (one column per method)".to_string(),
-                    }
-                }
+            match (find(header, METHOD_COLUMNS), find(header, DATASET_COLUMNS)) {
+                (Some(mc), Some(dc)) => table.read_long(&mut scores, metric, resample, spec, (mc, dc))?,
+                (None, _) => table.read_wide(&mut scores, metric, spec)?,
                 (Some(_), None) => {
-                    return Err(err(
-                        Some(header_line),
+                    return Err(table.err(
+                        Some(table.header_line),
                         format!("a long table needs a dataset column (one of {})", DATASET_COLUMNS.join(", ")),
                     ));
                 }
             }
         };
         if scores.datasets.is_empty() {
-            return Err(err(None, "the table has no results".into()));
+            return Err(table.err(None, "the table has no results".into()));
         }
         scores.layouts.push(InputLayout { source: source.to_string(), layout });
         Ok(scores)

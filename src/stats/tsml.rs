@@ -276,21 +276,21 @@ impl ResultsFile {
 
     /// The file's score under `metric`: accuracy and error as exact counts, the others
     /// recomputed from the cases (what tsml-eval's `calculate_statistics` does).
-    pub fn score(&self, metric: &str) -> Result<Score, String> {
-        let bad = || format!("no score `{metric}` from {} cases", self.truth.len());
+    pub fn score(&self, metric: &str) -> Result<Score, StatsError> {
+        let bad = || StatsError::Invalid(format!("no score `{metric}` from {} cases", self.truth.len()));
         match metric {
             "accuracy" => Score::from_counts(self.correct(), self.truth.len()).ok_or_else(bad),
             "error" => Score::from_counts(self.truth.len() - self.correct(), self.truth.len()).ok_or_else(bad),
             _ => {
                 let classes: Vec<String> = (0..self.n_classes).map(|c| c.to_string()).collect();
                 let m = crate::metrics::Metrics::compute(&self.truth, &self.predicted, &classes)
-                    .map_err(|e| format!("{e}"))?;
+                    .map_err(|e| StatsError::Invalid(e.to_string()))?;
                 let v = match metric {
                     "balanced_accuracy" => m.balanced_accuracy,
                     "macro_f1" => m.macro_f1,
                     "macro_precision" => m.macro_precision,
                     "macro_recall" => m.macro_recall,
-                    _ => return Err(format!("unknown metric `{metric}`")),
+                    _ => return Err(StatsError::Invalid(format!("unknown metric `{metric}`"))),
                 };
                 Score::from_f64(v).ok_or_else(bad)
             }
@@ -365,7 +365,11 @@ pub fn read_collection(root: &Path, metric: &str, only: Option<u64>) -> Result<S
                     message: e.to_string(),
                 })?;
                 let r = ResultsFile::parse(&source, &text)?;
-                let s = r.score(metric).map_err(|message| StatsError::Input { path: source, line: None, message })?;
+                let s = r.score(metric).map_err(|e| StatsError::Input {
+                    path: source,
+                    line: None,
+                    message: e.to_string(),
+                })?;
                 by_resample.insert(k, s);
                 files += 1;
             }

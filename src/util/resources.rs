@@ -52,10 +52,26 @@ impl fmt::Display for Memory {
     }
 }
 
+/// A memory amount or time limit that does not read as one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    #[error("memory `{0}`: expected an amount such as `8G`, `500M` or `2048` (MiB)")]
+    Memory(String),
+    #[error("memory `{0}`: must be at least 1M")]
+    MemoryTooSmall(String),
+    #[error(
+        "time `{0}`: expected a duration such as `2h`, `1h30m`, `90s`, or as sbatch writes it: `30` (minutes), \
+         `2:00:00`, `1-12:00:00`"
+    )]
+    Time(String),
+    #[error("time `{0}`: must be at least one second")]
+    TimeTooShort(String),
+}
+
 impl FromStr for Memory {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Memory, String> {
-        let bad = || format!("memory `{s}`: expected an amount such as `8G`, `500M` or `2048` (MiB)");
+    type Err = QuantityError;
+    fn from_str(s: &str) -> Result<Memory, QuantityError> {
+        let bad = || QuantityError::Memory(s.to_string());
         let t = s.trim();
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
@@ -71,7 +87,7 @@ impl FromStr for Memory {
         };
         let mib = (n * per_mib).ceil();
         if !(mib.is_finite() && mib >= 1.0) {
-            return Err(format!("memory `{s}`: must be at least 1M"));
+            return Err(QuantityError::MemoryTooSmall(s.to_string()));
         }
         Ok(Memory { mib: mib as u64 })
     }
@@ -125,14 +141,9 @@ impl fmt::Display for TimeLimit {
 }
 
 impl FromStr for TimeLimit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<TimeLimit, String> {
-        let bad = || {
-            format!(
-                "time `{s}`: expected a duration such as `2h`, `1h30m`, `90s`, or as sbatch writes it: `30` (minutes), \
-                 `2:00:00`, `1-12:00:00`"
-            )
-        };
+    type Err = QuantityError;
+    fn from_str(s: &str) -> Result<TimeLimit, QuantityError> {
+        let bad = || QuantityError::Time(s.to_string());
         let t = s.trim();
         let secs = if t.chars().any(|c| c.is_ascii_alphabetic()) {
             // `1d12h`, `2h`, `1.5h`, `90s`, `30m` (`min` too)
@@ -174,7 +185,7 @@ impl FromStr for TimeLimit {
             secs as f64
         };
         if !(secs.is_finite() && secs >= 1.0) {
-            return Err(format!("time `{s}`: must be at least one second"));
+            return Err(QuantityError::TimeTooShort(s.to_string()));
         }
         Ok(TimeLimit { secs: secs as u64 })
     }

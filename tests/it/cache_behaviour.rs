@@ -81,7 +81,7 @@ fn status_says_why_a_stage_reruns() {
     p.run(&file);
     let file = p.write("small.toml", &SMALL.replace("label = \"1NN-ED\"", "label = \"ED\""));
     let pipe = tscpipe::app::load(&file, &p.options(), &tscpipe::stages::Registry::builtin()).unwrap();
-    let rows = p.options().status(&pipe, &tscpipe::stages::Registry::builtin(), &tscpipe::exec::Device::Cpu).unwrap();
+    let rows = p.options().status(&pipe, &tscpipe::stages::Registry::builtin(), &tscpipe::device::Device::Cpu).unwrap();
     let nn = rows.iter().find(|r| r.id == "nn[dataset=Coffee]").unwrap();
     match &nn.status {
         tscpipe::exec::Status::Run { reasons, .. } => {

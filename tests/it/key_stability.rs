@@ -33,8 +33,8 @@ use serde_json::{Value as Json, json};
 use tscpipe::app::{self, Options};
 use tscpipe::cache::key::{canonical_json, explain_difference};
 use tscpipe::cache::{Manifest, OutputEntry};
+use tscpipe::device::Device;
 use tscpipe::dsl::{Expanded, PipelineOptions};
-use tscpipe::exec::Device;
 use tscpipe::plan::{FileDigests, KeyBlock, Plan, key_inputs};
 use tscpipe::stages::Registry;
 

@@ -408,8 +408,9 @@ fn cache_push_and_pull_move_a_whole_pipeline() {
     let file_b = b.write("small.toml", SMALL);
     let cache_b = app::open_cache(&b.cache_dir(), &s.cache).expect("cache");
     let (pipeline, _) = app::load_with_settings(&file_b, &b.options(), &Registry::builtin()).expect("load");
-    let pulled = app::cache_pull(&pipeline, &b.options(), &cache_b, &Registry::builtin(), &tscpipe::exec::Device::Cpu)
-        .expect("pull");
+    let pulled =
+        app::cache_pull(&pipeline, &b.options(), &cache_b, &Registry::builtin(), &tscpipe::device::Device::Cpu)
+            .expect("pull");
     assert_eq!((pulled.fetched, pulled.local, pulled.missing), (7, 0, 0));
     let out = b.run(&file_b);
     assert!(ran(&out).is_empty(), "{:?}", ran(&out));
@@ -435,7 +436,7 @@ fn status_reports_what_a_run_would_fetch_from_the_remote_and_downloads_nothing()
     let (pipeline, settings) = app::load_with_settings(&file_b, &b.options(), &registry).expect("load");
     let cache = app::open_cache(&b.cache_dir(), &settings.cache).expect("cache");
     let before = files_under(&b.cache_dir());
-    let rows = b.options().status_in(&pipeline, &registry, &cache, &tscpipe::exec::Device::Cpu);
+    let rows = b.options().status_in(&pipeline, &registry, &cache, &tscpipe::device::Device::Cpu);
     assert_eq!(rows.len(), 7);
     assert!(rows.iter().all(|r| r.status == tscpipe::exec::Status::Remote), "{rows:?}");
     assert_eq!(files_under(&b.cache_dir()), before, "status wrote into the cache");

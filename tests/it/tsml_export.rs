@@ -185,7 +185,7 @@ fn export_then_analyze_round_trips() {
     // the collection analysed on its own equals the pipeline's analysis (same means, same ranks)
     let pipeline_analysis = crate::common::published(&out, "analyze/analysis.json");
     let pipeline_analysis: Json = serde_json::from_str(&pipeline_analysis).expect("analysis.json");
-    let ext = tscpipe::stages::analyze::parse_external_arg(&root.display().to_string());
+    let ext = root.display().to_string().parse::<tscpipe::stats::compare::External>().unwrap();
     let s = Scores::read_path_with(&ext.path, "accuracy", &Resample::Mean, &ext.spec).expect("the exported collection");
     assert_eq!(s.methods, ["1NN-ED", "MiniRocket"]);
     for (d, dataset) in s.datasets.iter().enumerate() {
