@@ -465,6 +465,9 @@ impl ShowCmd {
             for (k, v) in &i.params.0 {
                 println!("{k} = {v}");
             }
+            for note in registry.get(&i.kind).map(|k| k.notes(&i.params)).unwrap_or_default() {
+                println!("# {note}");
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -163,6 +163,14 @@ impl TypedStage for Command {
         }
         Ok((!parts.is_empty()).then(|| parts.join("\n")))
     }
+    fn notes(&self, p: &CommandParams) -> Vec<String> {
+        match &p.run {
+            RunSpec::Shell(_) => {
+                vec!["`run` is one string: it runs under `sh -c` (an array runs without a shell)".into()]
+            }
+            RunSpec::Argv(_) => Vec::new(),
+        }
+    }
     fn run(&self, ctx: &StageContext<'_>, p: &CommandParams) -> Result<(), StageError> {
         let work = Workspace::create(ctx.checkpoint_dir)?;
         let prepared = prepare_environment(p, ctx.env)?;

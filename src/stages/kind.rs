@@ -323,6 +323,11 @@ pub trait StageKind: Send + Sync {
     fn key_environment(&self, _params: &Params, _env: &RunEnv) -> Result<Option<String>, StageError> {
         Ok(None)
     }
+    /// What `tscpipe show` should say about an instance beyond its parameters (e.g. that a
+    /// command line runs under `sh -c`).
+    fn notes(&self, _params: &Params) -> Vec<String> {
+        Vec::new()
+    }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError>;
 }
 
@@ -378,6 +383,10 @@ pub trait TypedStage: Send + Sync {
     /// See [`StageKind::key_environment`].
     fn key_environment(&self, _params: &Self::Params, _env: &RunEnv) -> Result<Option<String>, StageError> {
         Ok(None)
+    }
+    /// See [`StageKind::notes`].
+    fn notes(&self, _params: &Self::Params) -> Vec<String> {
+        Vec::new()
     }
     fn run(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(), StageError>;
 }
@@ -451,6 +460,9 @@ impl<T: TypedStage> StageKind for T {
     }
     fn key_environment(&self, params: &Params, env: &RunEnv) -> Result<Option<String>, StageError> {
         TypedStage::key_environment(self, &typed::<T>(params)?, env)
+    }
+    fn notes(&self, params: &Params) -> Vec<String> {
+        typed::<T>(params).map(|p| TypedStage::notes(self, &p)).unwrap_or_default()
     }
     fn run(&self, ctx: &StageContext<'_>) -> Result<(), StageError> {
         TypedStage::run(self, ctx, &typed::<T>(ctx.params)?)

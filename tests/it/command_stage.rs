@@ -460,3 +460,16 @@ produces = "predictions"
         }
     }
 }
+
+#[test]
+fn show_says_when_a_command_runs_under_a_shell() {
+    let p = Project::new();
+    let file = p.write(
+        "sh.toml",
+        "[pipeline]\nname = \"sh\"\n\n[stages.x]\nkind = \"command\"\nrun = \"echo hi > {out}/a.txt\"\noutputs = [\"a.txt\"]\n\n\
+         [stages.y]\nkind = \"command\"\nrun = [\"true\"]\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tscpipe")).arg("show").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("runs under `sh -c`").count(), 1, "{text}");
+}
