@@ -24,13 +24,15 @@ pub fn output(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>) -> Re
         let mut m = memo().lock().unwrap_or_else(|p| p.into_inner());
         m.entry((argv.to_vec(), cwd.to_path_buf(), env.clone())).or_default().clone()
     };
-    cell.get_or_init(|| run(argv, cwd, env)).clone().map_err(CommandError::Environment)
+    // the memo keeps the message: an error is reported to every instance that asks
+    cell.get_or_init(|| run(argv, cwd, env).map_err(|e| e.to_string())).clone().map_err(CommandError::Environment)
 }
 
-fn run(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>) -> Result<String, String> {
+fn run(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>) -> Result<String, CommandError> {
     let shown = argv.join(" ");
+    let fail = |m: String| CommandError::Environment(m);
     let Some(program) = argv.first() else {
-        return Err("`env_key` is an empty command".into());
+        return Err(fail("`env_key` is an empty command".into()));
     };
     let out = Command::new(program)
         .args(&argv[1..])
@@ -39,13 +41,13 @@ fn run(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>) -> Result<St
         .current_dir(cwd)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("env_key `{shown}` could not start: {e}"))?;
+        .map_err(|e| fail(format!("env_key `{shown}` could not start: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(fail(format!(
             "env_key `{shown}` failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

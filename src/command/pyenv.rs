@@ -128,7 +128,7 @@ fn create(req: &PythonRequest, root: &Path, base_env: &BTreeMap<String, String>)
         // an interrupted creation: start over
         std::fs::remove_dir_all(root).map_err(|e| CommandError::io(root, e))?;
     }
-    let fail = |what: &str, detail: String| {
+    let fail = |what: &str, detail: CommandError| {
         CommandError::Environment(format!(
             "creating the Python environment for {} ({}) failed: {what}\n{detail}",
             req.requirements.display(),
@@ -163,12 +163,13 @@ fn normalise_freeze(text: &str, base: &Path) -> String {
 
 /// Runs a command to its end with the clean environment; its stdout, or the useful part of its
 /// output when it fails (pip's `ERROR:` lines, else the last lines).
-fn run_logged(cmd: &mut Command, env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Result<String, String> {
+fn run_logged(cmd: &mut Command, env: &BTreeMap<String, String>, cwd: Option<&Path>) -> Result<String, CommandError> {
     cmd.env_clear().envs(env).stdin(Stdio::null());
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|source| CommandError::Spawn { program, source })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         return Ok(stdout);
@@ -177,7 +178,7 @@ fn run_logged(cmd: &mut Command, env: &BTreeMap<String, String>, cwd: Option<&Pa
     let errors: Vec<&str> = all.lines().filter(|l| l.starts_with("ERROR")).collect();
     let lines: Vec<&str> = all.lines().collect();
     let shown = if errors.is_empty() { lines[lines.len().saturating_sub(10)..].to_vec() } else { errors };
-    Err(shown.join("\n"))
+    Err(CommandError::Child(shown.join("\n")))
 }
 
 #[cfg(test)]

@@ -331,7 +331,7 @@ fn check_placeholders(p: &CommandParams, inputs: &[BoundInput]) -> Result<(), Ch
     }
     if p.produces == "predictions" {
         data_input_name(inputs.iter().filter(|i| is_dataset(i)).map(|i| i.name.as_str()))
-            .map_err(|m| CheckError::param(crate::param_name!(CommandParams, produces), m))?;
+            .map_err(|m| CheckError::param(crate::param_name!(CommandParams, produces), m.to_string()))?;
     }
     Ok(())
 }
@@ -353,17 +353,23 @@ fn input_files(input: &BoundInput) -> Vec<String> {
     files
 }
 
+/// Why a classifier command has no one dataset to be about.
+#[derive(Debug, thiserror::Error)]
+enum DataInput {
+    #[error("produces = \"predictions\" needs a dataset input (e.g. `inputs = {{ data = \"resample\" }}`)")]
+    None,
+    #[error("produces = \"predictions\": several dataset inputs ({0}); name the one predicted on `data`")]
+    Several(String),
+}
+
 /// The dataset a classifier command is about: the one dataset input, or the one named `data`.
-fn data_input_name<'a>(names: impl Iterator<Item = &'a str>) -> Result<&'a str, String> {
+fn data_input_name<'a>(names: impl Iterator<Item = &'a str>) -> Result<&'a str, DataInput> {
     let names: Vec<&str> = names.collect();
     match names.as_slice() {
         [one] => Ok(one),
-        [] => Err("produces = \"predictions\" needs a dataset input (e.g. `inputs = { data = \"resample\" }`)".into()),
+        [] => Err(DataInput::None),
         many if many.contains(&"data") => Ok("data"),
-        many => Err(format!(
-            "produces = \"predictions\": several dataset inputs ({}); name the one predicted on `data`",
-            many.join(", ")
-        )),
+        many => Err(DataInput::Several(many.join(", "))),
     }
 }
 
@@ -558,7 +564,7 @@ fn collect_outputs(ctx: &StageContext<'_>, p: &CommandParams, work: &Workspace) 
 /// a tsml-eval file gives them, into `timing.json`).
 fn write_predictions(ctx: &StageContext<'_>, p: &CommandParams, work: &Workspace) -> Result<(), StageError> {
     let names = ctx.inputs.iter().filter(|(_, v)| v.len() == 1 && v[0].files.contains_key(DATASET_FILE));
-    let name = data_input_name(names.map(|(n, _)| n.as_str())).map_err(StageError::failed)?;
+    let name = data_input_name(names.map(|(n, _)| n.as_str())).map_err(|e| StageError::failed(e.to_string()))?;
     let ds = read_dataset(ctx.input(name)?.file(DATASET_FILE)?)?;
     let mut train_classes: Vec<usize> = ds.train.labels.clone();
     train_classes.sort_unstable();

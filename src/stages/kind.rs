@@ -290,7 +290,7 @@ pub trait StageKind: Send + Sync {
         None
     }
     /// Fills defaults inside free-form tables, so equivalent spellings share a cache key.
-    fn canonicalize(&self, _params: &mut Params) -> Result<(), String> {
+    fn canonicalize(&self, _params: &mut Params) -> Result<(), StageError> {
         Ok(())
     }
     /// Files outside the cache whose *content* the stage reads (e.g. dataset files): their
@@ -425,8 +425,8 @@ impl<T: TypedStage> StageKind for T {
     fn env_key(&self, params: &Params, device: &Device) -> Option<String> {
         typed::<T>(params).ok().and_then(|p| TypedStage::env_key(self, &p, device))
     }
-    fn canonicalize(&self, params: &mut Params) -> Result<(), String> {
-        TypedStage::canonicalize(self, params).map_err(|e| e.to_string())
+    fn canonicalize(&self, params: &mut Params) -> Result<(), StageError> {
+        TypedStage::canonicalize(self, params)
     }
     fn source_files(&self, params: &Params, env: &RunEnv) -> Result<Vec<PathBuf>, StageError> {
         TypedStage::source_files(self, &typed::<T>(params)?, env)
