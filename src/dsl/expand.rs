@@ -110,402 +110,531 @@ struct RawStage<'a> {
 
 type Combo = Vec<(String, Json)>;
 
+/// `[pipeline]`.
+struct Header {
+    name: String,
+    description: Option<String>,
+    main: Option<(String, Loc)>,
+    data_dirs: Vec<PathBuf>,
+}
+
+/// `[matrix]` (with the stages' local axes once registered): the axes in declaration order and
+/// the combinations it excludes or adds.
+#[derive(Default)]
+struct Matrix {
+    axes: Vec<(String, Vec<Json>)>,
+    excludes: Vec<Combo>,
+    includes: Vec<Combo>,
+}
+
+impl Matrix {
+    fn index(&self) -> HashMap<&str, usize> {
+        self.axes.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect()
+    }
+    fn names(&self) -> Vec<&str> {
+        self.axes.iter().map(|(n, _)| n.as_str()).collect()
+    }
+}
+
+/// What the expansion has built so far, stage by stage in dependency order.
+struct Built {
+    decls: Vec<StageDecl>,
+    instances: Vec<Instance>,
+    /// (stage, coordinates on that stage's axes) → instance
+    lookup: HashMap<(usize, Vec<Json>), usize>,
+}
+
+/// The stages, their names' positions, and the environment `check`s see: what every step of
+/// one stage's expansion reads.
+struct Stages<'a> {
+    sm: &'a SourceMap,
+    raws: &'a [RawStage<'a>],
+    index: HashMap<&'a str, usize>,
+    env: &'a CheckEnv,
+}
+
 pub fn expand(src: PipelineSource, registry: &Registry, env: &CheckEnv) -> Result<Expanded, DslError> {
     let PipelineSource { path, sources, root } = src;
     let sm = &sources;
-    let err = |kind, loc: &Loc, msg: String| DslError::at(kind, sm, loc, msg);
+    let header = parse_header(sm, &root, &path)?;
+    let mut matrix = parse_matrix(sm, &root)?;
+    let raws = parse_stages(sm, &root, &path, registry)?;
+    register_local_axes(sm, &raws, &mut matrix.axes)?;
+    let stages =
+        Stages { sm, raws: &raws, index: raws.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect(), env };
+    let order = stage_order(&stages)?;
+    let mut built =
+        Built { decls: raws.iter().map(declaration).collect(), instances: Vec::new(), lookup: HashMap::new() };
+    for &si in &order {
+        expand_stage(&stages, si, &matrix, &mut built)?;
+    }
+    let main = check_main(&stages, header.main)?;
+    drop(stages);
+    Ok(Expanded {
+        name: header.name,
+        path,
+        description: header.description,
+        main,
+        data_dirs: header.data_dirs,
+        sources,
+        stages: built.decls,
+        instances: built.instances,
+    })
+}
 
-    // [pipeline]
-    let mut name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pipeline".into());
-    let mut description = None;
-    let mut main = None;
-    let mut data_dirs = Vec::new();
+fn parse_header(sm: &SourceMap, root: &Table, path: &Path) -> Result<Header, DslError> {
+    let mut h = Header {
+        name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pipeline".into()),
+        description: None,
+        main: None,
+        data_dirs: Vec::new(),
+    };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    if let Some(p) = root.get("pipeline") {
-        let t = expect_table(sm, p, "[pipeline]")?;
-        for (k, v) in t {
-            match k.as_str() {
-                "name" => name = expect_str(sm, v, "pipeline.name")?.to_string(),
-                "description" => description = Some(expect_str(sm, v, "pipeline.description")?.to_string()),
-                "main" => main = Some((expect_str(sm, v, "pipeline.main")?.to_string(), v.loc.clone())),
-                "include" => {}
-                "data_dirs" => {
-                    for d in expect_array(sm, v, "pipeline.data_dirs")? {
-                        data_dirs.push(base_dir.join(expect_str(sm, d, "pipeline.data_dirs")?));
-                    }
+    let Some(p) = root.get("pipeline") else { return Ok(h) };
+    for (k, v) in expect_table(sm, p, "[pipeline]")? {
+        match k.as_str() {
+            "name" => h.name = expect_str(sm, v, "pipeline.name")?.to_string(),
+            "description" => h.description = Some(expect_str(sm, v, "pipeline.description")?.to_string()),
+            "main" => h.main = Some((expect_str(sm, v, "pipeline.main")?.to_string(), v.loc.clone())),
+            "include" => {}
+            "data_dirs" => {
+                for d in expect_array(sm, v, "pipeline.data_dirs")? {
+                    h.data_dirs.push(base_dir.join(expect_str(sm, d, "pipeline.data_dirs")?));
                 }
-                _ => {
-                    return Err(err(DslErrorKind::UnknownKey, &v.key_loc, format!("unknown key `{k}` in [pipeline]"))
-                        .suggest(k, PIPELINE_KEYS.iter().copied()));
-                }
+            }
+            _ => {
+                return Err(DslError::at(
+                    DslErrorKind::UnknownKey,
+                    sm,
+                    &v.key_loc,
+                    format!("unknown key `{k}` in [pipeline]"),
+                )
+                .suggest(k, PIPELINE_KEYS.iter().copied()));
             }
         }
     }
+    Ok(h)
+}
 
-    // [matrix]
-    let mut axes: Vec<(String, Vec<Json>)> = Vec::new();
-    let mut excludes: Vec<Combo> = Vec::new();
-    let mut includes: Vec<Combo> = Vec::new();
-    if let Some(m) = root.get("matrix") {
-        for (k, v) in expect_table(sm, m, "[matrix]")? {
-            match k.as_str() {
-                "exclude" | "include" => {
-                    let mut combos = Vec::new();
-                    for entry in expect_array(sm, v, &format!("matrix.{k}"))? {
-                        let t = expect_table(sm, entry, &format!("an entry of matrix.{k}"))?;
-                        combos.push(t.iter().map(|(a, x)| (a.clone(), x.to_json())).collect::<Combo>());
-                    }
-                    if k == "exclude" { excludes = combos } else { includes = combos }
+fn parse_matrix(sm: &SourceMap, root: &Table) -> Result<Matrix, DslError> {
+    let mut m = Matrix::default();
+    let Some(node) = root.get("matrix") else { return Ok(m) };
+    for (k, v) in expect_table(sm, node, "[matrix]")? {
+        match k.as_str() {
+            "exclude" | "include" => {
+                let mut combos = Vec::new();
+                for entry in expect_array(sm, v, &format!("matrix.{k}"))? {
+                    let t = expect_table(sm, entry, &format!("an entry of matrix.{k}"))?;
+                    combos.push(t.iter().map(|(a, x)| (a.clone(), x.to_json())).collect::<Combo>());
                 }
-                _ => axes.push((k.clone(), axis_values(sm, v, k)?)),
+                if k == "exclude" { m.excludes = combos } else { m.includes = combos }
             }
+            _ => m.axes.push((k.clone(), axis_values(sm, v, k)?)),
         }
     }
+    Ok(m)
+}
 
-    // [stages.*]
+/// `[stages.*]`, each read against its kind: inputs, axes, resources and its parameters (not
+/// yet validated).
+fn parse_stages<'a>(
+    sm: &SourceMap,
+    root: &'a Table,
+    path: &Path,
+    registry: &'a Registry,
+) -> Result<Vec<RawStage<'a>>, DslError> {
     let stages_node = root.get("stages").ok_or_else(|| {
         DslError::general(DslErrorKind::MissingKey, format!("{}: the pipeline defines no [stages]", path.display()))
     })?;
     let stage_table = expect_table(sm, stages_node, "[stages]")?;
-    let mut raws: Vec<RawStage> = Vec::with_capacity(stage_table.len());
-    for (sname, node) in stage_table {
-        if sname.contains('.') || sname.contains('[') {
-            return Err(err(
-                DslErrorKind::Invalid,
-                &node.key_loc,
-                format!("stage name `{sname}` may not contain `.` or `[`"),
-            ));
-        }
-        let t = expect_table(sm, node, &format!("stage `{sname}`"))?;
-        let kind_node = t.get("kind").ok_or_else(|| {
-            err(DslErrorKind::MissingKey, &node.key_loc, format!("stage `{sname}` has no `kind`"))
-                .with_help(format!("known kinds: {}", registry.names().join(", ")))
-        })?;
-        let kind_name = expect_str(sm, kind_node, "kind")?;
-        let kind = registry.get(kind_name).ok_or_else(|| {
-            err(
-                DslErrorKind::UnknownKind,
-                &kind_node.loc,
-                format!("unknown stage kind `{kind_name}` in stage `{sname}`"),
-            )
-            .suggest(kind_name, registry.names())
-        })?;
-        let mut raw = RawStage {
-            name: sname.clone(),
-            node,
-            kind,
-            kind_name: kind_name.to_string(),
-            inputs: Vec::new(),
-            foreach: Vec::new(),
-            local_axes: Vec::new(),
-            publish: None,
-            resources: Resources::default(),
-            retries: None,
-            params: Table::new(),
-        };
-        for (k, v) in t {
-            match k.as_str() {
-                "kind" | "description" => {}
-                "publish" => match v.value {
-                    Value::Bool(b) => raw.publish = Some(b),
-                    _ => return Err(type_err(sm, v, "publish", "a boolean")),
-                },
-                "foreach" => {
-                    for a in expect_array(sm, v, "foreach")? {
-                        raw.foreach.push((expect_str(sm, a, "foreach")?.to_string(), a.loc.clone()));
-                    }
-                }
-                "matrix" => {
-                    for (a, vals) in expect_table(sm, v, &format!("stages.{sname}.matrix"))? {
-                        raw.local_axes.push((a.clone(), axis_values(sm, vals, a)?));
-                    }
-                }
-                "inputs" => raw.inputs = parse_inputs(sm, v, sname, kind)?,
-                "resources" => {
-                    expect_table(sm, v, &format!("stages.{sname}.resources"))?;
-                    raw.resources = serde_json::from_value(v.to_json()).map_err(|e| {
-                        err(DslErrorKind::Invalid, &v.loc, format!("stages.{sname}.resources: {e}"))
-                            .with_help("resources = { cpus = 4, mem = \"8G\", time = \"2h\", gpus = 1 }")
-                    })?;
-                }
-                "retries" => match v.value {
-                    Value::Int(n) if n >= 0 => raw.retries = u32::try_from(n).ok(),
-                    _ => return Err(type_err(sm, v, "retries", "a non-negative integer")),
-                },
-                _ => {
-                    raw.params.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        for spec in kind.inputs() {
-            if spec.required && !raw.inputs.iter().any(|i| i.name == spec.name) {
-                return Err(err(
-                    DslErrorKind::MissingKey,
-                    &node.key_loc,
-                    format!("stage `{sname}` ({kind_name}) needs input `{}`: {}", spec.name, spec.doc),
-                )
-                .with_help(format!("add `inputs = {{ {} = \"<stage>\" }}`", spec.name)));
-            }
-        }
-        raws.push(raw);
-    }
+    stage_table.iter().map(|(sname, node)| parse_stage(sm, sname, node, registry)).collect()
+}
 
-    // Register stage-local axes globally (a downstream stage may fan over them too).
-    for r in &raws {
+fn parse_stage<'a>(
+    sm: &SourceMap,
+    sname: &str,
+    node: &'a Node,
+    registry: &'a Registry,
+) -> Result<RawStage<'a>, DslError> {
+    let err = |kind, loc: &Loc, msg: String| DslError::at(kind, sm, loc, msg);
+    if sname.contains('.') || sname.contains('[') {
+        return Err(err(
+            DslErrorKind::Invalid,
+            &node.key_loc,
+            format!("stage name `{sname}` may not contain `.` or `[`"),
+        ));
+    }
+    let t = expect_table(sm, node, &format!("stage `{sname}`"))?;
+    let kind_node = t.get("kind").ok_or_else(|| {
+        err(DslErrorKind::MissingKey, &node.key_loc, format!("stage `{sname}` has no `kind`"))
+            .with_help(format!("known kinds: {}", registry.names().join(", ")))
+    })?;
+    let kind_name = expect_str(sm, kind_node, "kind")?;
+    let kind = registry.get(kind_name).ok_or_else(|| {
+        err(DslErrorKind::UnknownKind, &kind_node.loc, format!("unknown stage kind `{kind_name}` in stage `{sname}`"))
+            .suggest(kind_name, registry.names())
+    })?;
+    let mut raw = RawStage {
+        name: sname.to_string(),
+        node,
+        kind,
+        kind_name: kind_name.to_string(),
+        inputs: Vec::new(),
+        foreach: Vec::new(),
+        local_axes: Vec::new(),
+        publish: None,
+        resources: Resources::default(),
+        retries: None,
+        params: Table::new(),
+    };
+    for (k, v) in t {
+        read_stage_key(sm, &mut raw, k, v)?;
+    }
+    for spec in kind.inputs() {
+        if spec.required && !raw.inputs.iter().any(|i| i.name == spec.name) {
+            return Err(err(
+                DslErrorKind::MissingKey,
+                &node.key_loc,
+                format!("stage `{sname}` ({kind_name}) needs input `{}`: {}", spec.name, spec.doc),
+            )
+            .with_help(format!("add `inputs = {{ {} = \"<stage>\" }}`", spec.name)));
+        }
+    }
+    Ok(raw)
+}
+
+/// One key of a stage's table: one of [`STAGE_KEYS`], or a parameter of its kind.
+fn read_stage_key(sm: &SourceMap, raw: &mut RawStage, k: &str, v: &Node) -> Result<(), DslError> {
+    let sname = raw.name.clone();
+    match k {
+        "kind" | "description" => {}
+        "publish" => match v.value {
+            Value::Bool(b) => raw.publish = Some(b),
+            _ => return Err(type_err(sm, v, "publish", "a boolean")),
+        },
+        "foreach" => {
+            for a in expect_array(sm, v, "foreach")? {
+                raw.foreach.push((expect_str(sm, a, "foreach")?.to_string(), a.loc.clone()));
+            }
+        }
+        "matrix" => {
+            for (a, vals) in expect_table(sm, v, &format!("stages.{sname}.matrix"))? {
+                raw.local_axes.push((a.clone(), axis_values(sm, vals, a)?));
+            }
+        }
+        "inputs" => raw.inputs = parse_inputs(sm, v, &sname, raw.kind)?,
+        "resources" => {
+            expect_table(sm, v, &format!("stages.{sname}.resources"))?;
+            raw.resources = serde_json::from_value(v.to_json()).map_err(|e| {
+                DslError::at(DslErrorKind::Invalid, sm, &v.loc, format!("stages.{sname}.resources: {e}"))
+                    .with_help("resources = { cpus = 4, mem = \"8G\", time = \"2h\", gpus = 1 }")
+            })?;
+        }
+        "retries" => match v.value {
+            Value::Int(n) if n >= 0 => raw.retries = u32::try_from(n).ok(),
+            _ => return Err(type_err(sm, v, "retries", "a non-negative integer")),
+        },
+        _ => {
+            raw.params.insert(k.to_string(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Stage-local axes become global ones (a downstream stage may fan over them too).
+fn register_local_axes(sm: &SourceMap, raws: &[RawStage], axes: &mut Vec<(String, Vec<Json>)>) -> Result<(), DslError> {
+    for r in raws {
         for (a, vals) in &r.local_axes {
             if axes.iter().any(|(n, _)| n == a) {
                 let loc =
                     r.node.as_table().and_then(|t| t.get("matrix")).map(|m| m.key_loc.clone()).unwrap_or_default();
-                return Err(err(DslErrorKind::Invalid, &loc, format!("matrix axis `{a}` is defined twice")));
+                return Err(DslError::at(
+                    DslErrorKind::Invalid,
+                    sm,
+                    &loc,
+                    format!("matrix axis `{a}` is defined twice"),
+                ));
             }
             axes.push((a.clone(), vals.clone()));
         }
     }
-    let axis_names: Vec<&str> = axes.iter().map(|(n, _)| n.as_str()).collect();
-    let axis_index: HashMap<&str, usize> = axis_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    Ok(())
+}
 
-    // Stage-level graph and its order.
-    let index: HashMap<&str, usize> = raws.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
-    let names: Vec<&str> = raws.iter().map(|r| r.name.as_str()).collect();
+/// The stages in dependency order, after checking that every input names a stage (and an output
+/// it has) and that there is no cycle.
+fn stage_order(st: &Stages) -> Result<Vec<usize>, DslError> {
+    let names: Vec<&str> = st.raws.iter().map(|r| r.name.as_str()).collect();
     let mut edges = Vec::new();
-    for (i, r) in raws.iter().enumerate() {
-        for inp in &r.inputs {
-            for rf in &inp.refs {
-                let Some(&j) = index.get(rf.stage.as_str()) else {
-                    return Err(err(
+    for (i, r) in st.raws.iter().enumerate() {
+        for rf in r.inputs.iter().flat_map(|inp| &inp.refs) {
+            let Some(&j) = st.index.get(rf.stage.as_str()) else {
+                return Err(DslError::at(
+                    DslErrorKind::Reference,
+                    st.sm,
+                    &rf.loc,
+                    format!("stage `{}` reads from `{}`, which is not a stage of this pipeline", r.name, rf.stage),
+                )
+                .suggest(&rf.stage, names.iter().copied()));
+            };
+            if let Some(o) = &rf.output {
+                let outs = st.raws[j].kind.outputs();
+                if !outs.iter().any(|s| s.name == o) {
+                    return Err(DslError::at(
                         DslErrorKind::Reference,
+                        st.sm,
                         &rf.loc,
-                        format!("stage `{}` reads from `{}`, which is not a stage of this pipeline", r.name, rf.stage),
+                        format!("stage `{}` ({}) has no output `{o}`", rf.stage, st.raws[j].kind_name),
                     )
-                    .suggest(&rf.stage, names.iter().copied()));
-                };
-                if let Some(o) = &rf.output {
-                    let outs = raws[j].kind.outputs();
-                    if !outs.iter().any(|s| s.name == o) {
-                        return Err(err(
-                            DslErrorKind::Reference,
-                            &rf.loc,
-                            format!("stage `{}` ({}) has no output `{o}`", rf.stage, raws[j].kind_name),
-                        )
-                        .suggest(o, outs.iter().map(|s| s.name)));
-                    }
+                    .suggest(o, outs.iter().map(|s| s.name)));
                 }
-                edges.push((j, i));
             }
+            edges.push((j, i));
         }
     }
-    let order = crate::graph::topo_order(names.len(), &edges).map_err(|cycle| {
+    crate::graph::topo_order(names.len(), &edges).map_err(|cycle| {
         let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
-        let first = &raws[cycle[0]];
-        err(DslErrorKind::Cycle, &first.node.key_loc, format!("dependency cycle: {}", path.join(" -> ")))
-    })?;
+        let first = &st.raws[cycle[0]];
+        DslError::at(
+            DslErrorKind::Cycle,
+            st.sm,
+            &first.node.key_loc,
+            format!("dependency cycle: {}", path.join(" -> ")),
+        )
+    })
+}
 
-    let mut decls: Vec<StageDecl> = raws
-        .iter()
-        .map(|r| StageDecl {
-            name: r.name.clone(),
-            kind: r.kind_name.clone(),
-            axes: Vec::new(),
-            instances: Vec::new(),
-            publish: r.publish.unwrap_or_else(|| r.kind.outputs().iter().any(|o| o.publish)),
-            loc: r.node.key_loc.clone(),
-            resources: r.resources,
-            retries: r.retries,
-        })
-        .collect();
-    let mut instances: Vec<Instance> = Vec::new();
-    // (stage, coords projected on that stage's axes) → instance
-    let mut lookup: HashMap<(usize, Vec<Json>), usize> = HashMap::new();
+fn declaration(r: &RawStage) -> StageDecl {
+    StageDecl {
+        name: r.name.clone(),
+        kind: r.kind_name.clone(),
+        axes: Vec::new(),
+        instances: Vec::new(),
+        publish: r.publish.unwrap_or_else(|| r.kind.outputs().iter().any(|o| o.publish)),
+        loc: r.node.key_loc.clone(),
+        resources: r.resources,
+        retries: r.retries,
+    }
+}
 
-    for &si in &order {
-        let r = &raws[si];
-        // Axes used by ${…} in parameters.
-        let mut used = BTreeSet::new();
-        for v in r.params.values() {
-            collect_interpolations(v, &mut used);
+fn check_main(st: &Stages, main: Option<(String, Loc)>) -> Result<Option<String>, DslError> {
+    let Some((m, loc)) = main else { return Ok(None) };
+    if !st.index.contains_key(m.as_str()) {
+        return Err(DslError::at(
+            DslErrorKind::Reference,
+            st.sm,
+            &loc,
+            format!("pipeline.main names `{m}`, which is not a stage"),
+        )
+        .suggest(&m, st.raws.iter().map(|r| r.name.as_str())));
+    }
+    Ok(Some(m))
+}
+
+/// One stage's instances: its axes (from its inputs, `foreach`, local matrix and `${…}`), the
+/// matrix points it exists at, and for each its bound inputs and validated parameters.
+fn expand_stage(st: &Stages, si: usize, matrix: &Matrix, built: &mut Built) -> Result<(), DslError> {
+    let axis_index = matrix.index();
+    let own = own_axes(st, &st.raws[si], matrix, &axis_index)?;
+    let (mut combos, mut stage_axes) = upstream_combos(st, &st.raws[si], built)?;
+    for a in &own {
+        if stage_axes.insert(a.clone()) {
+            let vals = &matrix.axes[axis_index[a.as_str()]].1;
+            combos = combos
+                .iter()
+                .flat_map(|c| {
+                    vals.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((a.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
         }
-        for spec in r.kind.params() {
-            if let (false, Some(Json::String(s))) = (r.params.contains_key(spec.name), &spec.default) {
-                scan_template(s, &mut used);
-            }
+    }
+    let mut ordered_axes: Vec<String> = stage_axes.into_iter().collect();
+    ordered_axes.sort_by_key(|a| axis_index.get(a.as_str()).copied().unwrap_or(usize::MAX));
+    let points = matrix_points(combos, &ordered_axes, matrix, &axis_index);
+    built.decls[si].axes = ordered_axes;
+    let specs = st.raws[si].kind.params();
+    for coords in points {
+        instantiate(st, si, &specs, coords, built)?;
+    }
+    Ok(())
+}
+
+/// The axes a stage adds itself: `foreach`, its local matrix, and those its `${…}` name.
+fn own_axes(
+    st: &Stages,
+    r: &RawStage,
+    matrix: &Matrix,
+    axis_index: &HashMap<&str, usize>,
+) -> Result<Vec<String>, DslError> {
+    let axis_names = matrix.names();
+    let mut used = BTreeSet::new();
+    for v in r.params.values() {
+        collect_interpolations(v, &mut used);
+    }
+    for spec in r.kind.params() {
+        if let (false, Some(Json::String(s))) = (r.params.contains_key(spec.name), &spec.default) {
+            scan_template(s, &mut used);
         }
-        let mut own: Vec<String> = Vec::new();
-        for (a, loc) in &r.foreach {
-            if !axis_index.contains_key(a.as_str()) {
-                return Err(err(
-                    DslErrorKind::Reference,
-                    loc,
-                    format!("unknown matrix axis `{a}` in stage `{}`", r.name),
-                )
-                .suggest(a, axis_names.iter().copied()));
-            }
-            own.push(a.clone());
+    }
+    let mut own: Vec<String> = Vec::new();
+    for (a, loc) in &r.foreach {
+        if !axis_index.contains_key(a.as_str()) {
+            return Err(DslError::at(
+                DslErrorKind::Reference,
+                st.sm,
+                loc,
+                format!("unknown matrix axis `{a}` in stage `{}`", r.name),
+            )
+            .suggest(a, axis_names.iter().copied()));
         }
-        own.extend(r.local_axes.iter().map(|(a, _)| a.clone()));
-        for u in &used {
-            if u == "stage" {
+        own.push(a.clone());
+    }
+    own.extend(r.local_axes.iter().map(|(a, _)| a.clone()));
+    for u in used.iter().filter(|u| *u != "stage") {
+        if !axis_index.contains_key(u.as_str()) {
+            let loc = find_template_loc(&r.params, u).unwrap_or_else(|| r.node.key_loc.clone());
+            return Err(DslError::at(
+                DslErrorKind::Reference,
+                st.sm,
+                &loc,
+                format!("`${{{u}}}` in stage `{}` is not a matrix axis", r.name),
+            )
+            .suggest(u, axis_names.iter().copied().chain(["stage"])));
+        }
+        own.push(u.clone());
+    }
+    Ok(own)
+}
+
+/// The join of the upstream instances' coordinates a stage inherits (all of a plain input's
+/// axes; a gather's minus those it gathers over), and those axes.
+fn upstream_combos(st: &Stages, r: &RawStage, built: &Built) -> Result<(Vec<Combo>, BTreeSet<String>), DslError> {
+    let mut combos: Vec<Combo> = vec![Vec::new()];
+    let mut stage_axes: BTreeSet<String> = BTreeSet::new();
+    for inp in &r.inputs {
+        for rf in &inp.refs {
+            let ui = st.index[rf.stage.as_str()];
+            let up_axes = &built.decls[ui].axes;
+            let keep: Vec<String> = match (inp.gather, &inp.over) {
+                (false, _) => up_axes.clone(),
+                (true, None) => Vec::new(),
+                (true, Some(over)) => {
+                    if let Some(o) = over.iter().find(|o| !up_axes.contains(o)) {
+                        return Err(DslError::at(
+                            DslErrorKind::Reference,
+                            st.sm,
+                            &rf.loc,
+                            format!(
+                                "gather over `{o}`: stage `{}` has no axis `{o}` (its axes: {})",
+                                rf.stage,
+                                fmt_list(up_axes)
+                            ),
+                        ));
+                    }
+                    up_axes.iter().filter(|a| !over.contains(a)).cloned().collect()
+                }
+            };
+            if keep.is_empty() {
                 continue;
             }
-            if !axis_index.contains_key(u.as_str()) {
-                let loc = find_template_loc(&r.params, u).unwrap_or_else(|| r.node.key_loc.clone());
-                return Err(err(
-                    DslErrorKind::Reference,
-                    &loc,
-                    format!("`${{{u}}}` in stage `{}` is not a matrix axis", r.name),
-                )
-                .suggest(u, axis_names.iter().copied().chain(["stage"])));
-            }
-            own.push(u.clone());
-        }
-
-        // Start from the join of non-gather upstream coordinates.
-        let mut combos: Vec<Combo> = vec![Vec::new()];
-        let mut stage_axes: BTreeSet<String> = BTreeSet::new();
-        for inp in &r.inputs {
-            for rf in &inp.refs {
-                let ui = index[rf.stage.as_str()];
-                let up_axes = decls[ui].axes.clone();
-                let keep: Vec<String> = if inp.gather {
-                    match &inp.over {
-                        Some(over) => {
-                            for o in over {
-                                if !up_axes.contains(o) {
-                                    return Err(err(
-                                        DslErrorKind::Reference,
-                                        &rf.loc,
-                                        format!(
-                                            "gather over `{o}`: stage `{}` has no axis `{o}` (its axes: {})",
-                                            rf.stage,
-                                            fmt_list(&up_axes)
-                                        ),
-                                    ));
-                                }
-                            }
-                            up_axes.iter().filter(|a| !over.contains(a)).cloned().collect()
-                        }
-                        None => Vec::new(),
-                    }
-                } else {
-                    up_axes.clone()
-                };
-                if keep.is_empty() {
-                    continue;
+            let mut proj: Vec<Combo> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for &ii in &built.decls[ui].instances {
+                let c: Combo = built.instances[ii].coords.iter().filter(|(a, _)| keep.contains(a)).cloned().collect();
+                if seen.insert(combo_key(&c)) {
+                    proj.push(c);
                 }
-                let mut proj: Vec<Combo> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for &ii in &decls[ui].instances {
-                    let c: Combo = instances[ii].coords.iter().filter(|(a, _)| keep.contains(a)).cloned().collect();
-                    if seen.insert(combo_key(&c)) {
-                        proj.push(c);
-                    }
-                }
-                combos = join(&combos, &proj);
-                stage_axes.extend(keep);
             }
-        }
-        for a in &own {
-            if stage_axes.insert(a.clone()) {
-                let vals = &axes[axis_index[a.as_str()]].1;
-                combos = combos
-                    .iter()
-                    .flat_map(|c| {
-                        vals.iter().map(move |v| {
-                            let mut c = c.clone();
-                            c.push((a.clone(), v.clone()));
-                            c
-                        })
-                    })
-                    .collect();
-            }
-        }
-        let mut ordered_axes: Vec<String> = stage_axes.into_iter().collect();
-        ordered_axes.sort_by_key(|a| axis_index.get(a.as_str()).copied().unwrap_or(usize::MAX));
-
-        combos.retain(|c| !excludes.iter().any(|ex| matches_entry(c, ex)));
-        for inc in &includes {
-            let keys: BTreeSet<&str> = inc.iter().map(|(a, _)| a.as_str()).collect();
-            let mine: BTreeSet<&str> = ordered_axes.iter().map(String::as_str).collect();
-            if !keys.is_empty() && keys == mine && !combos.iter().any(|c| matches_entry(c, inc)) {
-                combos.push(inc.clone());
-            }
-        }
-        // Deterministic order: by axis declaration order, then by each value's position in its axis.
-        let rank = |a: &str, v: &Json| -> (usize, String) {
-            let pos = axis_index.get(a).and_then(|&i| axes[i].1.iter().position(|x| x == v)).unwrap_or(usize::MAX);
-            (pos, v.to_string())
-        };
-        let mut sorted: Vec<(Vec<(usize, String)>, Combo)> = combos
-            .into_iter()
-            .map(|c| {
-                let mut c: Combo =
-                    ordered_axes.iter().filter_map(|a| c.iter().find(|(x, _)| x == a).cloned()).collect();
-                c.dedup_by(|a, b| a.0 == b.0);
-                (c.iter().map(|(a, v)| rank(a, v)).collect(), c)
-            })
-            .collect();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        sorted.dedup_by(|a, b| a.1 == b.1);
-        decls[si].axes = ordered_axes.clone();
-
-        let specs = r.kind.params();
-        'combo: for (_, coords) in sorted {
-            let id = instance_id(&r.name, &coords);
-            // Bind inputs.
-            let mut bindings = Vec::with_capacity(r.inputs.len());
-            for inp in &r.inputs {
-                let mut sources_ = Vec::new();
-                for rf in &inp.refs {
-                    let ui = index[rf.stage.as_str()];
-                    if inp.gather {
-                        for &ii in &decls[ui].instances {
-                            let agrees = instances[ii]
-                                .coords
-                                .iter()
-                                .all(|(a, v)| coords.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v));
-                            if agrees {
-                                sources_.push(Source { instance: ii, output: rf.output.clone() });
-                            }
-                        }
-                    } else {
-                        let key: Vec<Json> = decls[ui]
-                            .axes
-                            .iter()
-                            .map(|a| coords.iter().find(|(x, _)| x == a).map(|(_, v)| v.clone()).unwrap_or(Json::Null))
-                            .collect();
-                        match lookup.get(&(ui, key)) {
-                            Some(&ii) => sources_.push(Source { instance: ii, output: rf.output.clone() }),
-                            // The upstream point was excluded: so is this one.
-                            None => continue 'combo,
-                        }
-                    }
-                }
-                bindings.push(Binding { name: inp.name.clone(), gather: inp.gather, sources: sources_ });
-            }
-            let params = build_params(sm, r, &specs, &coords, env)?;
-            check_bindings(sm, r, &params, &bindings, &instances, &raws)?;
-            let ii = instances.len();
-            lookup.insert((si, coords.iter().map(|(_, v)| v.clone()).collect()), ii);
-            decls[si].instances.push(ii);
-            instances.push(Instance { id, stage: si, kind: r.kind_name.clone(), coords, params, inputs: bindings });
+            combos = join(&combos, &proj);
+            stage_axes.extend(keep);
         }
     }
+    Ok((combos, stage_axes))
+}
 
-    let main = match main {
-        Some((m, loc)) => {
-            if !index.contains_key(m.as_str()) {
-                return Err(err(
-                    DslErrorKind::Reference,
-                    &loc,
-                    format!("pipeline.main names `{m}`, which is not a stage"),
-                )
-                .suggest(&m, names.iter().copied()));
-            }
-            Some(m)
+/// The matrix points a stage exists at, in a deterministic order (by axis declaration order,
+/// then by each value's position in its axis): `exclude`d ones dropped, `include`d ones added.
+fn matrix_points(
+    mut combos: Vec<Combo>,
+    ordered_axes: &[String],
+    matrix: &Matrix,
+    axis_index: &HashMap<&str, usize>,
+) -> Vec<Combo> {
+    combos.retain(|c| !matrix.excludes.iter().any(|ex| matches_entry(c, ex)));
+    for inc in &matrix.includes {
+        let keys: BTreeSet<&str> = inc.iter().map(|(a, _)| a.as_str()).collect();
+        let mine: BTreeSet<&str> = ordered_axes.iter().map(String::as_str).collect();
+        if !keys.is_empty() && keys == mine && !combos.iter().any(|c| matches_entry(c, inc)) {
+            combos.push(inc.clone());
         }
-        None => None,
+    }
+    let rank = |a: &str, v: &Json| -> (usize, String) {
+        let pos = axis_index.get(a).and_then(|&i| matrix.axes[i].1.iter().position(|x| x == v)).unwrap_or(usize::MAX);
+        (pos, v.to_string())
     };
+    let mut sorted: Vec<(Vec<(usize, String)>, Combo)> = combos
+        .into_iter()
+        .map(|c| {
+            let mut c: Combo = ordered_axes.iter().filter_map(|a| c.iter().find(|(x, _)| x == a).cloned()).collect();
+            c.dedup_by(|a, b| a.0 == b.0);
+            (c.iter().map(|(a, v)| rank(a, v)).collect(), c)
+        })
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.dedup_by(|a, b| a.1 == b.1);
+    sorted.into_iter().map(|(_, c)| c).collect()
+}
 
-    Ok(Expanded { name, path, description, main, data_dirs, sources, stages: decls, instances })
+/// One instance at `coords`, unless an upstream point it reads was excluded: its inputs bound
+/// to upstream instances, its parameters validated.
+fn instantiate(st: &Stages, si: usize, specs: &[ParamSpec], coords: Combo, built: &mut Built) -> Result<(), DslError> {
+    let r = &st.raws[si];
+    let Some(bindings) = bind_inputs(st, r, &coords, built) else { return Ok(()) };
+    let params = build_params(st.sm, r, specs, &coords, st.env)?;
+    check_bindings(st.sm, r, &params, &bindings, &built.instances, st.raws)?;
+    let ii = built.instances.len();
+    built.lookup.insert((si, coords.iter().map(|(_, v)| v.clone()).collect()), ii);
+    built.decls[si].instances.push(ii);
+    let id = instance_id(&r.name, &coords);
+    built.instances.push(Instance { id, stage: si, kind: r.kind_name.clone(), coords, params, inputs: bindings });
+    Ok(())
+}
+
+/// The upstream instances each input reads at `coords`; `None` when an upstream point was
+/// excluded (and so is this one).
+fn bind_inputs(st: &Stages, r: &RawStage, coords: &Combo, built: &Built) -> Option<Vec<Binding>> {
+    let mut bindings = Vec::with_capacity(r.inputs.len());
+    for inp in &r.inputs {
+        let mut sources = Vec::new();
+        for rf in &inp.refs {
+            let ui = st.index[rf.stage.as_str()];
+            if inp.gather {
+                for &ii in &built.decls[ui].instances {
+                    let agrees = built.instances[ii]
+                        .coords
+                        .iter()
+                        .all(|(a, v)| coords.iter().find(|(x, _)| x == a).is_none_or(|(_, w)| w == v));
+                    if agrees {
+                        sources.push(Source { instance: ii, output: rf.output.clone() });
+                    }
+                }
+            } else {
+                let key: Vec<Json> = built.decls[ui]
+                    .axes
+                    .iter()
+                    .map(|a| coords.iter().find(|(x, _)| x == a).map(|(_, v)| v.clone()).unwrap_or(Json::Null))
+                    .collect();
+                let &ii = built.lookup.get(&(ui, key))?;
+                sources.push(Source { instance: ii, output: rf.output.clone() });
+            }
+        }
+        bindings.push(Binding { name: inp.name.clone(), gather: inp.gather, sources });
+    }
+    Some(bindings)
 }
 
 fn fmt_list(v: &[String]) -> String {
