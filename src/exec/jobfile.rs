@@ -94,9 +94,10 @@ pub enum JobError {
     OtherVersion { program: String, kind: String, here: u32, there: u32 },
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
-    /// An input blob that is neither in the shared cache nor on the remote.
+    /// An input blob that is neither in the shared cache nor on the remote (boxed: the error
+    /// every job function returns stays small).
     #[error("input `{name}` from `{from}`: {source}")]
-    Input { name: String, from: String, source: crate::cache::store::BlobError },
+    Input { name: String, from: String, source: Box<crate::cache::store::BlobError> },
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
@@ -242,7 +243,7 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
                 cache.ensure_blob(digest).map_err(|source| JobError::Input {
                     name: name.clone(),
                     from: a.from.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 files.insert(n.clone(), cache.blob_path(digest));
             }

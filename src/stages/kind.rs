@@ -69,8 +69,9 @@ pub enum StageError {
     Pairs(#[from] crate::pairs::PairError),
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    /// Boxed: a command's errors carry paths and messages, and every stage's result is this type.
     #[error(transparent)]
-    Command(#[from] crate::command::CommandError),
+    Command(Box<crate::command::CommandError>),
     /// A figure that could not be drawn, and which one.
     #[error("{figure}: {source}")]
     Figure { figure: String, source: crate::plot::PlotError },
@@ -88,6 +89,15 @@ impl From<crate::models::ModelError> for StageError {
         match e {
             crate::models::ModelError::Cancelled => StageError::Cancelled,
             other => StageError::Model(other),
+        }
+    }
+}
+
+impl From<crate::command::CommandError> for StageError {
+    fn from(e: crate::command::CommandError) -> Self {
+        match e {
+            crate::command::CommandError::Cancelled => StageError::Cancelled,
+            other => StageError::Command(Box::new(other)),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::common::{Project, published, ran, repo};
 
 /// The text of a cache blob.
 fn blob(p: &Project, digest: &str) -> String {
-    let cache = tscpipe::cache::Cache::open(&p.cache_dir()).unwrap();
+    let cache = tscpipe::cache::Cache::open(p.cache_dir()).unwrap();
     std::fs::read_to_string(cache.blob_path(digest)).unwrap()
 }
 
@@ -433,7 +433,7 @@ produces = "predictions"
         ),
     );
     let out = p.run(&file);
-    let cache = tscpipe::cache::Cache::open(&p.cache_dir()).unwrap();
+    let cache = tscpipe::cache::Cache::open(p.cache_dir()).unwrap();
     for ds in ["GunPoint", "ArrowHead"] {
         for k in 0..5 {
             let id = format!("minirocket[dataset={ds},resample={k}]");
