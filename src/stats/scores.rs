@@ -159,30 +159,7 @@ fn looks_like_statistic(column: &str) -> bool {
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded newlines).
 fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.trim().is_empty() => {
-                cur.clear();
-                quoted = true;
-            }
-            (',', false) => out.push(std::mem::take(&mut cur).trim().to_string()),
-            (c, _) => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err("unterminated quoted field".into());
-    }
-    out.push(cur.trim().to_string());
-    Ok(out)
+    crate::util::csv::split_line(line).ok_or_else(|| "unterminated quoted field".to_string())
 }
 
 /// The method a one-method file is about, from its name: `HC2_accuracy.csv` → `HC2`.

@@ -84,6 +84,14 @@ kind = "export"
 inputs = { predictions = ["centroid", "nn_ed"] }
 "#;
 
+/// The error of the run's one instance, which must have failed.
+fn failure(out: &tscpipe::app::RunOutput) -> &str {
+    match &out.summary.results[0].outcome {
+        Outcome::Failed(e) => e,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
 fn count(ids: &[String], stage: &str) -> usize {
     ids.iter().filter(|id| id.starts_with(&format!("{stage}["))).count()
 }
@@ -251,10 +259,8 @@ outputs = ["wanted.txt"]
 "#,
     );
     let (out, _) = p.try_run(&missing).unwrap();
-    match &out.summary.results[0].outcome {
-        Outcome::Failed(e) => assert!(e.contains("did not write `wanted.txt`") && e.contains("other.txt"), "{e}"),
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    let e = failure(&out);
+    assert!(e.contains("did not write `wanted.txt`") && e.contains("other.txt"), "{e}");
 }
 
 #[test]
@@ -297,10 +303,7 @@ resources = { time = "1s" }
     let t = std::time::Instant::now();
     let (out, _) = p.try_run(&file).unwrap();
     assert!(t.elapsed().as_secs() < 15);
-    match &out.summary.results[0].outcome {
-        Outcome::Failed(e) => assert!(e.contains("time limit"), "{e}"),
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    assert!(failure(&out).contains("time limit"), "{}", failure(&out));
 }
 
 #[test]
@@ -361,10 +364,7 @@ python = { requirements = "requirements.txt" }
     // an install that cannot succeed offline says which requirement failed
     p.write("requirements.txt", "--no-index\nsurely-not-a-package-xyz==1.0\n");
     let (out, _) = p.try_run(&file).unwrap();
-    match &out.summary.results[0].outcome {
-        Outcome::Failed(e) => assert!(e.contains("surely-not-a-package-xyz"), "{e}"),
-        other => panic!("expected a failure, got {other:?}"),
-    }
+    assert!(failure(&out).contains("surely-not-a-package-xyz"), "{}", failure(&out));
 }
 
 /// A minimal pure-Python wheel, `tinypkg`, written with Python's zipfile (pip installs a wheel
