@@ -25,12 +25,12 @@ crate::stage_params! {
         pub transform: TransformParams [include],
         /// ridge penalties searched by leave-one-out (absent = logspace(-3, 3, 10); not QUANT)
         pub alphas: Option<Vec<f64>> [List(Float), optional],
+        /// the method name in results tables
+        pub label: String [Str = "${stage}"],
         /// QUANT: extremely randomised trees (absent = 200)
         pub trees: Option<usize> [Int, optional],
         /// QUANT: share of the features drawn at each split (absent = 0.1)
         pub max_features: Option<f64> [Float, optional],
-        /// the method name in results tables
-        pub label: String [Str = "${stage}"],
     }
 }
 

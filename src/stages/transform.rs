@@ -34,6 +34,12 @@ crate::stage_params! {
         pub kernels_per_group: Option<usize> [Int, optional],
         /// Hydra/MR-Hydra: groups g (absent = 64)
         pub groups: Option<usize> [Int, optional],
+        /// at most this many dilations per kernel
+        pub max_dilations_per_kernel: usize [Int = MAX_DILATIONS_PER_KERNEL as i64],
+        /// biases from one random TRAIN series per kernel and dilation (the reference), or from the output over all TRAIN series (minirocket_dv)
+        pub variant: String [Enum(VARIANTS) = "random"],
+        /// seed of the random choices (which series gives each bias; which channels each kernel sums)
+        pub seed: i64 [Int = 0],
         /// ROCKET: random kernels, two features each (absent = 10,000)
         pub num_kernels: Option<usize> [Int, optional],
         /// ROCKET: z-normalise each series first (absent = true, aeon's default)
@@ -42,12 +48,6 @@ crate::stage_params! {
         pub depth: Option<usize> [Int, optional],
         /// QUANT: one quantile per this many values of an interval (absent = 4)
         pub divisor: Option<usize> [Int, optional],
-        /// at most this many dilations per kernel
-        pub max_dilations_per_kernel: usize [Int = MAX_DILATIONS_PER_KERNEL as i64],
-        /// biases from one random TRAIN series per kernel and dilation (the reference), or from the output over all TRAIN series (minirocket_dv)
-        pub variant: String [Enum(VARIANTS) = "random"],
-        /// seed of the random choices (which series gives each bias; which channels each kernel sums)
-        pub seed: i64 [Int = 0],
     }
 }
 
