@@ -19,8 +19,8 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tscpipe::classic::extra_trees::ExtraTreesParams;
-use tscpipe::classic::rocket::{RocketTransform, classify_dataset, forest_dataset, transform_to_file};
 use tscpipe::classic::ridge::default_alphas;
+use tscpipe::classic::rocket::{RocketTransform, classify_dataset, forest_dataset, transform_to_file};
 use tscpipe::data::{Dataset, DatasetRef, LoadOptions, Split, load_dataset};
 
 const METHODS: [&str; 6] = ["minirocket", "multirocket", "hydra", "rocket", "mr_hydra", "quant"];
@@ -202,9 +202,10 @@ fn main() {
         return;
     }
     let list = |k: &str, default: &[&str]| -> Vec<String> {
-        opt(k).map_or_else(|| default.iter().map(|s| s.to_string()).collect(), |v| {
-            v.split(',').filter(|s| !s.is_empty() && *s != "none").map(str::to_string).collect()
-        })
+        opt(k).map_or_else(
+            || default.iter().map(|s| s.to_string()).collect(),
+            |v| v.split(',').filter(|s| !s.is_empty() && *s != "none").map(str::to_string).collect(),
+        )
     };
     let python = opt("--aeon");
     let methods = list("--methods", &METHODS);

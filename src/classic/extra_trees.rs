@@ -63,7 +63,12 @@ impl ExtraTreesParams {
 enum Node {
     /// Class proportions.
     Leaf(Vec<f32>),
-    Split { feature: usize, threshold: f32, left: usize, right: usize },
+    Split {
+        feature: usize,
+        threshold: f32,
+        left: usize,
+        right: usize,
+    },
 }
 
 /// One tree: nodes, the root first.
@@ -317,11 +322,7 @@ mod tests {
             assert_eq!(p[label], 1.0, "{p:?}");
         }
         let (xt, yt) = blobs(300, 2);
-        let right = xt
-            .chunks(6)
-            .zip(&yt)
-            .filter(|(row, label)| argmax(&f.predict_proba(row)) == **label)
-            .count();
+        let right = xt.chunks(6).zip(&yt).filter(|(row, label)| argmax(&f.predict_proba(row)) == **label).count();
         assert!(right >= 280, "{right} / 300");
         assert_eq!(f, ExtraTrees::fit(&x, 90, 6, &y, 3, &params).unwrap());
         // A constant feature is never split on.
@@ -340,7 +341,10 @@ mod tests {
     fn bad_input_is_an_error() {
         let params = ExtraTreesParams::QUANT;
         assert_eq!(ExtraTrees::fit(&[], 0, 3, &[], 2, &params), Err(TreeError::EmptyTrain));
-        assert_eq!(ExtraTrees::fit(&[1.0, 2.0], 1, 2, &[2], 2, &params), Err(TreeError::Label { label: 2, classes: 2 }));
+        assert_eq!(
+            ExtraTrees::fit(&[1.0, 2.0], 1, 2, &[2], 2, &params),
+            Err(TreeError::Label { label: 2, classes: 2 })
+        );
         let bad = ExtraTreesParams { max_features: 0.0, ..params };
         assert_eq!(ExtraTrees::fit(&[1.0, 2.0], 1, 2, &[0], 2, &bad), Err(TreeError::MaxFeatures(0.0)));
     }

@@ -188,10 +188,12 @@ impl Reader {
         chunk: usize,
         mut f: impl FnMut(&[f32], usize) -> Result<(), FeatureFileError>,
     ) -> Result<(), FeatureFileError> {
-        let index = self.header.splits.iter().position(|s| s.name == split).ok_or_else(|| FeatureFileError::NoSplit {
-            path: self.path.clone(),
-            split: split.to_string(),
-        })?;
+        let index = self
+            .header
+            .splits
+            .iter()
+            .position(|s| s.name == split)
+            .ok_or_else(|| FeatureFileError::NoSplit { path: self.path.clone(), split: split.to_string() })?;
         let offset: usize = self.header.splits[..index].iter().map(|s| s.n * s.width * 4).sum();
         let (n, width) = (self.header.splits[index].n, self.header.splits[index].width);
         self.file.seek(SeekFrom::Start(self.data_start + offset as u64)).map_err(io(&self.path))?;
@@ -213,10 +215,11 @@ impl Reader {
 
     /// A whole split in `f64` (for classifiers that need every row at once).
     pub fn rows64(&mut self, split: &str) -> Result<FeatureRows, FeatureFileError> {
-        let s = self.header.split(split).cloned().ok_or_else(|| FeatureFileError::NoSplit {
-            path: self.path.clone(),
-            split: split.to_string(),
-        })?;
+        let s = self
+            .header
+            .split(split)
+            .cloned()
+            .ok_or_else(|| FeatureFileError::NoSplit { path: self.path.clone(), split: split.to_string() })?;
         let mut values = Vec::with_capacity(s.n * s.width);
         self.for_each_chunk(split, 1024, |rows, _| {
             values.extend(rows.iter().map(|v| f64::from(*v)));

@@ -156,7 +156,10 @@ impl Quant {
         let (ch, l) = (self.channels, self.input_length);
         let w = ch * l;
         if x.len() != n * w {
-            return Err(RocketError::ShapeMismatch { fitted: (ch, l), given: (ch, x.len().checked_div(n).unwrap_or(0) / ch) });
+            return Err(RocketError::ShapeMismatch {
+                fitted: (ch, l),
+                given: (ch, x.len().checked_div(n).unwrap_or(0) / ch),
+            });
         }
         if let Some(i) = (0..n).find(|i| x[i * w..(i + 1) * w].iter().any(|v| !v.is_finite())) {
             return Err(RocketError::NotFinite { series: i });

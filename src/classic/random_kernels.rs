@@ -131,7 +131,10 @@ impl Rocket {
                 || k.channels.iter().any(|&c| c >= channels)
                 || k.weights.len() != k.channels.len() * k.length;
             if bad {
-                return Err(RocketError::ShapeMismatch { fitted: (channels, len), given: (k.channels.len(), k.length) });
+                return Err(RocketError::ShapeMismatch {
+                    fitted: (channels, len),
+                    given: (k.channels.len(), k.length),
+                });
             }
         }
         Ok(Rocket { channels, input_length: len, normalise, kernels })
@@ -190,7 +193,10 @@ impl Rocket {
         let (ch, l) = (self.channels, self.input_length);
         let w = ch * l;
         if x.len() != n * w {
-            return Err(RocketError::ShapeMismatch { fitted: (ch, l), given: (ch, x.len().checked_div(n).unwrap_or(0) / ch) });
+            return Err(RocketError::ShapeMismatch {
+                fitted: (ch, l),
+                given: (ch, x.len().checked_div(n).unwrap_or(0) / ch),
+            });
         }
         if let Some(i) = (0..n).find(|i| x[i * w..(i + 1) * w].iter().any(|v| !v.is_finite())) {
             return Err(RocketError::NotFinite { series: i });

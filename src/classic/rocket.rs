@@ -12,7 +12,7 @@ use super::minirocket::{BiasMode, MiniRocket, RocketError};
 use super::multirocket::MultiRocket;
 use super::quant::Quant;
 use super::random_kernels::Rocket;
-use super::ridge::{RidgeError, RidgeFitPredict, Scaler, ScaledRidge};
+use super::ridge::{RidgeError, RidgeFitPredict, ScaledRidge, Scaler};
 use crate::data::dataset::{Dataset, Split};
 
 /// Default number of MiniRocket features (the reference's `num_features = 10_000`).
@@ -284,10 +284,11 @@ fn same_shape(ds: &Dataset, s: &Split) -> Result<(), RocketError> {
 pub fn transform_to_file(ds: &Dataset, t: &RocketTransform, path: &Path) -> Result<usize, RocketRunError> {
     let fitted = fit(ds, t)?;
     let width = fitted.width();
-    let splits: Vec<(&str, &Split)> = [("train", Some(&ds.train)), ("validation", ds.validation.as_ref()), ("test", Some(&ds.test))]
-        .into_iter()
-        .filter_map(|(name, s)| s.map(|s| (name, s)))
-        .collect();
+    let splits: Vec<(&str, &Split)> =
+        [("train", Some(&ds.train)), ("validation", ds.validation.as_ref()), ("test", Some(&ds.test))]
+            .into_iter()
+            .filter_map(|(name, s)| s.map(|s| (name, s)))
+            .collect();
     let header = Header {
         dataset: ds.name.clone(),
         classes: ds.classes.clone(),

@@ -7,10 +7,10 @@ use super::features::{FEATURE_TABLE_FILE, read_features};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
 use super::spec::{InputSpec, OutputSpec};
-use crate::classic::feature_models::{Classifier, DEFAULT_SVM_EPOCHS, fit_predict};
-use crate::classic::ridge::{ALPHAS_EXPECTED, alphas_or_default};
 use crate::classic::feature_file::{Reader, is_f32_file};
+use crate::classic::feature_models::{Classifier, DEFAULT_SVM_EPOCHS, fit_predict};
 use crate::classic::features::FeatureTable;
+use crate::classic::ridge::{ALPHAS_EXPECTED, alphas_or_default};
 use crate::classic::rocket::{class_scores, ridge_on_file, ridge_on_table};
 use crate::param_name;
 

@@ -58,7 +58,8 @@ impl TypedStage for RocketClassify {
     fn outputs(&self) -> Vec<OutputSpec> {
         vec![
             OutputSpec::file(PREDICTIONS_FILE, "test predictions and ridge decision values"),
-            OutputSpec::file("ridge.json", "the chosen penalty and the leave-one-out score of each (not QUANT)").optional(),
+            OutputSpec::file("ridge.json", "the chosen penalty and the leave-one-out score of each (not QUANT)")
+                .optional(),
             timing_output(),
         ]
     }

@@ -85,7 +85,9 @@ missing = "intersect"
     assert!(md.contains("Comparison of 10 methods on 4 datasets"), "{md}");
     assert!(md.contains("| 4 | ResNet (paper) |"), "{md}");
     assert!(
-        md.contains("no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%, MiniRocket, MultiRocket, Hydra, ROCKET, MR-Hydra, QUANT: Adiac"),
+        md.contains(
+            "no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%, MiniRocket, MultiRocket, Hydra, ROCKET, MR-Hydra, QUANT: Adiac"
+        ),
         "{md}"
     );
 

@@ -11,7 +11,18 @@ fn baselines_pipeline_reproduces_published_accuracies() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         header,
-        ["dataset", "1NN-ED", "1NN-DTW", "1NN-DTW-10%", "MiniRocket", "MultiRocket", "Hydra", "ROCKET", "MR-Hydra", "QUANT"]
+        [
+            "dataset",
+            "1NN-ED",
+            "1NN-DTW",
+            "1NN-DTW-10%",
+            "MiniRocket",
+            "MultiRocket",
+            "Hydra",
+            "ROCKET",
+            "MR-Hydra",
+            "QUANT"
+        ]
     );
     let rows: std::collections::HashMap<&str, Vec<f64>> = lines
         .map(|l| {

@@ -206,7 +206,8 @@ fn extra_trees_on_quant_features_match_scikit_learns_accuracy() {
         let want = fixture(&format!("quant_{name}.json"));
         let ds = load_tsv(name);
         let q = Quant::fit(1, ds.train.len, QUANT_DEPTH, QUANT_DIVISOR).expect("fit");
-        let (tr, te) = (q.transform(&ds.train.values, ds.train.n).unwrap(), q.transform(&ds.test.values, ds.test.n).unwrap());
+        let (tr, te) =
+            (q.transform(&ds.train.values, ds.train.n).unwrap(), q.transform(&ds.test.values, ds.test.n).unwrap());
         let p = q.num_features();
         let mut mean = 0.0;
         for seed in 0..10 {
