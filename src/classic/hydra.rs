@@ -41,7 +41,8 @@ pub struct Hydra {
     pub weights: Vec<f32>,
 }
 
-fn normal(r: &mut ChaCha8Rng) -> f64 {
+/// A standard normal draw (Box–Muller).
+pub(crate) fn normal(r: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = 1.0 - r.random::<f64>();
     let u2: f64 = r.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
@@ -76,52 +77,7 @@ impl Hydra {
 
     /// The features of one series into `out`.
     pub fn transform_series(&self, x: &[f32], out: &mut [f32]) {
-        let (h, k) = (self.g / 2, self.k);
-        let diff: Vec<f32> = x.windows(2).map(|w| w[1] - w[0]).collect();
-        let mut resp = vec![0f32; k * x.len()];
-        let mut f = 0;
-        for (di, &d) in self.dilations.iter().enumerate() {
-            for (rep, series) in [x, diff.as_slice()].into_iter().enumerate() {
-                let t_len = series.len();
-                for grp in 0..h {
-                    // Responses of the group's k kernels at every time point.
-                    for kk in 0..k {
-                        let kernel = (((di * 2 + rep) * h + grp) * k + kk) * KERNEL_LEN;
-                        let w = &self.weights[kernel..kernel + KERNEL_LEN];
-                        let r = &mut resp[kk * t_len..(kk + 1) * t_len];
-                        r.fill(0.0);
-                        for (j, wj) in w.iter().enumerate() {
-                            // out[t] += w_j · x[t + (j − 4)·d] where in range.
-                            let off = j as isize * d as isize - 4 * d as isize;
-                            let lo = (-off).max(0) as usize;
-                            let hi = (t_len as isize - off).clamp(0, t_len as isize) as usize;
-                            for t in lo..hi {
-                                r[t] += wj * series[(t as isize + off) as usize];
-                            }
-                        }
-                    }
-                    let soft = &mut out[f + grp * k..f + (grp + 1) * k];
-                    soft.fill(0.0);
-                    let mut hard = vec![0f32; k];
-                    for t in 0..t_len {
-                        let (mut imax, mut imin) = (0, 0);
-                        for kk in 1..k {
-                            let v = resp[kk * t_len + t];
-                            if v > resp[imax * t_len + t] {
-                                imax = kk;
-                            }
-                            if v < resp[imin * t_len + t] {
-                                imin = kk;
-                            }
-                        }
-                        soft[imax] += resp[imax * t_len + t];
-                        hard[imin] += 1.0;
-                    }
-                    out[f + h * k + grp * k..f + h * k + (grp + 1) * k].copy_from_slice(&hard);
-                }
-                f += 2 * h * k;
-            }
-        }
+        hydra_series(self, x, out);
     }
 
     /// Features of `n` series (univariate, `n × len`), in parallel over series.
@@ -140,6 +96,73 @@ impl Hydra {
             self.transform_series(&s, row);
         });
         Ok(out)
+    }
+}
+
+crate::multiversion! {
+    /// [`Hydra::transform_series`], compiled for each SIMD level.
+    fn hydra_series(hy: &Hydra, x: &[f32], out: &mut [f32]) {
+        let (h, k) = (hy.g / 2, hy.k);
+        let diff: Vec<f32> = x.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut resp = vec![0f32; k * x.len()];
+        let (mut best, mut worst) = (vec![0f32; x.len()], vec![0f32; x.len()]);
+        let (mut arg_best, mut arg_worst) = (vec![0u32; x.len()], vec![0u32; x.len()]);
+        let mut hard = vec![0f32; k];
+        let mut f = 0;
+        for (di, &d) in hy.dilations.iter().enumerate() {
+            for (rep, series) in [x, diff.as_slice()].into_iter().enumerate() {
+                let t_len = series.len();
+                for grp in 0..h {
+                    // Responses of the group's k kernels at every time point.
+                    for kk in 0..k {
+                        let kernel = (((di * 2 + rep) * h + grp) * k + kk) * KERNEL_LEN;
+                        let w = &hy.weights[kernel..kernel + KERNEL_LEN];
+                        let r = &mut resp[kk * t_len..(kk + 1) * t_len];
+                        r.fill(0.0);
+                        for (j, wj) in w.iter().enumerate() {
+                            // out[t] += w_j · x[t + (j − 4)·d] where in range.
+                            let off = j as isize * d as isize - 4 * d as isize;
+                            let lo = (-off).max(0) as usize;
+                            let hi = (t_len as isize - off).clamp(0, t_len as isize) as usize;
+                            if lo < hi {
+                                let src = &series[(lo as isize + off) as usize..(hi as isize + off) as usize];
+                                for (o, v) in r[lo..hi].iter_mut().zip(src) {
+                                    *o += wj * v;
+                                }
+                            }
+                        }
+                    }
+                    let soft = &mut out[f + grp * k..f + (grp + 1) * k];
+                    soft.fill(0.0);
+                    // The first kernel of largest and of smallest response at each point (a
+                    // running maximum over kernels, vectorised over time).
+                    let (maxv, minv) = (&mut best[..t_len], &mut worst[..t_len]);
+                    maxv.copy_from_slice(&resp[..t_len]);
+                    minv.copy_from_slice(&resp[..t_len]);
+                    let (imax, imin) = (&mut arg_best[..t_len], &mut arg_worst[..t_len]);
+                    imax.fill(0);
+                    imin.fill(0);
+                    for kk in 1..k {
+                        let r = &resp[kk * t_len..(kk + 1) * t_len];
+                        for t in 0..t_len {
+                            let v = r[t];
+                            let (up, down) = (v > maxv[t], v < minv[t]);
+                            maxv[t] = if up { v } else { maxv[t] };
+                            imax[t] = if up { kk as u32 } else { imax[t] };
+                            minv[t] = if down { v } else { minv[t] };
+                            imin[t] = if down { kk as u32 } else { imin[t] };
+                        }
+                    }
+                    hard.fill(0.0);
+                    for t in 0..t_len {
+                        soft[imax[t] as usize] += maxv[t];
+                        hard[imin[t] as usize] += 1.0;
+                    }
+                    out[f + h * k + grp * k..f + h * k + (grp + 1) * k].copy_from_slice(&hard);
+                }
+                f += 2 * h * k;
+            }
+        }
     }
 }
 

@@ -162,6 +162,7 @@ pub struct MiniRocket {
 /// `end_len` is the length the left-tap loop starts from (`end = end_len − padding`): the series
 /// length, except in MultiRocket's transform of the first difference, where the reference (and
 /// aeon) start from the original length, shifting the left taps by one.
+#[inline(always)]
 fn alpha_gamma(x: &[f32], dilation: usize, end_len: usize, alpha: &mut [f32], gamma: &mut [f32]) {
     let l = x.len();
     let padding = (KERNEL_LEN - 1) * dilation / 2;
@@ -209,11 +210,13 @@ impl Scratch {
         Scratch { alpha: vec![0.0; channels * l], gamma: vec![0.0; channels * KERNEL_LEN * l], c: vec![0.0; l] }
     }
 
+    #[inline(always)]
     fn prepare(&mut self, series: &[f32], channels: usize, l: usize, dilation: usize) {
         self.prepare_from(series, channels, l, dilation, l);
     }
 
     /// [`Scratch::prepare`] with the left-tap loop starting from `end_len` (see [`alpha_gamma`]).
+    #[inline(always)]
     pub(crate) fn prepare_from(&mut self, series: &[f32], channels: usize, l: usize, dilation: usize, end_len: usize) {
         for ch in 0..channels {
             alpha_gamma(
@@ -227,6 +230,7 @@ impl Scratch {
     }
 
     /// The output of kernel `idx` summed over `chans` (channel order as the reference sums).
+    #[inline(always)]
     pub(crate) fn kernel(&mut self, idx: [usize; 3], chans: &[usize], l: usize) {
         let c = &mut self.c;
         for (n, &ch) in chans.iter().enumerate() {
@@ -248,17 +252,17 @@ impl Scratch {
 }
 
 /// The share of `c` strictly above `bias`, `count / len` in `f32`.
-#[inline]
+#[inline(always)]
 pub fn ppv(c: &[f32], bias: f32) -> f32 {
     count_above(c, bias) as f32 / c.len() as f32
 }
 
-/// `#{v > bias}`, in eight lanes (wrapping adds: a count never exceeds the length, and without
-/// overflow checks the loop vectorises in every profile).
-#[inline]
+/// `#{v > bias}`, in sixteen lanes (wrapping adds: a count never exceeds the length, and without
+/// overflow checks the loop vectorises in every profile, at the width the SIMD level allows).
+#[inline(always)]
 pub fn count_above(c: &[f32], bias: f32) -> u32 {
-    let mut lanes = [0u32; 8];
-    let chunks = c.chunks_exact(8);
+    let mut lanes = [0u32; 16];
+    let chunks = c.chunks_exact(16);
     let tail = chunks.remainder();
     for ch in chunks {
         for (l, v) in lanes.iter_mut().zip(ch) {
@@ -402,26 +406,7 @@ impl MiniRocket {
 
     /// The features of one series (`channels × len` values, already `f32`).
     pub fn transform_series(&self, series: &[f32], out: &mut [f32]) {
-        let (ch, l) = (self.channels, self.input_length);
-        let all: Vec<usize> = (0..ch).collect();
-        let indices = kernel_indices();
-        let mut s = Scratch::new(ch, l);
-        let mut f = 0;
-        let mut combo = 0;
-        for (di, &dilation) in self.dilations.iter().enumerate() {
-            let nf = self.features_per_dilation[di];
-            let padding = (KERNEL_LEN - 1) * dilation / 2;
-            s.prepare(series, ch, l, dilation);
-            for (k, idx) in indices.iter().enumerate() {
-                s.kernel(*idx, self.chans(combo, &all), l);
-                let c: &[f32] = if (di + k) % 2 == 0 || 2 * padding >= l { &s.c } else { &s.c[padding..l - padding] };
-                for j in 0..nf {
-                    out[f + j] = ppv(c, self.biases[f + j]);
-                }
-                f += nf;
-                combo += 1;
-            }
-        }
+        minirocket_series(self, series, out);
     }
 
     /// Features of `n` series (row-major `[series][channel][t]`), `n × num_features`,
@@ -442,6 +427,32 @@ impl MiniRocket {
             self.transform_series(&s, row);
         });
         Ok(out)
+    }
+}
+
+crate::multiversion! {
+    /// [`MiniRocket::transform_series`], compiled for each SIMD level.
+    fn minirocket_series(m: &MiniRocket, series: &[f32], out: &mut [f32]) {
+        let (ch, l) = (m.channels, m.input_length);
+        let all: Vec<usize> = (0..ch).collect();
+        let indices = kernel_indices();
+        let mut s = Scratch::new(ch, l);
+        let mut f = 0;
+        let mut combo = 0;
+        for (di, &dilation) in m.dilations.iter().enumerate() {
+            let nf = m.features_per_dilation[di];
+            let padding = (KERNEL_LEN - 1) * dilation / 2;
+            s.prepare(series, ch, l, dilation);
+            for (k, idx) in indices.iter().enumerate() {
+                s.kernel(*idx, m.chans(combo, &all), l);
+                let c: &[f32] = if (di + k) % 2 == 0 || 2 * padding >= l { &s.c } else { &s.c[padding..l - padding] };
+                for j in 0..nf {
+                    out[f + j] = ppv(c, m.biases[f + j]);
+                }
+                f += nf;
+                combo += 1;
+            }
+        }
     }
 }
 

@@ -52,28 +52,54 @@ pub fn first_difference(x: &[f64], n: usize, channels: usize, len: usize) -> Vec
     out
 }
 
-/// The four pooled values of `c` at bias `b`: PPV, LSPV, MPV, MIPV (the reference's loop).
-#[inline]
+/// Lanes of [`pool4`]'s sums.
+const LANES: usize = 16;
+
+/// The four pooled values of `c` at bias `b`: PPV, LSPV, MPV, MIPV (the reference's loop, see
+/// the module docs). Counts, index sums and the longest stretch equal the reference loop's
+/// exactly; the sum of `C + b` over the positive positions is formed in 16 `f64` lanes (so that
+/// it vectorises), which may round its last bit differently from a sequential sum.
+#[inline(always)]
 pub fn pool4(c: &[f32], b: f32) -> [f32; 4] {
-    let (mut ppv, mut last, mut max_stretch, mut mean_index, mut mean) = (0usize, 0usize, 0usize, 0usize, 0f64);
-    for (j, &v) in c.iter().enumerate() {
-        if v > b {
-            // Wrapping: bounded by the length; unchecked, the loop is as fast in every profile.
-            ppv = ppv.wrapping_add(1);
-            mean_index = mean_index.wrapping_add(j);
-            mean += f64::from(v + b);
-        } else if v < b {
-            max_stretch = max_stretch.max(j.wrapping_sub(last));
-            last = j;
+    let (mut count, mut index, mut sum) = ([0u32; LANES], [0u64; LANES], [0f64; LANES]);
+    let chunks = c.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for (k, ch) in chunks.enumerate() {
+        let base = (k * LANES) as u64;
+        for l in 0..LANES {
+            let v = ch[l];
+            let up = v > b;
+            // Wrapping: bounded by the length; unchecked, the loop vectorises in every profile.
+            count[l] = count[l].wrapping_add(u32::from(up));
+            index[l] = index[l].wrapping_add(if up { base + l as u64 } else { 0 });
+            sum[l] += if up { f64::from(v + b) } else { 0.0 };
         }
     }
-    max_stretch = max_stretch.max(c.len() - 1 - last);
-    let n = ppv as f64;
+    let start = c.len() - tail.len();
+    for (l, &v) in tail.iter().enumerate() {
+        let up = v > b;
+        count[l] = count[l].wrapping_add(u32::from(up));
+        index[l] = index[l].wrapping_add(if up { (start + l) as u64 } else { 0 });
+        sum[l] += if up { f64::from(v + b) } else { 0.0 };
+    }
+    let n = count.iter().map(|&c| c as usize).sum::<usize>() as f64;
+    let index = index.iter().sum::<u64>() as f64;
+    let sum: f64 = sum.iter().sum();
+    // LSPV: the longest gap between positions below the bias (starting from 0, ending at
+    // len − 1), without branches.
+    let (mut last, mut stretch) = (0usize, 0usize);
+    for (j, &v) in c.iter().enumerate() {
+        let down = v < b;
+        let gap = j - last;
+        stretch = if down && gap > stretch { gap } else { stretch };
+        last = if down { j } else { last };
+    }
+    stretch = stretch.max(c.len() - 1 - last);
     [
         (n / c.len() as f64) as f32,
-        max_stretch as f32,
-        if ppv > 0 { (mean / n) as f32 } else { 0.0 },
-        if ppv > 0 { (mean_index as f64 / n) as f32 } else { -1.0 },
+        stretch as f32,
+        if n > 0.0 { (sum / n) as f32 } else { 0.0 },
+        if n > 0.0 { (index / n) as f32 } else { -1.0 },
     ]
 }
 
@@ -114,28 +140,7 @@ impl MultiRocket {
 
     /// Pools one representation of one series into `out` (`POOLINGS × m.num_features()`, blocks).
     fn pool_representation(m: &MiniRocket, series: &[f32], end_len: usize, out: &mut [f32]) {
-        let (ch, l) = (m.channels, m.input_length);
-        let p = m.num_features();
-        let all: Vec<usize> = (0..ch).collect();
-        let mut s = Scratch::new(ch, l);
-        let (mut f, mut combo) = (0, 0);
-        for (di, &dilation) in m.dilations.iter().enumerate() {
-            let nf = m.features_per_dilation[di];
-            let padding = 4 * dilation;
-            s.prepare_from(series, ch, l, dilation, end_len);
-            for (k, idx) in kernel_indices().iter().enumerate() {
-                s.kernel(*idx, m.chans(combo, &all), l);
-                let c: &[f32] = if (di + k) % 2 == 0 || 2 * padding >= l { &s.c } else { &s.c[padding..l - padding] };
-                for j in 0..nf {
-                    let v = pool4(c, m.biases[f + j]);
-                    for (op, value) in v.iter().enumerate() {
-                        out[op * p + f + j] = *value;
-                    }
-                }
-                f += nf;
-                combo += 1;
-            }
-        }
+        pool_representation(m, series, end_len, out);
     }
 
     /// Features of `n` series, `n × num_features`, in parallel over series.
@@ -167,6 +172,34 @@ impl MultiRocket {
     }
 }
 
+crate::multiversion! {
+    /// [`MultiRocket::pool_representation`], compiled for each SIMD level.
+    fn pool_representation(m: &MiniRocket, series: &[f32], end_len: usize, out: &mut [f32]) {
+        let (ch, l) = (m.channels, m.input_length);
+        let p = m.num_features();
+        let all: Vec<usize> = (0..ch).collect();
+        let mut s = Scratch::new(ch, l);
+        let (mut f, mut combo) = (0, 0);
+        for (di, &dilation) in m.dilations.iter().enumerate() {
+            let nf = m.features_per_dilation[di];
+            let padding = 4 * dilation;
+            s.prepare_from(series, ch, l, dilation, end_len);
+            for (k, idx) in kernel_indices().iter().enumerate() {
+                s.kernel(*idx, m.chans(combo, &all), l);
+                let c: &[f32] = if (di + k) % 2 == 0 || 2 * padding >= l { &s.c } else { &s.c[padding..l - padding] };
+                for j in 0..nf {
+                    let v = pool4(c, m.biases[f + j]);
+                    for (op, value) in v.iter().enumerate() {
+                        out[op * p + f + j] = *value;
+                    }
+                }
+                f += nf;
+                combo += 1;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +214,40 @@ mod tests {
         assert_eq!(mpv, ((2.0 + 1.0) + (3.0 + 1.0) + (5.0 + 1.0)) / 3.0);
         assert_eq!(mipv, (1.0 + 2.0 + 5.0) / 3.0);
         assert_eq!(pool4(&[0.0, 0.0], 1.0), [0.0, 1.0, 0.0, -1.0]);
+    }
+
+    /// The reference's loop, verbatim.
+    fn reference(c: &[f32], b: f32) -> [f32; 4] {
+        let (mut ppv, mut last, mut max_stretch, mut mean_index, mut mean) = (0usize, 0usize, 0usize, 0usize, 0f64);
+        for (j, &v) in c.iter().enumerate() {
+            if v > b {
+                ppv += 1;
+                mean_index += j;
+                mean += f64::from(v + b);
+            } else if v < b {
+                max_stretch = max_stretch.max(j - last);
+                last = j;
+            }
+        }
+        max_stretch = max_stretch.max(c.len() - 1 - last);
+        let n = ppv as f64;
+        [
+            (n / c.len() as f64) as f32,
+            max_stretch as f32,
+            if ppv > 0 { (mean / n) as f32 } else { 0.0 },
+            if ppv > 0 { (mean_index as f64 / n) as f32 } else { -1.0 },
+        ]
+    }
+
+    #[test]
+    fn lane_pooling_equals_the_reference_loop() {
+        let c: Vec<f32> = (0..1037).map(|t| ((t * 7919 % 211) as f32 - 100.0) * 0.37).collect();
+        for b in [-50.0f32, -3.0, 0.0, 0.37, 12.5, 80.0, 1e6] {
+            let (got, want) = (pool4(&c, b), reference(&c, b));
+            assert_eq!([got[0], got[1], got[3]], [want[0], want[1], want[3]], "bias {b}");
+            assert!((got[2] - want[2]).abs() <= 1e-6 * want[2].abs().max(1.0), "bias {b}: {got:?} vs {want:?}");
+        }
+        assert_eq!(pool4(&c[..5], 0.0), reference(&c[..5], 0.0));
     }
 
     #[test]

@@ -27,6 +27,22 @@ pub fn default_alphas() -> Vec<f64> {
     (0..10).map(|i| if i == 9 { 1000.0 } else { 10f64.powf(-3.0 + i as f64 * step) }).collect()
 }
 
+/// What a list of penalties must be (for messages).
+pub const ALPHAS_EXPECTED: &str = "a non-empty array of positive numbers";
+
+/// The penalties a stage asked for: `alphas` if given (each a positive finite number), else
+/// [`default_alphas`].
+pub fn alphas_or_default(alphas: Option<&[f64]>) -> Result<Vec<f64>, RidgeError> {
+    match alphas {
+        None => Ok(default_alphas()),
+        Some([]) => Err(RidgeError::NoAlphas),
+        Some(a) => match a.iter().find(|x| !(**x > 0.0 && x.is_finite())) {
+            Some(&bad) => Err(RidgeError::BadAlpha(bad)),
+            None => Ok(a.to_vec()),
+        },
+    }
+}
+
 /// Why the ridge classifier could not be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RidgeError {
@@ -239,6 +255,18 @@ impl RidgeClassifier {
                     .collect()
             })
             .collect())
+    }
+
+    /// What the penalty selection saw, for a stage's `ridge.json`: the chosen penalty, each
+    /// penalty's mean squared leave-one-out error, the decomposition and the target count.
+    pub fn record(&self, alphas: &[f64]) -> serde_json::Value {
+        serde_json::json!({
+            "alpha": self.alpha,
+            "alphas": alphas,
+            "loo_mse": self.scores.iter().map(|s| -s).collect::<Vec<_>>(),
+            "decomposition": format!("{:?}", self.mode).to_lowercase(),
+            "targets": self.targets,
+        })
     }
 
     /// The predicted class index of a decision row: the sign for two classes, else the first

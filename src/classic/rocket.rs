@@ -1,12 +1,18 @@
 //! The ROCKET-family transforms on a whole dataset: fitted on TRAIN, applied to every split,
-//! producing the feature table the ridge classifier (or any `features_classify` classifier) reads.
+//! producing the feature table the ridge classifier (or any `features_classify` classifier) reads;
+//! and each method's own classifier on them (the ridge; QUANT's extremely randomised trees).
 
-use super::feature_models::FeatureRows;
+use std::path::Path;
+
+use super::extra_trees::{ExtraTrees, ExtraTreesParams, TreeError, argmax};
+use super::feature_file::{FeatureFileError, Header, Reader, SplitHeader, Writer};
 use super::features::FeatureTable;
 use super::hydra::{Hydra, SparseScaler};
 use super::minirocket::{BiasMode, MiniRocket, RocketError};
 use super::multirocket::MultiRocket;
-use super::ridge::{RidgeError, RidgeFitPredict, ScaledRidge};
+use super::quant::Quant;
+use super::random_kernels::Rocket;
+use super::ridge::{RidgeError, RidgeFitPredict, ScaledRidge, Scaler};
 use crate::data::dataset::{Dataset, Split};
 
 /// Default number of MiniRocket features (the reference's `num_features = 10_000`).
@@ -34,6 +40,26 @@ pub enum RocketTransform {
         g: usize,
         seed: u64,
     },
+    /// ROCKET's random kernels (PPV and max of each), on z-normalised series if `normalise`.
+    Rocket {
+        num_kernels: usize,
+        normalise: bool,
+        seed: u64,
+    },
+    /// MultiRocket-Hydra: Hydra's features (sparse-scaled) beside MultiRocket's (standardised).
+    MrHydra {
+        k: usize,
+        g: usize,
+        num_features: usize,
+        max_dilations_per_kernel: usize,
+        bias: BiasMode,
+        first_difference: bool,
+    },
+    /// QUANT's interval quantiles (no randomness).
+    Quant {
+        depth: usize,
+        divisor: usize,
+    },
 }
 
 impl RocketTransform {
@@ -50,13 +76,16 @@ impl RocketTransform {
     pub fn with_seed(&self, seed: u64) -> RocketTransform {
         let mut t = self.clone();
         match &mut t {
-            RocketTransform::MiniRocket { bias, .. } | RocketTransform::MultiRocket { bias, .. } => {
+            RocketTransform::MiniRocket { bias, .. }
+            | RocketTransform::MultiRocket { bias, .. }
+            | RocketTransform::MrHydra { bias, .. } => {
                 *bias = match bias {
                     BiasMode::Random { .. } => BiasMode::Random { seed },
                     BiasMode::Deterministic { .. } => BiasMode::Deterministic { seed },
                 };
             }
-            RocketTransform::Hydra { seed: s, .. } => *s = seed,
+            RocketTransform::Hydra { seed: s, .. } | RocketTransform::Rocket { seed: s, .. } => *s = seed,
+            RocketTransform::Quant { .. } => {}
         }
         t
     }
@@ -67,6 +96,9 @@ impl RocketTransform {
             RocketTransform::MiniRocket { .. } => "minirocket",
             RocketTransform::MultiRocket { .. } => "multirocket",
             RocketTransform::Hydra { .. } => "hydra",
+            RocketTransform::Rocket { .. } => "rocket",
+            RocketTransform::MrHydra { .. } => "mr_hydra",
+            RocketTransform::Quant { .. } => "quant",
         }
     }
 }
@@ -78,6 +110,10 @@ pub enum RocketRunError {
     Transform(#[from] RocketError),
     #[error(transparent)]
     Ridge(#[from] RidgeError),
+    #[error(transparent)]
+    Trees(#[from] TreeError),
+    #[error(transparent)]
+    File(#[from] FeatureFileError),
 }
 
 /// A fitted transform.
@@ -85,6 +121,9 @@ enum Fitted {
     Mini(MiniRocket),
     Multi(MultiRocket),
     Hydra(Hydra),
+    Rocket(Rocket),
+    MrHydra(Hydra, MultiRocket),
+    Quant(Quant),
 }
 
 impl Fitted {
@@ -93,6 +132,9 @@ impl Fitted {
             Fitted::Mini(m) => m.num_features(),
             Fitted::Multi(m) => m.num_features(),
             Fitted::Hydra(m) => m.num_features(),
+            Fitted::Rocket(m) => m.num_features(),
+            Fitted::MrHydra(h, m) => h.num_features() + m.num_features(),
+            Fitted::Quant(m) => m.num_features(),
         }
     }
     fn apply(&self, x: &[f64], n: usize) -> Result<Vec<f32>, RocketError> {
@@ -100,13 +142,39 @@ impl Fitted {
             Fitted::Mini(m) => m.transform(x, n),
             Fitted::Multi(m) => m.transform(x, n),
             Fitted::Hydra(m) => m.transform(x, n),
+            Fitted::Rocket(m) => m.transform(x, n),
+            Fitted::Quant(m) => m.transform(x, n),
+            Fitted::MrHydra(h, m) => {
+                let (a, b) = (h.transform(x, n)?, m.transform(x, n)?);
+                let (wa, wb) = (h.num_features(), m.num_features());
+                let mut out = Vec::with_capacity(n * (wa + wb));
+                for i in 0..n {
+                    out.extend_from_slice(&a[i * wa..(i + 1) * wa]);
+                    out.extend_from_slice(&b[i * wb..(i + 1) * wb]);
+                }
+                Ok(out)
+            }
         }
     }
+    /// [`Fitted::apply`] in `f64`.
+    fn apply64(&self, x: &[f64], n: usize) -> Result<Vec<f64>, RocketError> {
+        Ok(self.apply(x, n)?.into_iter().map(f64::from).collect())
+    }
+}
+
+fn univariate(method: &'static str, dims: usize) -> Result<(), RocketError> {
+    if dims != 1 {
+        return Err(RocketError::UnivariateOnly { method, channels: dims });
+    }
+    Ok(())
 }
 
 fn fit(ds: &Dataset, t: &RocketTransform) -> Result<Fitted, RocketError> {
     let (n, dims, len) = (ds.train.n, ds.train.dims, ds.train.len);
     let x = &ds.train.values;
+    if n == 0 {
+        return Err(RocketError::EmptyTrain);
+    }
     Ok(match t {
         RocketTransform::MiniRocket { num_features, max_dilations_per_kernel, bias } => {
             Fitted::Mini(MiniRocket::fit(x, n, dims, len, *num_features, *max_dilations_per_kernel, *bias)?)
@@ -122,12 +190,83 @@ fn fit(ds: &Dataset, t: &RocketTransform) -> Result<Fitted, RocketError> {
             )?)
         }
         RocketTransform::Hydra { k, g, seed } => {
-            if dims != 1 {
-                return Err(RocketError::UnivariateOnly { method: "Hydra", channels: dims });
-            }
+            univariate("Hydra", dims)?;
             Fitted::Hydra(Hydra::new(len, *k, *g, *seed)?)
         }
+        RocketTransform::Rocket { num_kernels, normalise, seed } => {
+            Fitted::Rocket(Rocket::generate(dims, len, *num_kernels, *normalise, *seed)?)
+        }
+        RocketTransform::MrHydra { k, g, num_features, max_dilations_per_kernel, bias, first_difference } => {
+            univariate("MultiRocket-Hydra", dims)?;
+            let seed = match bias {
+                BiasMode::Random { seed } | BiasMode::Deterministic { seed } => *seed,
+            };
+            let hydra = Hydra::new(len, *k, *g, seed)?;
+            let multi = MultiRocket::fit(
+                x,
+                (n, dims, len),
+                *num_features,
+                *max_dilations_per_kernel,
+                *first_difference,
+                *bias,
+            )?;
+            Fitted::MrHydra(hydra, multi)
+        }
+        RocketTransform::Quant { depth, divisor } => Fitted::Quant(Quant::fit(dims, len, *depth, *divisor)?),
     })
+}
+
+/// What the reference does to the features between the transform and the ridge, fitted on
+/// TRAIN: nothing here (the ridge standardises), Hydra's sparse scaler, or for MultiRocket-Hydra
+/// the sparse scaler on Hydra's block and `StandardScaler` on MultiRocket's.
+enum Post {
+    None,
+    Sparse(SparseScaler),
+    Split { hydra: usize, sparse: SparseScaler, scaler: Scaler },
+}
+
+impl Post {
+    fn fit(f: &Fitted, train: &[f64], n: usize) -> Post {
+        let width = f.width();
+        match f {
+            Fitted::Hydra(_) => Post::Sparse(SparseScaler::fit(train, n, width)),
+            Fitted::MrHydra(h, _) => {
+                let hydra = h.num_features();
+                let (mut a, mut b) = (Vec::with_capacity(n * hydra), Vec::with_capacity(n * (width - hydra)));
+                for row in train.chunks(width) {
+                    a.extend_from_slice(&row[..hydra]);
+                    b.extend_from_slice(&row[hydra..]);
+                }
+                Post::Split {
+                    hydra,
+                    sparse: SparseScaler::fit(&a, n, hydra),
+                    scaler: Scaler::fit(&b, n, width - hydra),
+                }
+            }
+            _ => Post::None,
+        }
+    }
+
+    /// Rows of the transform's width, in place.
+    fn apply(&self, rows: &mut [f64]) {
+        match self {
+            Post::None => {}
+            Post::Sparse(s) => s.apply(rows),
+            Post::Split { hydra, sparse, scaler } => {
+                let width = hydra + scaler.scale.len();
+                for row in rows.chunks_mut(width) {
+                    let (a, b) = row.split_at_mut(*hydra);
+                    sparse.apply(a);
+                    scaler.apply(b);
+                }
+            }
+        }
+    }
+
+    /// Whether the ridge still standardises (the features arrive unscaled).
+    fn standardise(&self) -> bool {
+        matches!(self, Post::None)
+    }
 }
 
 fn same_shape(ds: &Dataset, s: &Split) -> Result<(), RocketError> {
@@ -138,74 +277,136 @@ fn same_shape(ds: &Dataset, s: &Split) -> Result<(), RocketError> {
     Ok(())
 }
 
-/// Fits the transform on TRAIN and applies it to TRAIN, the validation split and TEST. Hydra's
+/// Fits the transform on TRAIN and writes its features of TRAIN, the validation split and TEST
+/// to an `f32` feature file ([`super::feature_file`]), TEST a chunk of series at a time. Hydra's
 /// features leave already through its sparse scaler (fitted on TRAIN), as its reference feeds
-/// them to the classifier.
-pub fn transform_dataset(ds: &Dataset, t: &RocketTransform) -> Result<FeatureTable, RocketRunError> {
+/// them to the classifier; MultiRocket-Hydra's through both its scalers. Returns the width.
+pub fn transform_to_file(ds: &Dataset, t: &RocketTransform, path: &Path) -> Result<usize, RocketRunError> {
     let fitted = fit(ds, t)?;
     let width = fitted.width();
-    let features = |s: &Split| -> Result<Vec<f64>, RocketError> {
-        same_shape(ds, s)?;
-        Ok(fitted.apply(&s.values, s.n)?.into_iter().map(f64::from).collect())
-    };
-    let mut train = features(&ds.train)?;
-    let sparse = matches!(fitted, Fitted::Hydra(_)).then(|| SparseScaler::fit(&train, ds.train.n, width));
-    let finish = |mut v: Vec<f64>, s: &Split| {
-        if let Some(sc) = &sparse {
-            sc.apply(&mut v);
-        }
-        FeatureRows { n: s.n, width, values: v, labels: s.labels.clone() }
-    };
-    if let Some(sc) = &sparse {
-        sc.apply(&mut train);
-    }
-    let train = FeatureRows { n: ds.train.n, width, values: train, labels: ds.train.labels.clone() };
-    let validation = match &ds.validation {
-        Some(v) => Some(finish(features(v)?, v)),
-        None => None,
-    };
-    let test = finish(features(&ds.test)?, &ds.test);
-    Ok(FeatureTable {
+    let splits: Vec<(&str, &Split)> =
+        [("train", Some(&ds.train)), ("validation", ds.validation.as_ref()), ("test", Some(&ds.test))]
+            .into_iter()
+            .filter_map(|(name, s)| s.map(|s| (name, s)))
+            .collect();
+    let header = Header {
         dataset: ds.name.clone(),
         classes: ds.classes.clone(),
         names: (0..width).map(|i| format!("{}_{i}", t.name())).collect(),
-        train,
-        validation,
-        test,
-    })
+        prescaled: matches!(fitted, Fitted::Hydra(_) | Fitted::MrHydra(..)),
+        splits: splits
+            .iter()
+            .map(|(name, s)| SplitHeader { name: name.to_string(), n: s.n, width, labels: s.labels.clone() })
+            .collect(),
+    };
+    let mut out = Writer::create(path, header)?;
+    let mut train = fitted.apply64(&ds.train.values, ds.train.n)?;
+    let post = Post::fit(&fitted, &train, ds.train.n);
+    post.apply(&mut train);
+    out.rows(&train.iter().map(|v| *v as f32).collect::<Vec<_>>())?;
+    drop(train);
+    for (_, s) in &splits[1..] {
+        same_shape(ds, s)?;
+        let w = (s.dims * s.len).max(1);
+        for chunk in s.values.chunks(TEST_CHUNK * w) {
+            let n = chunk.len() / w;
+            if matches!(post, Post::None) {
+                out.rows(&fitted.apply(chunk, n)?)?;
+            } else {
+                let mut f = fitted.apply64(chunk, n)?;
+                post.apply(&mut f);
+                out.rows(&f.iter().map(|v| *v as f32).collect::<Vec<_>>())?;
+            }
+        }
+    }
+    out.finish()?;
+    Ok(width)
+}
+
+/// [`ridge_on_table`] on an `f32` feature file, TEST read and predicted a chunk at a time.
+pub fn ridge_on_file(path: &Path, alphas: &[f64], standardise: bool) -> Result<RidgeFitPredict, RocketRunError> {
+    let start = std::time::Instant::now();
+    let mut file = Reader::open(path)?;
+    let train = file.rows64("train")?;
+    let fitted = ScaledRidge::fit_scaled(train.values, train.n, train.width, &train.labels, alphas, standardise)?;
+    let fit_time = start.elapsed();
+    let (mut scores, mut failed) = (Vec::new(), None);
+    file.for_each_chunk("test", TEST_CHUNK, |rows, _| {
+        match fitted.decision(rows.iter().map(|v| f64::from(*v)).collect()) {
+            Ok(d) => scores.extend(d),
+            Err(e) => failed = Some(e),
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let predicted = scores.iter().map(|d| fitted.model.class_of(d)).collect();
+    Ok(RidgeFitPredict { model: fitted.model, predicted, scores, fit_time, predict_time: start.elapsed() - fit_time })
 }
 
 /// Series of TEST transformed at a time by [`classify_dataset`], bounding its memory.
 const TEST_CHUNK: usize = 256;
 
+/// TEST in chunks of [`TEST_CHUNK`] series.
+fn test_chunks(ds: &Dataset) -> Result<impl Iterator<Item = (&[f64], usize)>, RocketError> {
+    same_shape(ds, &ds.test)?;
+    let w = (ds.test.dims * ds.test.len).max(1);
+    Ok(ds.test.values.chunks(TEST_CHUNK * w).map(move |c| (c, c.len() / w)))
+}
+
 /// Transform + ridge in one pass, TEST in chunks (the features of TEST are never all held): the
-/// same numbers as [`transform_dataset`] followed by [`ridge_on_table`].
+/// same numbers as [`transform_to_file`] followed by [`ridge_on_file`] (bit for bit where the
+/// features are `f32` already, i.e. all but Hydra's and MultiRocket-Hydra's scaled ones).
 pub fn classify_dataset(ds: &Dataset, t: &RocketTransform, alphas: &[f64]) -> Result<RidgeFitPredict, RocketRunError> {
     let start = std::time::Instant::now();
     let fitted = fit(ds, t)?;
     let width = fitted.width();
-    let mut train: Vec<f64> = fitted.apply(&ds.train.values, ds.train.n)?.into_iter().map(f64::from).collect();
-    // Hydra: its sparse scaler instead of the standard one (the references' pipelines).
-    let sparse = matches!(fitted, Fitted::Hydra(_)).then(|| SparseScaler::fit(&train, ds.train.n, width));
-    if let Some(sc) = &sparse {
-        sc.apply(&mut train);
-    }
-    let ridge = ScaledRidge::fit_scaled(train, ds.train.n, width, &ds.train.labels, alphas, sparse.is_none())?;
+    let mut train = fitted.apply64(&ds.train.values, ds.train.n)?;
+    let post = Post::fit(&fitted, &train, ds.train.n);
+    post.apply(&mut train);
+    let ridge = ScaledRidge::fit_scaled(train, ds.train.n, width, &ds.train.labels, alphas, post.standardise())?;
     let fit_time = start.elapsed();
-    same_shape(ds, &ds.test)?;
-    let w = ds.test.dims * ds.test.len;
     let mut scores = Vec::with_capacity(ds.test.n);
-    for chunk in ds.test.values.chunks(TEST_CHUNK * w.max(1)) {
-        let n = chunk.len() / w.max(1);
-        let mut f: Vec<f64> = fitted.apply(chunk, n)?.into_iter().map(f64::from).collect();
-        if let Some(sc) = &sparse {
-            sc.apply(&mut f);
-        }
+    for (chunk, n) in test_chunks(ds)? {
+        let mut f = fitted.apply64(chunk, n)?;
+        post.apply(&mut f);
         scores.extend(ridge.decision(f)?);
     }
     let predicted = scores.iter().map(|d| ridge.model.class_of(d)).collect();
     let predict_time = start.elapsed() - fit_time;
     Ok(RidgeFitPredict { model: ridge.model, predicted, scores, fit_time, predict_time })
+}
+
+/// A forest's predictions of TEST.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestFitPredict {
+    pub predicted: Vec<usize>,
+    /// Class proportions per test row, one per class of the dataset.
+    pub proba: Vec<Vec<f64>>,
+    pub fit_time: std::time::Duration,
+    pub predict_time: std::time::Duration,
+}
+
+/// A transform (QUANT's, or any other) + extremely randomised trees, TEST in chunks.
+pub fn forest_dataset(
+    ds: &Dataset,
+    t: &RocketTransform,
+    params: &ExtraTreesParams,
+) -> Result<ForestFitPredict, RocketRunError> {
+    let start = std::time::Instant::now();
+    let fitted = fit(ds, t)?;
+    let width = fitted.width();
+    let train = fitted.apply(&ds.train.values, ds.train.n)?;
+    let forest = ExtraTrees::fit(&train, ds.train.n, width, &ds.train.labels, ds.classes.len(), params)?;
+    drop(train);
+    let fit_time = start.elapsed();
+    let mut proba = Vec::with_capacity(ds.test.n);
+    for (chunk, n) in test_chunks(ds)? {
+        proba.extend(forest.predict_proba_rows(&fitted.apply(chunk, n)?)?);
+    }
+    let predicted = proba.iter().map(|p| argmax(p)).collect();
+    Ok(ForestFitPredict { predicted, proba, fit_time, predict_time: start.elapsed() - fit_time })
 }
 
 /// The ridge classifier of the ROCKET papers on a feature table: TRAIN-scaled (unless

@@ -6,11 +6,12 @@ use super::artifact::{PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing, timing
 use super::features::{FEATURE_TABLE_FILE, read_features};
 use super::kind::{Params, StageContext, StageError, TypedStage};
 use super::params::StageParams;
-use super::rocket_classify::ridge_record;
 use super::spec::{InputSpec, OutputSpec};
+use crate::classic::feature_file::{Reader, is_f32_file};
 use crate::classic::feature_models::{Classifier, DEFAULT_SVM_EPOCHS, fit_predict};
-use crate::classic::ridge::default_alphas;
-use crate::classic::rocket::{class_scores, ridge_on_table};
+use crate::classic::features::FeatureTable;
+use crate::classic::ridge::{ALPHAS_EXPECTED, alphas_or_default};
+use crate::classic::rocket::{class_scores, ridge_on_file, ridge_on_table};
 use crate::param_name;
 
 pub struct FeaturesClassify;
@@ -19,17 +20,6 @@ const CLASSIFIERS: &[&str] = &["linear_svm", "rbf_svm", "random_forest", "ridge_
 
 /// The ridge selection record (`ridge_cv` only).
 const RIDGE_FILE: &str = "ridge.json";
-
-/// The ridge penalties: `alphas` if given, else `logspace(-3, 3, 10)`.
-pub fn ridge_alphas(alphas: Option<&[f64]>, name: &'static str) -> Result<Vec<f64>, StageError> {
-    match alphas {
-        None => Ok(default_alphas()),
-        Some(a) if a.is_empty() || a.iter().any(|x| !(*x > 0.0 && x.is_finite())) => {
-            Err(StageError::param(name, "a non-empty array of positive numbers"))
-        }
-        Some(a) => Ok(a.to_vec()),
-    }
-}
 
 crate::stage_params! {
     /// Parameters of `features_classify`.
@@ -52,7 +42,7 @@ crate::stage_params! {
         pub seed: i64 [Int = 0],
         /// ridge_cv: penalties searched by leave-one-out (absent = logspace(-3, 3, 10))
         pub alphas: Option<Vec<f64>> [List(Float), optional],
-        /// ridge_cv: divide each feature by its TRAIN sd first (absent = true; Hydra's features arrive scaled)
+        /// ridge_cv: divide each feature by its TRAIN sd first (absent = true, except for a transform's Hydra or MR-Hydra features, which arrive scaled)
         pub standardise: Option<bool> [Bool, optional],
         /// the method name in results tables
         pub label: String [Str = "${stage}"],
@@ -157,7 +147,7 @@ impl TypedStage for FeaturesClassify {
             return run_ridge(ctx, p);
         }
         let model = classifier(p)?;
-        let t = read_features(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
+        let t = read_table(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
         ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
         let r = fit_predict(&t.train, &t.test, t.classes.len(), &model)
             .map_err(|e| StageError::failed(format!("{}: {e}", t.dataset)))?;
@@ -176,23 +166,44 @@ impl TypedStage for FeaturesClassify {
     }
 }
 
+/// A `features` table (postcard, f64) or a `transform` one (f32 rows), as an f64 table.
+fn read_table(path: &std::path::Path) -> Result<FeatureTable, StageError> {
+    let failed = |e: crate::classic::feature_file::FeatureFileError| StageError::failed(e.to_string());
+    if is_f32_file(path).map_err(failed)? {
+        return Reader::open(path).and_then(Reader::table64).map_err(failed);
+    }
+    read_features(path)
+}
+
 /// `ridge_cv`: StandardScaler(with_mean=False) + RidgeClassifierCV on the table (no further
-/// standardisation: the scaler is the reference pipeline's).
+/// standardisation: the scaler is the reference pipeline's). A `transform` table is read a chunk
+/// of TEST rows at a time.
 fn run_ridge(ctx: &StageContext<'_>, p: &FeaturesClassifyParams) -> Result<(), StageError> {
-    let alphas = ridge_alphas(p.alphas.as_deref(), param_name!(FeaturesClassifyParams, alphas))?;
-    let t = read_features(ctx.input("features")?.file(FEATURE_TABLE_FILE)?)?;
-    ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
-    let standardise = p.standardise.unwrap_or(true);
-    let r = ridge_on_table(&t, &alphas, standardise).map_err(|e| StageError::failed(format!("{}: {e}", t.dataset)))?;
-    write_json(&ctx.output(RIDGE_FILE), &ridge_record(&r.model, &alphas))?;
+    let alphas = alphas_or_default(p.alphas.as_deref())
+        .map_err(|_| StageError::param(param_name!(FeaturesClassifyParams, alphas), ALPHAS_EXPECTED))?;
+    let path = ctx.input("features")?.file(FEATURE_TABLE_FILE)?;
+    let failed = |e: &dyn std::fmt::Display| StageError::failed(format!("{}: {e}", path.display()));
+    let (dataset, classes, truth, r) = if is_f32_file(path).map_err(|e| failed(&e))? {
+        let h = Reader::open(path).map_err(|e| failed(&e))?.header;
+        let truth = h.split("test").map(|s| s.labels.clone()).unwrap_or_default();
+        ctx.report(None, format!("{} features, TEST streamed", h.names.len()));
+        let r = ridge_on_file(path, &alphas, p.standardise.unwrap_or(!h.prescaled)).map_err(|e| failed(&e))?;
+        (h.dataset, h.classes, truth, r)
+    } else {
+        let t = read_features(path)?;
+        ctx.report(None, format!("{} training rows × {} features", t.train.n, t.train.width));
+        let r = ridge_on_table(&t, &alphas, p.standardise.unwrap_or(true)).map_err(|e| failed(&e))?;
+        (t.dataset, t.classes, t.test.labels, r)
+    };
+    write_json(&ctx.output(RIDGE_FILE), &r.model.record(&alphas))?;
     let preds = Predictions {
-        dataset: t.dataset.clone(),
+        dataset,
         method: p.label.clone(),
         protocol: format!("fit on TRAIN; ridge penalty {} chosen by leave-one-out on TRAIN", r.model.alpha),
-        classes: t.classes.clone(),
-        truth: t.test.labels.clone(),
+        scores: Some(class_scores(&r, classes.len())),
+        classes,
+        truth,
         predicted: r.predicted.clone(),
-        scores: Some(class_scores(&r, t.classes.len())),
         selection_loss: Some(-r.model.scores[r.model.alpha_index]),
     };
     // the features were made upstream: this is the ridge's own fit, not the pipeline's

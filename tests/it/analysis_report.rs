@@ -17,7 +17,7 @@ fn baselines_end_with_analysis_cd_diagram_and_report() {
     assert!(md.contains("| 4 | 1NN-ED | 4.1250 |"), "{md}");
     assert!(md.contains("| 1NN-ED | 1NN-DTW | 3/1/0 |"), "{md}");
     let json: serde_json::Value = serde_json::from_str(&published(&out, "analyze/analysis.json")).unwrap();
-    assert_eq!(json["methods"].as_array().unwrap().len(), 6);
+    assert_eq!(json["methods"].as_array().unwrap().len(), 9);
     // MPCE is known because the pipeline knows each dataset's classes.
     assert!(json["mpce"][0].as_f64().unwrap() > 0.0);
     let svg = published(&out, "analyze/cd.svg");
@@ -33,7 +33,7 @@ fn baselines_end_with_analysis_cd_diagram_and_report() {
     assert!(html.contains("Multiple comparison matrix") && html.contains("one point per dataset"), "MCM and scatter");
     assert!(md.contains("Statistics: mode `float`"), "{md}");
     assert!(md.contains("the pipeline's evaluation records"), "{md}");
-    assert_eq!(html.matches("true class").count(), 24, "one confusion matrix per evaluation (6 methods × 4 datasets)");
+    assert_eq!(html.matches("true class").count(), 36, "one confusion matrix per evaluation (9 methods × 4 datasets)");
     assert!(html.contains("Stage timings") && html.contains("<td>nn_dtw[dataset=Coffee]</td>"));
     for external in ["src=\"http", "href=\"http", "<link", "<script"] {
         assert!(!html.contains(external), "self-contained: found {external}");
@@ -82,9 +82,14 @@ missing = "intersect"
     );
     let out = p.run(&pipeline);
     let md = published(&out, "analyze/analysis.md");
-    assert!(md.contains("Comparison of 7 methods on 4 datasets"), "{md}");
+    assert!(md.contains("Comparison of 10 methods on 4 datasets"), "{md}");
     assert!(md.contains("| 4 | ResNet (paper) |"), "{md}");
-    assert!(md.contains("no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%, MiniRocket, MultiRocket, Hydra: Adiac"), "{md}");
+    assert!(
+        md.contains(
+            "no result for 1NN-ED, 1NN-DTW, 1NN-DTW-10%, MiniRocket, MultiRocket, Hydra, ROCKET, MR-Hydra, QUANT: Adiac"
+        ),
+        "{md}"
+    );
 
     // Editing the published table reruns the analysis (and the report), nothing else.
     std::fs::write(
@@ -225,7 +230,7 @@ include = ["{base}"]
 main = "analyze"
 
 [stages.analyze]
-external = [{{ file = "{rocket}", score = "accuracy_mean", method = "ROCKET" }}, "{dl4tsc}"]
+external = [{{ file = "{rocket}", score = "accuracy_mean", method = "ROCKET (paper)" }}, "{dl4tsc}"]
 missing = "intersect"
 correction = true
 alternative = "greater"
@@ -238,7 +243,7 @@ mode = "exact"
     );
     let out = p.run(&pipeline);
     let md = published(&out, "analyze/analysis.md");
-    assert!(md.contains("Comparison of 15 methods on 4 datasets"), "{md}");
+    assert!(md.contains("Comparison of 18 methods on 4 datasets"), "{md}");
     assert!(
         md.contains("mode `exact`") && md.contains("continuity correction on") && md.contains("alternative `greater`"),
         "{md}"
