@@ -463,7 +463,8 @@ fn resample_method(name: &str) -> tscpipe::classic::rocket::RocketTransform {
 }
 
 /// Opt-in (`TSCPIPE_ROCKET_RESAMPLES=1`, minutes per method; `=rocket,quant` picks methods):
-/// the mean accuracy over aeon's 30 stratified resamples within 0.01 of the published means.
+/// the mean accuracy over aeon's 30 stratified resamples within 0.01 of the published means
+/// (QUANT: 0.02, see below).
 /// Prints the table.
 #[test]
 fn resample_means_match_the_published_ones() {
@@ -507,10 +508,14 @@ fn resample_means_match_the_published_ones() {
                 let right = predicted.iter().zip(&s.test.labels).filter(|(a, b)| a == b).count();
                 mean += right as f64 / s.test.n as f64 / draws.len() as f64;
             }
+            // QUANT's published means are over the authors' own 30 resamples (only resample 0,
+            // the archive's split, is aeon's): two sets of 30 ArrowHead splits differ by about
+            // 0.01 in mean (sd 0.04 per split), so QUANT gets 0.02.
+            let tolerance = if *method == "quant" { 0.02 } else { 0.01 };
             match published {
                 Some(p) => {
                     cells.push(format!("{mean:.4} ({})", p[d]));
-                    if (mean - p[d]).abs() > 0.01 {
+                    if (mean - p[d]).abs() > tolerance {
                         failures.push(format!("{name} {method}: {mean:.4} vs published {}", p[d]));
                     }
                 }
