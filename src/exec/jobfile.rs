@@ -93,12 +93,24 @@ pub enum JobError {
     )]
     OtherVersion { program: String, kind: String, here: u32, there: u32 },
     #[error(transparent)]
-    Cache(#[from] crate::cache::CacheError),
+    Cache(Box<crate::cache::CacheError>),
     /// An input blob that is neither in the shared cache nor on the remote.
     #[error("input `{name}` from `{from}`: {source}")]
-    Input { name: String, from: String, source: crate::cache::store::BlobError },
+    Input { name: String, from: String, source: Box<crate::cache::store::BlobError> },
     #[error(transparent)]
-    Exec(#[from] ExecError),
+    Exec(Box<ExecError>),
+}
+
+impl From<crate::cache::CacheError> for JobError {
+    fn from(e: crate::cache::CacheError) -> Self {
+        JobError::Cache(Box::new(e))
+    }
+}
+
+impl From<ExecError> for JobError {
+    fn from(e: ExecError) -> Self {
+        JobError::Exec(Box::new(e))
+    }
 }
 
 pub(crate) fn job_error(msg: impl Into<String>) -> ExecError {
@@ -242,7 +254,7 @@ fn run_spec(spec: &JobSpec, registry: &Registry, cancel: &AtomicBool) -> Result<
                 cache.ensure_blob(digest).map_err(|source| JobError::Input {
                     name: name.clone(),
                     from: a.from.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 files.insert(n.clone(), cache.blob_path(digest));
             }
