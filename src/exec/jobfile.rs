@@ -93,13 +93,24 @@ pub enum JobError {
     )]
     OtherVersion { program: String, kind: String, here: u32, there: u32 },
     #[error(transparent)]
-    Cache(#[from] crate::cache::CacheError),
-    /// An input blob that is neither in the shared cache nor on the remote (boxed: the error
-    /// every job function returns stays small).
+    Cache(Box<crate::cache::CacheError>),
+    /// An input blob that is neither in the shared cache nor on the remote.
     #[error("input `{name}` from `{from}`: {source}")]
     Input { name: String, from: String, source: Box<crate::cache::store::BlobError> },
     #[error(transparent)]
-    Exec(#[from] ExecError),
+    Exec(Box<ExecError>),
+}
+
+impl From<crate::cache::CacheError> for JobError {
+    fn from(e: crate::cache::CacheError) -> Self {
+        JobError::Cache(Box::new(e))
+    }
+}
+
+impl From<ExecError> for JobError {
+    fn from(e: ExecError) -> Self {
+        JobError::Exec(Box::new(e))
+    }
 }
 
 pub(crate) fn job_error(msg: impl Into<String>) -> ExecError {
