@@ -173,6 +173,13 @@ put() { # ROW COL VALUE
   [ -n "${seen["c|$c"]-}" ] || { cols+=("$c"); seen["c|$c"]=1; }
   cell["$r|$c"]="$3"
 }
+# The order of the table; rows and columns that get no value are left out.
+for r in "tscpipe devices" "libdevice (CUDA_PATH)" "PyTorch" \
+  "LSTM-FCN step B=50 T=150, random data (ms)" "LSTM-FCN step B=128 T=500, random data (ms)" \
+  "LSTM-FCN step B=50 T=150, train stage on GunPoint (ms)" "InceptionTime step B=50 T=150, train stage on GunPoint (ms)"; do
+  rows+=("$r"); seen["r|$r"]=1
+done
+for c in "$device" "torch (cuda)" "$device / torch" "$reference"; do cols+=("$c"); seen["c|$c"]=1; done
 
 # Where the CUDA kernels find libdevice: CUDA_PATH, a toolkit, else the carried copy.
 if [[ "$device" == cuda* ]]; then
@@ -267,8 +274,9 @@ torch_steps() {
       read -r b t <<<"$size"
       v=$(sed -n "s/^torch $m B=$b T=$t: \([0-9.]*\) ms\$/\1/p" "$dir/torch.txt")
       v="${v:-$(why "$rc")}"
-      put "$label step B=$b T=$t, random data (ms)" "$col" "$v"
-      # The train stage's one-step epochs compare with the same step in PyTorch.
+      # tscpipe times LSTM-FCN alone on random data (`devices --bench`); the train stage's
+      # one-step epochs compare with the same step at B=50.
+      if [ "$m" = lstm_fcn ]; then put "$label step B=$b T=$t, random data (ms)" "$col" "$v"; fi
       if [ "$b" = 50 ]; then put "$label step B=50 T=150, train stage on GunPoint (ms)" "$col" "$v"; fi
     done
   done
@@ -280,7 +288,7 @@ repro() { # DEVICE DIR LABEL
   mkdir -p "$dir"
   local narrow=()
   [ -z "$full" ] && narrow=(--set 'matrix.dataset=["GunPoint"]' --set 'matrix.cells=[8]')
-  say "quick reproduction on $d ($3)"
+  say "quick reproduction on $d$3"
   t0=$(now)
   bounded "$limit" "$bin" run pipelines/paper_repro.toml --profile quick --device "$d" ${narrow[@]+"${narrow[@]}"} \
     ${sets[@]+"${sets[@]}"} -j "$(nproc)" --json --cache-dir "$out/repro_${d//:/_}/cache" --results-dir "$dir/results" \
@@ -324,6 +332,7 @@ if [[ "$device" == cuda* ]]; then
   w=$(grep -E '^wgpu:[0-9]+ ' "$out/devices.txt" | grep -v ', software' | head -1 | cut -d' ' -f1 || true)
   if [ -n "$w" ]; then
     dir="$out/bench_${w//:/_}"; mkdir -p "$dir"; rc=0
+    put "tscpipe devices" "$w" "$(dev_line "$w")"
     say "LSTM-FCN training step on $w (B=50 only)"
     bounded 180 "$bin" devices --bench "$w" --small >"$dir/bench.txt" 2>"$dir/bench.err" || rc=$?
     v=$(sed -n 's/^step .* B=50 T=150: \([0-9.]*\) ms$/\1/p' "$dir/bench.txt")
@@ -341,12 +350,16 @@ for r in "${rows[@]}"; do
   fi
 done
 
+put "the check's wall time (s)" "$device" "$(( $(date +%s) - started ))"
+used_rows=(); used_cols=()
+for r in "${rows[@]}"; do for c in "${cols[@]}"; do [ -n "${cell["$r|$c"]-}" ] && { used_rows+=("$r"); break; }; done; done
+for c in "${cols[@]}"; do for r in "${rows[@]}"; do [ -n "${cell["$r|$c"]-}" ] && { used_cols+=("$c"); break; }; done; done
 {
-  printf '| measure |'; for c in "${cols[@]}"; do printf ' %s |' "$c"; done
-  printf '\n|---|'; for _ in "${cols[@]}"; do printf -- '---|'; done; printf '\n'
-  for r in "${rows[@]}"; do
+  printf '| measure |'; for c in "${used_cols[@]}"; do printf ' %s |' "$c"; done
+  printf '\n|---|'; for _ in "${used_cols[@]}"; do printf -- '---|'; done; printf '\n'
+  for r in "${used_rows[@]}"; do
     printf '| %s |' "$r"
-    for c in "${cols[@]}"; do v="${cell["$r|$c"]-}"; printf ' %s |' "${v:--}"; done
+    for c in "${used_cols[@]}"; do v="${cell["$r|$c"]-}"; printf ' %s |' "${v:--}"; done
     printf '\n'
   done
 } | tee "$out/table.md"
