@@ -132,8 +132,8 @@ LSTM-FCN reproduction on \`--device cuda\` with its test accuracies beside the C
 run again from its cache (nothing should execute); and the wgpu backend on the GPU where the
 binary has it and Vulkan is there. \`./gpu-check.sh --help\` lists the options.
 
-What is here: \`tscpipe.xz\` (the release binary, built with \`scripts/build-cuda.sh\`, stripped,
-$stripped_mib MiB unpacked; the script unpacks it), \`cuda/nvvm/libdevice/libdevice.10.bc\`
+What is here: \`tscpipe.xz\` (\`$(basename "$(dirname "$bin")")/$(basename "$bin")\` as \`scripts/build-cuda.sh\` built
+it, stripped, $stripped_mib MiB unpacked; the script unpacks it), \`cuda/nvvm/libdevice/libdevice.10.bc\`
 (NVIDIA's math library for the kernels' tanh, exp and sigmoid, from the PyPI wheel
 nvidia-cuda-nvcc-cu12; used through \`CUDA_PATH\` unless the machine has a CUDA toolkit or
 \`CUDA_PATH\` is set), the bundled datasets, pipelines and stdlib, and \`gpu_check_torch.py\`.
@@ -250,7 +250,7 @@ EOF
   if [ -z "$v" ]; then
     local msg
     msg=$(grep -h -m1 -io 'error[^"]*' "$dir/run.err" "$dir/events.jsonl" 2>/dev/null | head -1 | cut -c1-90 | tr '|' '/' || true)
-    v="$(why "$rc"): $msg"
+    if [ "$rc" = 0 ]; then v="no history.csv"; else v="$(why "$rc"): $msg"; fi
     tail -3 "$dir/run.err" >&2
   fi
   put "$3 step B=50 T=150, train stage on GunPoint (ms)" "$d" "$v"
