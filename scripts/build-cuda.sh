@@ -130,6 +130,6 @@ secs=$(($(date +%s) - start))
 bin="$target_dir/$out/tscpipe"
 stripped="$(mktemp)"
 strip -o "$stripped" "$bin"
-say "built in $((secs / 60)) min $((secs % 60)) s: $bin, $(du -m "$bin" | cut -f1) MiB ($(du -m "$stripped" | cut -f1) MiB stripped)"
+say "built in $((secs / 60)) min $((secs % 60)) s (CPU user and system of the build: $(times | tail -1)): $bin, $(du -m "$bin" | cut -f1) MiB ($(du -m "$stripped" | cut -f1) MiB stripped)"
 rm -f "$stripped"
 echo "$bin"
