@@ -225,16 +225,34 @@ pub(super) fn autotune_level() -> &'static str {
     }
 }
 
-/// Fails when the machine lacks the device (a wgpu adapter that is not there); CUDA devices are
-/// left to the driver to refuse.
+/// Fails when the machine lacks the device: a wgpu adapter that is not there, or (builds with
+/// `cuda`) no CUDA driver or no device `cuda:N`. Asked before any stage runs: cubecl's CUDA
+/// runtime panics on its device thread where the driver is missing.
 pub fn check_present(device: Device) -> Result<Device, ModelError> {
-    if let Device::Wgpu(i) = device {
-        adapter(i)?;
-        if cfg!(feature = "wgpu") {
-            wgpu_device(i)?;
+    match device {
+        Device::Wgpu(i) => {
+            adapter(i)?;
+            if cfg!(feature = "wgpu") {
+                wgpu_device(i)?;
+            }
         }
+        Device::Cuda(i) if cfg!(feature = "cuda") => cuda_present(cuda_devices(), i)?,
+        _ => {}
     }
     Ok(device)
+}
+
+/// [`check_present`] of `cuda:index` given what the driver said.
+fn cuda_present(driver: Result<CudaDevices, CudaUnavailable>, index: usize) -> Result<(), ModelError> {
+    let c = driver.map_err(|e| ModelError::Device(e.to_string()))?;
+    if index < c.devices.len() {
+        return Ok(());
+    }
+    Err(ModelError::Device(format!(
+        "the CUDA driver ({}) reports {} device(s), so there is no cuda:{index} (see `tscpipe devices`)",
+        driver_version(c.driver_version),
+        c.devices.len()
+    )))
 }
 
 /// Why the CUDA driver could not be asked.
@@ -424,6 +442,26 @@ mod tests {
             ]
         );
         assert_eq!(listed[3].identity(), "Vulkan/lavapipe/d");
+    }
+
+    #[test]
+    fn a_missing_cuda_driver_or_device_is_refused_with_the_reason() {
+        // What `libloading` says on a machine without the driver.
+        // SAFETY: loading a library that does not exist runs no code.
+        let missing = unsafe { libloading::Library::new("libtscpipe-no-such-driver.so.1") }.unwrap_err();
+        let e = cuda_present(Err(CudaUnavailable::NoDriver(missing)), 0).unwrap_err().to_string();
+        assert!(e.contains("no CUDA driver (") && e.contains("libtscpipe-no-such-driver.so.1"), "{e}");
+        let one = CudaDevices {
+            driver_version: 12040,
+            devices: vec![CudaDevice { index: 0, name: "GPU".into(), memory_bytes: 1 << 30 }],
+        };
+        assert!(cuda_present(Ok(one.clone()), 0).is_ok());
+        let e = cuda_present(Ok(one), 1).unwrap_err().to_string();
+        assert!(e.contains("12.4") && e.contains("1 device(s)") && e.contains("no cuda:1"), "{e}");
+        // A build without `cuda` refuses the device earlier (`Device::check_available`).
+        if !cfg!(feature = "cuda") {
+            assert!(check_present(Device::Cuda(0)).is_ok());
+        }
     }
 
     #[test]
