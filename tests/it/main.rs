@@ -11,6 +11,7 @@ mod cli;
 mod cnn_ts_pipeline;
 mod deep_pipeline;
 mod docs;
+mod ensembles;
 mod features_classic;
 mod interrupt;
 mod key_stability;
