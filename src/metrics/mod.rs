@@ -6,8 +6,6 @@
 //! the true or the predicted labels, and balanced accuracy is the mean recall over the classes
 //! that occur in the true labels.
 
-pub mod ensemble;
-
 use std::fmt::Write as _;
 use std::path::Path;
 

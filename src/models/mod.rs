@@ -25,6 +25,7 @@ pub mod cnn_ts;
 pub mod conv_bn;
 pub mod conv_gemm;
 pub mod device;
+pub mod ensemble;
 mod epoch_loop;
 pub mod fcn;
 pub mod fcn_block;

@@ -1,10 +1,10 @@
 //! `ensemble`: one classifier from several members' predictions, their class probabilities
-//! averaged and ties broken as aeon's InceptionTime / LITETime do (`metrics::ensemble`).
+//! averaged and ties broken as aeon's InceptionTime / LITETime do (`models::ensemble`).
 
 use super::artifact::{PREDICTIONS_FILE, Predictions, TIMING_FILE, Timing, read_json, timing_output, write_json};
 use super::kind::{StageContext, StageError, TypedStage};
 use super::spec::{InputSpec, OutputSpec};
-use crate::metrics::ensemble::{EnsembleError, Member, NonProbabilistic, combine, member_probabilities};
+use crate::models::ensemble::{EnsembleError, Member, NonProbabilistic, combine, member_probabilities};
 
 pub struct Ensemble;
 

@@ -1,4 +1,5 @@
-//! Ensembles of classifiers by averaging their class probabilities, as aeon's
+//! Ensembles of classifiers (any kind, not only the deep models) by averaging their class
+//! probabilities, as aeon's
 //! `InceptionTimeClassifier` / `LITETimeClassifier` do (`_predict_proba`: the members'
 //! probabilities summed in member order, divided by their number; `_predict`: the largest average
 //! with ties broken by `rng.choice(np.flatnonzero(prob == prob.max()))`, `rng =
@@ -130,7 +131,10 @@ mod tests {
         let a = vec![vec![0.9, 0.1], vec![0.2, 0.8]];
         let b = vec![vec![0.6, 0.4], vec![0.4, 0.6]];
         let c = combine(&[a, b], 0).unwrap();
-        assert_eq!(c.probabilities, vec![vec![(0.9 + 0.6) / 2.0, (0.1 + 0.4) / 2.0], vec![(0.2 + 0.4) / 2.0, (0.8 + 0.6) / 2.0]]);
+        assert_eq!(
+            c.probabilities,
+            vec![vec![(0.9 + 0.6) / 2.0, (0.1 + 0.4) / 2.0], vec![(0.2 + 0.4) / 2.0, (0.8 + 0.6) / 2.0]]
+        );
         assert_eq!((c.predicted, c.ties), (vec![0, 1], 0));
     }
 
