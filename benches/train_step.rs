@@ -9,6 +9,10 @@
 //!
 //! Run: `cargo bench --bench train_step` (add `-- --torch .venv-torch/bin/python` to run
 //! `benches/reference/lstm_fcn_step.py` side by side; see that script for installing torch).
+//!
+//! `-- --model inception_time` (or `lite`, `h_inception_time`) times one step of that network at
+//! its paper's size instead, at batch 64, univariate, length 500 (and GunPoint's B=50, T=150),
+//! beside `benches/reference/inception_step.py` in PyTorch when `--torch PYTHON` is given.
 
 mod common;
 
@@ -120,10 +124,56 @@ fn torch_step_ms(python: &str, b: usize, t: usize, steps: usize) -> Option<f64> 
     String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ms_per_step ")?.trim().parse().ok())
 }
 
+/// One step of InceptionTime / H-InceptionTime / LITE in PyTorch (`inception_step.py`).
+fn torch_model_step_ms(python: &str, model: &str, b: usize, t: usize, steps: usize) -> Option<f64> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference/inception_step.py");
+    let torch_model = if model == "lite" { "lite" } else { "inception_time" };
+    let args = ["--model", torch_model, "--batch", &b.to_string(), "--length", &t.to_string()];
+    let out = Command::new(python).arg(script).args(args).args(["--steps", &steps.to_string()]).output().ok()?;
+    if !out.status.success() {
+        eprintln!("torch reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("ms_per_step ")?.trim().parse().ok())
+}
+
+/// `--model NAME`: one training step of that network (paper sizes, two classes), ours then
+/// PyTorch's in the same run, and the ratio.
+fn model_bench(model: &str, torch: Option<&str>) {
+    use tscpipe::models::step_bench::INCEPTION_SIZE;
+    let spec = match model {
+        "h_inception_time" => serde_json::json!({ "model": "inception_time", "hybrid": true }),
+        name => serde_json::json!({ "model": name }),
+    };
+    let spec: ModelSpec = serde_json::from_value(spec).expect("a model name");
+    let params = spec.build(ModelShape { dims: 1, len: 150, classes: 2 }, 0, &Device::flex()).expect("model");
+    println!(
+        "{model} training step (paper sizes, {} trainable parameters), median ms/step, {} threads, convolutions: conv_gemm with {:?}",
+        params.trainable_params(),
+        rayon_threads(),
+        Provider::best()
+    );
+    for (b, t, steps) in [(50, 150, 10), (INCEPTION_SIZE.0, INCEPTION_SIZE.1, 5)] {
+        let ours = tscpipe::models::step_bench::model_step_ms(&spec, tscpipe::device::Device::Cpu, b, t, 2, steps)
+            .expect("step");
+        match torch.and_then(|p| torch_model_step_ms(p, model, b, t, steps)) {
+            Some(theirs) => println!(
+                "B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   PyTorch {theirs:8.1} ms   burn/PyTorch = {:.2}",
+                ours / theirs
+            ),
+            None => println!("B={b:>3} T={t:>3}: burn flex {ours:8.1} ms   (PyTorch: pass --torch PYTHON)"),
+        }
+    }
+}
+
 fn main() {
     tscpipe::models::tune_host_allocator();
     let args: Vec<String> = std::env::args().collect();
     let torch = args.iter().position(|a| a == "--torch").and_then(|i| args.get(i + 1)).cloned();
+    if let Some(model) = args.iter().position(|a| a == "--model").and_then(|i| args.get(i + 1)) {
+        model_bench(model, torch.as_deref());
+        return;
+    }
     println!(
         "LSTM-FCN (128/256/128 filters, 8 cells) training step, median ms/step (conv GFLOP/s), {} threads",
         rayon_threads()

@@ -20,6 +20,18 @@ pub(crate) fn conv1d(init: &mut Init, cin: usize, cout: usize, k: usize, padding
     conv
 }
 
+/// Conv1D `cin → cout` with kernel `k`, "same" padding, Glorot-uniform kernel and no bias
+/// (Keras `use_bias=False`, as InceptionTime and LITE build every convolution).
+pub(crate) fn conv1d_no_bias(init: &mut Init, cin: usize, cout: usize, k: usize) -> Conv1d {
+    let mut conv = Conv1dConfig::new(cin, cout, k)
+        .with_padding(PaddingConfig1d::Same)
+        .with_bias(false)
+        .with_initializer(Initializer::Zeros)
+        .init(init.device());
+    conv.weight = init.glorot_uniform([cout, cin, k], cin * k, cout * k);
+    conv
+}
+
 /// BatchNorm over `channels`. `momentum` is in the Keras convention (0.99 keeps 99 % of the
 /// running statistic); burn's momentum is the weight of the new batch, i.e. `1 - momentum`.
 pub(crate) fn batch_norm(init: &mut Init, channels: usize, momentum: f64, epsilon: f64) -> BatchNorm {

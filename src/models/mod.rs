@@ -1,5 +1,6 @@
 //! Deep-learning models (LSTM-FCN, ALSTM-FCN, and the zoo: FCN, ResNet, MLP, a plain 1D CNN,
-//! the hybrid CNN-LSTM ± spatial attention) and their training loop, on burn 0.22.
+//! the hybrid CNN-LSTM ± spatial attention, InceptionTime's and H-InceptionTime's network, LITE)
+//! and their training loop, on burn 0.22.
 //!
 //! * [`ModelSpec`] — serde-deserialisable description of a model; every size is a field so an
 //!   ablation is a config edit. [`ModelSpec::build`] is the factory.
@@ -24,15 +25,19 @@ pub mod cnn_ts;
 pub mod conv_bn;
 pub mod conv_gemm;
 pub mod device;
+pub mod ensemble;
 mod epoch_loop;
 pub mod fcn;
 pub mod fcn_block;
 pub mod finetune;
 pub mod gemm;
+pub mod handcrafted;
 pub mod host_memory;
 pub mod hybrid;
+pub mod inception;
 pub(crate) mod init;
 pub mod layers;
+pub mod lite;
 pub mod lstm;
 pub mod lstm_fcn;
 pub mod mlp;
@@ -55,6 +60,8 @@ pub use fcn::{Fcn, FcnSpec};
 pub use finetune::{FinetuneConfig, FinetuneOutcome, IterationResult, finetune, finetune_schedule};
 pub use host_memory::tune_host_allocator;
 pub use hybrid::{Hybrid, HybridSpec};
+pub use inception::{InceptionNet, InceptionSpec};
+pub use lite::{Lite, LiteSpec};
 pub use lstm_fcn::LstmFcn;
 pub use mlp::{Mlp, MlpSpec};
 pub use predict::{Predictions, predict};
@@ -210,6 +217,10 @@ pub enum ModelSpec {
     Cnn1d(Cnn1dSpec),
     /// The write-up's hybrid CNN-LSTM (spatial attention unless `attention = false`).
     Hybrid(HybridSpec),
+    /// InceptionTime's network (Ismail Fawaz et al. 2020); `hybrid = true` is H-InceptionTime's.
+    InceptionTime(InceptionSpec),
+    /// LITE, LITETime's network (Ismail-Fawaz et al. 2023).
+    Lite(LiteSpec),
 }
 
 impl Default for ModelSpec {
@@ -224,7 +235,8 @@ impl ModelSpec {
         ModelSpec::AlstmFcn(LstmFcnSpec::default())
     }
 
-    /// Short name, the serde tag: `lstm_fcn`, `alstm_fcn`, `fcn`, `resnet`, `mlp`, `cnn1d`, `hybrid`.
+    /// Short name, the serde tag: `lstm_fcn`, `alstm_fcn`, `fcn`, `resnet`, `mlp`, `cnn1d`, `hybrid`,
+    /// `inception_time`, `lite`.
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::LstmFcn(_) => "lstm_fcn",
@@ -234,6 +246,8 @@ impl ModelSpec {
             ModelSpec::Mlp(_) => "mlp",
             ModelSpec::Cnn1d(_) => "cnn1d",
             ModelSpec::Hybrid(_) => "hybrid",
+            ModelSpec::InceptionTime(_) => "inception_time",
+            ModelSpec::Lite(_) => "lite",
         }
     }
 
@@ -255,6 +269,8 @@ impl ModelSpec {
             ModelSpec::Mlp(s) => s.validate(),
             ModelSpec::Cnn1d(s) => s.validate(),
             ModelSpec::Hybrid(s) => s.validate(),
+            ModelSpec::InceptionTime(s) => s.validate(),
+            ModelSpec::Lite(s) => s.validate(),
         }
     }
 
@@ -299,6 +315,8 @@ impl ModelSpec {
                 s.check_shape(shape)?;
                 Model::Hybrid(Hybrid::new(s, shape, &mut init))
             }
+            ModelSpec::InceptionTime(s) => Model::Inception(InceptionNet::new(s, shape, &mut init)),
+            ModelSpec::Lite(s) => Model::Lite(Lite::new(s, shape, &mut init)),
         })
     }
 
@@ -355,6 +373,8 @@ pub enum Model {
     Mlp(Mlp),
     Cnn1d(Cnn1d),
     Hybrid(Hybrid),
+    Inception(InceptionNet),
+    Lite(Lite),
 }
 
 impl Model {
@@ -368,6 +388,8 @@ impl Model {
             Model::Mlp(m) => m.forward(x, dropout_rng),
             Model::Cnn1d(m) => m.forward(x),
             Model::Hybrid(m) => m.forward(x),
+            Model::Inception(m) => m.forward(x),
+            Model::Lite(m) => m.forward(x),
         }
     }
 
@@ -380,6 +402,8 @@ impl Model {
             Model::Mlp(_) => "mlp",
             Model::Cnn1d(_) => "cnn1d",
             Model::Hybrid(_) => "hybrid",
+            Model::Inception(_) => "inception_time",
+            Model::Lite(_) => "lite",
         }
     }
 
@@ -391,6 +415,38 @@ impl Model {
             Model::Mlp(m) => m.shape(),
             Model::Cnn1d(m) => m.shape(),
             Model::Hybrid(m) => m.shape(),
+            Model::Inception(m) => m.shape(),
+            Model::Lite(m) => m.shape(),
+        }
+    }
+
+    /// Trainable parameters (what Keras' `count_params` calls trainable: BatchNorm's running
+    /// statistics and the hand-crafted filters are constants, not parameters).
+    pub fn trainable_params(&self) -> usize {
+        let mut v = TrainableCount::default();
+        self.visit(&mut v);
+        v.count
+    }
+}
+
+/// Counts parameter elements outside BatchNorm's running statistics (burn's `num_params` visits
+/// those too, as parameters of the `running_mean` / `running_var` fields).
+#[derive(Default)]
+struct TrainableCount {
+    path: Vec<String>,
+    count: usize,
+}
+
+impl burn::module::ModuleVisitor for TrainableCount {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        if !self.path.last().is_some_and(|n| n.starts_with("running_")) {
+            self.count += param.lazy_shape().num_elements();
         }
     }
 }

@@ -63,3 +63,21 @@ pub fn model_step_ms(
 /// The two sizes the benchmarks report: GunPoint's (B=50, T=150) and a large one (B=128, T=500),
 /// with their timed step counts.
 pub const SIZES: [(usize, usize, usize); 2] = [(50, 150, 10), (128, 500, 3)];
+
+/// The size the InceptionTime issue benchmarks a step at: batch 64, univariate, length 500.
+pub const INCEPTION_SIZE: (usize, usize) = (64, 500);
+
+/// [`model_step_ms`] of a model named as in a pipeline's `model = "…"` (e.g. `inception_time`,
+/// `lite`, `fcn`) at its paper's sizes: what `scripts/gpu-check.sh` times by name.
+pub fn named_step_ms(
+    name: &str,
+    device: Device,
+    batch: usize,
+    len: usize,
+    warmup: usize,
+    steps: usize,
+) -> Result<f64, ModelError> {
+    let spec: ModelSpec = serde_json::from_value(serde_json::json!({ "model": name }))
+        .map_err(|e| ModelError::InvalidSpec(format!("model `{name}`: {e}")))?;
+    model_step_ms(&spec, device, batch, len, warmup, steps)
+}

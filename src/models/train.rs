@@ -47,6 +47,15 @@ pub enum Monitor {
 }
 
 impl Monitor {
+    /// Its name in configurations: `train_loss`, `validation` or `test` (the serde form).
+    pub fn param_name(&self) -> &'static str {
+        match self {
+            Monitor::TrainLoss => "train_loss",
+            Monitor::Validation => "validation",
+            Monitor::Test => "test",
+        }
+    }
+
     /// `train`, `validation` or `test`.
     pub fn split_name(&self) -> &'static str {
         match self {

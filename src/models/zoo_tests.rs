@@ -18,7 +18,15 @@ fn tiny_zoo() -> Vec<ModelSpec> {
         ModelSpec::Cnn1d(Cnn1dSpec::default()),
         ModelSpec::Hybrid(HybridSpec::default()),
         ModelSpec::Hybrid(HybridSpec::without_attention()),
+        ModelSpec::InceptionTime(tiny_inception(false)),
+        ModelSpec::InceptionTime(tiny_inception(true)),
+        ModelSpec::Lite(LiteSpec { filters: 4, kernel: 8, ..LiteSpec::default() }),
     ]
+}
+
+/// Three modules (one residual block) of narrow convolutions, ± the hand-crafted filters.
+fn tiny_inception(hybrid: bool) -> InceptionSpec {
+    InceptionSpec { depth: 3, filters: 4, kernel: 8, bottleneck: 4, hybrid, ..InceptionSpec::default() }
 }
 
 fn input(b: usize, c: usize, t: usize, seed: u64, device: &Device) -> Tensor<3> {
@@ -155,6 +163,8 @@ fn bn_fast(spec: ModelSpec) -> ModelSpec {
     match spec {
         ModelSpec::Fcn(s) => ModelSpec::Fcn(FcnSpec { bn_momentum: 0.5, ..s }),
         ModelSpec::Resnet(s) => ModelSpec::Resnet(ResnetSpec { bn_momentum: 0.5, ..s }),
+        ModelSpec::InceptionTime(s) => ModelSpec::InceptionTime(InceptionSpec { bn_momentum: 0.5, ..s }),
+        ModelSpec::Lite(s) => ModelSpec::Lite(LiteSpec { bn_momentum: 0.5, ..s }),
         s => s,
     }
 }
@@ -276,7 +286,8 @@ fn predict_returns_the_features_before_the_final_dense_layer() {
     let data = separable(3, 2, 20, 0, 2);
     let shape = ModelShape { dims: 2, len: 20, classes: 2 };
     // widths: FCN's last filters, ResNet's last filters, MLP's last hidden layer, …
-    let widths = [Some(8), Some(16), Some(32), None, None, None];
+    // … and the last Inception module's (4 branches × 4 filters), LITE's filters
+    let widths = [Some(8), Some(16), Some(32), None, None, None, Some(16), Some(16), Some(4)];
     for (spec, width) in tiny_zoo().into_iter().zip(widths) {
         let m = spec.build(shape, 0, &Device::flex()).unwrap();
         let n = data.test.n;
@@ -292,6 +303,97 @@ fn predict_returns_the_features_before_the_final_dense_layer() {
         let alone = predict(&m, &data.test.subset(&[1]), &crate::device::Device::Cpu, 1).unwrap();
         for (a, b) in alone.features[0].iter().zip(&p.features[1]) {
             assert!((a - b).abs() < 1e-4, "{spec:?}: {a} vs {b}");
+        }
+    }
+}
+
+/// A bundled dataset (GunPoint: univariate, BasicMotions: multivariate).
+fn bundled(name: &str) -> Dataset {
+    use crate::data::{DatasetRef, LoadOptions, load_dataset};
+    load_dataset(&DatasetRef::Name(name.into()), &[crate::data::shared_datasets()], &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The papers' networks at full size: their trainable parameter counts equal aeon's Keras
+/// networks' (tests/data/deep/param_counts.json, made by make_param_counts.py beside it), and a
+/// few epochs of the InceptionTime protocol (Adam, batch 64, no class weights) on GunPoint and
+/// BasicMotions run, lower the training loss and give finite probabilities.
+#[test]
+fn inception_and_lite_at_paper_size_match_the_reference_counts_and_train() {
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/data/deep/param_counts.json")).unwrap();
+    let specs = [
+        ("inception_time", ModelSpec::InceptionTime(InceptionSpec::default())),
+        ("h_inception_time", ModelSpec::InceptionTime(InceptionSpec { hybrid: true, ..InceptionSpec::default() })),
+        ("lite", ModelSpec::Lite(LiteSpec::default())),
+    ];
+    for dataset in ["GunPoint", "BasicMotions"] {
+        let data = bundled(dataset);
+        let shape = ModelShape { dims: data.train.dims, len: data.train.len, classes: data.n_classes() };
+        for (name, spec) in &specs {
+            let expected = reference["counts"][name][dataset]["trainable"].as_u64().unwrap() as usize;
+            let model = spec.build(shape, 0, &Device::flex()).unwrap();
+            assert_eq!(model.trainable_params(), expected, "{name} on {dataset}");
+            let cfg = TrainConfig {
+                epochs: 3,
+                batch_size: 64,
+                class_weights: false,
+                seed: 1,
+                keep_best: false,
+                ..TrainConfig::default()
+            };
+            let out = train(spec, &data, &cfg, &TrainContext::default(), |_| true).unwrap();
+            let losses: Vec<f64> = out.history.iter().map(|r| r.train_loss).collect();
+            assert!(losses.iter().all(|l| l.is_finite()), "{name} on {dataset}: {losses:?}");
+            assert!(losses[2] < losses[0], "{name} on {dataset}: the loss does not fall: {losses:?}");
+            let m = spec.load(out.shape, &out.weights, &Device::flex()).unwrap();
+            let p = predict(&m, &data.test, &crate::device::Device::Cpu, 64).unwrap();
+            assert_eq!(p.probabilities.len(), data.test.n);
+            for row in &p.probabilities {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{name}: {row:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn max_pool_same_ignores_the_padding() {
+    use super::inception::max_pool_same;
+    let dev = Device::flex();
+    let x: Tensor<3> = Tensor::from_data(TensorData::new(vec![-1f32, -5., -2., -4., -3.], [1, 1, 5]), &dev);
+    // Keras MaxPool1D(3, strides=1, padding="same"): windows [0,1] [0,2] [1,3] [2,4] [3,4]
+    assert_eq!(values(max_pool_same(x.clone(), 3)), vec![-1., -1., -2., -2., -3.]);
+    // width 2: windows [t, t+1] (the odd padding on the right)
+    assert_eq!(values(max_pool_same(x.clone(), 2)), vec![-1., -2., -2., -3., -3.]);
+    assert_eq!(values(max_pool_same(x, 1)), vec![-1., -5., -2., -4., -3.]);
+}
+
+#[test]
+fn depthwise_same_matches_a_direct_sum() {
+    use super::lite::depthwise_same;
+    let dev = Device::flex();
+    let (b, c, t, k, d) = (2, 3, 11, 4, 3);
+    let x = input(b, c, t, 3, &dev);
+    let w: Tensor<2> = Tensor::from_data(
+        TensorData::new((0..c * k).map(|i| (i as f32 - 5.0) / 7.0).collect::<Vec<f32>>(), [c, k]),
+        &dev,
+    );
+    let got = values(depthwise_same(x.clone(), w.clone(), d));
+    let (xv, wv) = (values(x), values(w));
+    let left = ((k - 1) * d) / 2;
+    for bi in 0..b {
+        for ci in 0..c {
+            for ti in 0..t {
+                let mut s = 0f32;
+                for j in 0..k {
+                    let src = ti as isize + (j * d) as isize - left as isize;
+                    if (0..t as isize).contains(&src) {
+                        s += wv[ci * k + j] * xv[(bi * c + ci) * t + src as usize];
+                    }
+                }
+                let g = got[(bi * c + ci) * t + ti];
+                assert!((g - s).abs() < 1e-5, "b {bi} c {ci} t {ti}: {g} vs {s}");
+            }
         }
     }
 }

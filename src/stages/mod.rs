@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod artifact;
 pub mod classify;
 pub mod command;
+pub mod ensemble;
 pub mod evaluate;
 pub mod export;
 pub mod features;
@@ -86,6 +87,7 @@ fn builtin_kinds() -> Vec<Arc<dyn StageKind>> {
         Arc::new(resample::Resample),
         Arc::new(classify::Classify),
         Arc::new(evaluate::Evaluate),
+        Arc::new(ensemble::Ensemble),
         Arc::new(export::Export),
         Arc::new(table::Table),
         Arc::new(train::Train),

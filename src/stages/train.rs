@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::artifact::{DATASET_FILE, TIMING_FILE, Timing, read_dataset, timing_output, write_json};
 use super::kind::{Params, StageContext, StageError, TypedStage};
-use super::params::StageParams;
-use super::spec::{InputSpec, OutputSpec};
+use super::params::{self, StageParams};
+use super::spec::{InputSpec, OutputSpec, ParamSpec, ParamType};
 use crate::device::Device;
 use crate::models::{
     EpochRecord, ModelShape, ModelSpec, Monitor, Optimizer, PlateauConfig, TrainConfig, TrainContext, write_history_csv,
@@ -40,39 +40,105 @@ pub struct TrainSummary {
 }
 
 crate::stage_params! {
-    /// The parameters of `train` (a group other training kinds may `include`).
+    /// The parameters of `train` (a group other training kinds may `include`): the model and
+    /// the training configuration, read straight into the one [`TrainConfig`] the training loop
+    /// takes.
     pub struct TrainParams {
         /// the model, e.g. { model = "lstm_fcn", cells = 8 }
         pub model: ModelSpec [Table],
-        /// training epochs
-        pub epochs: usize [Int = 2000],
-        /// mini-batch size (capped at N)
-        pub batch_size: usize [Int = 128],
-        /// learning rate
-        pub lr: f64 [Float = 1e-3],
-        // optional (no written-out default), so the cache keys of existing Adam runs stay the same
-        /// adam (when absent) or sgd
-        pub optimizer: Option<String> [Enum(OPTIMIZERS), optional],
-        /// SGD momentum in [0, 1), no dampening (0 when absent)
-        pub momentum: Option<f64> [Float, optional],
-        /// Adam ε (Keras 1e-7; burn's default is 1e-5)
-        pub adam_epsilon: f64 [Float = 1e-7],
-        /// ReduceLROnPlateau factor (1/∛2)
-        pub lr_factor: f64 [Float = 1.0 / 2f64.cbrt()],
-        /// ReduceLROnPlateau patience in epochs
-        pub lr_patience: usize [Int = 100],
-        /// ReduceLROnPlateau floor
-        pub lr_min: f64 [Float = 1e-4],
-        /// weight the loss by n / (K·n_c)
-        pub class_weights: bool [Bool = true],
-        /// seed of initialisation, shuffling and dropout
-        pub seed: i64 [Int = 0],
-        /// what keep-best and the LR schedule watch: train_loss, validation (needs a split stage), or test (the paper's protocol)
-        pub monitor: String [Enum(MONITORS) = "train_loss"],
-        /// return the best weights by the monitored loss
-        pub keep_best: bool [Bool = true],
-        /// checkpoint period in epochs (resume after a kill)
-        pub checkpoint_every: usize [Int = 50],
+        /// the training configuration
+        pub config: TrainConfig [include],
+    }
+}
+
+/// The training parameters of a stage, each declared once as a field of [`TrainConfig`] (its
+/// default is the config's default, so the two cannot drift apart). The names are the stage's
+/// (`lr`, `lr_factor`, …); `optimizer` and `momentum` are optional (absent: Adam, 0), so the keys of
+/// runs written before they existed stay the same. Fields that are not parameters (Adam's betas,
+/// the evaluation batch, shuffling, the plateau's `min_delta`) keep their defaults.
+impl StageParams for TrainConfig {
+    fn specs() -> Vec<ParamSpec> {
+        let d = TrainConfig::default();
+        vec![
+            ParamSpec::with_default("epochs", ParamType::Int, d.epochs, "training epochs"),
+            ParamSpec::with_default("batch_size", ParamType::Int, d.batch_size, "mini-batch size (capped at N)"),
+            ParamSpec::with_default("lr", ParamType::Float, d.learning_rate, "learning rate"),
+            ParamSpec::optional("optimizer", ParamType::Enum(OPTIMIZERS), "adam (when absent) or sgd"),
+            ParamSpec::optional("momentum", ParamType::Float, "SGD momentum in [0, 1), no dampening (0 when absent)"),
+            ParamSpec::with_default(
+                "adam_epsilon",
+                ParamType::Float,
+                d.adam_epsilon,
+                "Adam ε (Keras 1e-7; burn's default is 1e-5)",
+            ),
+            ParamSpec::with_default("lr_factor", ParamType::Float, d.plateau.factor, "ReduceLROnPlateau factor (1/∛2)"),
+            ParamSpec::with_default(
+                "lr_patience",
+                ParamType::Int,
+                d.plateau.patience,
+                "ReduceLROnPlateau patience in epochs",
+            ),
+            ParamSpec::with_default("lr_min", ParamType::Float, d.plateau.min_lr, "ReduceLROnPlateau floor"),
+            ParamSpec::with_default(
+                "class_weights",
+                ParamType::Bool,
+                d.class_weights,
+                "weight the loss by n / (K·n_c)",
+            ),
+            ParamSpec::with_default("seed", ParamType::Int, d.seed, "seed of initialisation, shuffling and dropout"),
+            ParamSpec::with_default(
+                "monitor",
+                ParamType::Enum(MONITORS),
+                d.monitor.param_name(),
+                "what keep-best and the LR schedule watch: train_loss, validation (needs a split stage), or test (the paper's protocol)",
+            ),
+            ParamSpec::with_default(
+                "keep_best",
+                ParamType::Bool,
+                d.keep_best,
+                "return the best weights by the monitored loss",
+            ),
+            ParamSpec::with_default(
+                "checkpoint_every",
+                ParamType::Int,
+                d.checkpoint_every,
+                "checkpoint period in epochs (resume after a kill)",
+            ),
+        ]
+    }
+
+    fn from_params(p: &Params) -> Result<Self, StageError> {
+        let specs = Self::specs();
+        fn get<T: serde::de::DeserializeOwned>(p: &Params, specs: &[ParamSpec], name: &str) -> Result<T, StageError> {
+            let s =
+                specs.iter().find(|s| s.name == name).ok_or_else(|| StageError::param(name, "a declared parameter"))?;
+            params::read(p, s.name, &s.ty, s.default.clone())
+        }
+        let d = TrainConfig::default();
+        let optimizer: Option<Optimizer> = get(p, &specs, "optimizer")?;
+        let momentum: Option<f64> = get(p, &specs, "momentum")?;
+        // a seed is any integer, as it always was (negative ones wrap)
+        let seed: i64 = get(p, &specs, "seed")?;
+        Ok(TrainConfig {
+            epochs: get(p, &specs, "epochs")?,
+            batch_size: get(p, &specs, "batch_size")?,
+            learning_rate: get(p, &specs, "lr")?,
+            adam_epsilon: get(p, &specs, "adam_epsilon")?,
+            plateau: PlateauConfig {
+                factor: get(p, &specs, "lr_factor")?,
+                patience: get(p, &specs, "lr_patience")?,
+                min_lr: get(p, &specs, "lr_min")?,
+                ..d.plateau
+            },
+            class_weights: get(p, &specs, "class_weights")?,
+            seed: seed as u64,
+            monitor: get(p, &specs, "monitor")?,
+            keep_best: get(p, &specs, "keep_best")?,
+            checkpoint_every: get(p, &specs, "checkpoint_every")?,
+            optimizer: optimizer.unwrap_or_default(),
+            momentum: momentum.unwrap_or(0.0),
+            ..d
+        })
     }
 }
 
@@ -85,37 +151,6 @@ pub fn canonical_model(p: &mut Params) -> Result<ModelSpec, StageError> {
     let full = serde_json::to_value(&spec).map_err(|source| StageError::ParamValue { name: name.into(), source })?;
     p.0.insert(name.into(), full);
     Ok(spec)
-}
-
-pub fn train_config(p: &TrainParams) -> TrainConfig {
-    let monitor = match p.monitor.as_str() {
-        "validation" => Monitor::Validation,
-        "test" => Monitor::Test,
-        _ => Monitor::TrainLoss,
-    };
-    TrainConfig {
-        epochs: p.epochs,
-        batch_size: p.batch_size,
-        learning_rate: p.lr,
-        adam_epsilon: p.adam_epsilon,
-        plateau: PlateauConfig {
-            factor: p.lr_factor,
-            patience: p.lr_patience,
-            min_lr: p.lr_min,
-            ..PlateauConfig::default()
-        },
-        class_weights: p.class_weights,
-        seed: p.seed as u64,
-        monitor,
-        keep_best: p.keep_best,
-        checkpoint_every: p.checkpoint_every,
-        optimizer: match p.optimizer.as_deref() {
-            Some("sgd") => Optimizer::Sgd,
-            _ => Optimizer::Adam,
-        },
-        momentum: p.momentum.unwrap_or(0.0),
-        ..TrainConfig::default()
-    }
 }
 
 /// Where a training stage trains: the instance's device, with periodic checkpoints in its
@@ -159,7 +194,7 @@ impl TypedStage for Train {
         1
     }
     fn about(&self) -> &'static str {
-        "Phase-1 training of a deep model: LSTM-FCN, ALSTM-FCN, FCN, ResNet, MLP, 1D CNN, hybrid CNN-LSTM (Adam or SGD, ReduceLROnPlateau, class weights, keep-best)"
+        "Phase-1 training of a deep model: LSTM-FCN, ALSTM-FCN, FCN, ResNet, MLP, 1D CNN, hybrid CNN-LSTM, InceptionTime, LITE (Adam or SGD, ReduceLROnPlateau, class weights, keep-best)"
     }
     fn inputs(&self) -> Vec<InputSpec> {
         vec![InputSpec { name: "data", required: true, gather: false, doc: "a (normalised) dataset" }]
@@ -185,7 +220,7 @@ impl TypedStage for Train {
     fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> Result<(), StageError> {
         let spec = p.model.clone();
         spec.validate().map_err(model_err)?;
-        let cfg = train_config(p);
+        let cfg = p.config.clone();
         let data = read_dataset(ctx.input("data")?.file(DATASET_FILE)?)?;
         if cfg.monitor == Monitor::Validation && data.validation.is_none() {
             return Err(StageError::failed(

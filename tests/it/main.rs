@@ -12,6 +12,7 @@ mod cnn_ts_pipeline;
 mod command_stage;
 mod deep_pipeline;
 mod docs;
+mod ensembles;
 mod features_classic;
 mod interrupt;
 mod key_stability;
