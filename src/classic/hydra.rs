@@ -144,20 +144,19 @@ crate::multiversion! {
                     imin.fill(0);
                     for kk in 1..k {
                         let r = &resp[kk * t_len..(kk + 1) * t_len];
-                        let id = kk as u32;
-                        let lanes = maxv.iter_mut().zip(imax.iter_mut()).zip(minv.iter_mut()).zip(imin.iter_mut());
-                        for (&v, (((mx, ix), mn), im)) in r.iter().zip(lanes) {
-                            let (up, down) = (v > *mx, v < *mn);
-                            *mx = if up { v } else { *mx };
-                            *ix = if up { id } else { *ix };
-                            *mn = if down { v } else { *mn };
-                            *im = if down { id } else { *im };
+                        for t in 0..t_len {
+                            let v = r[t];
+                            let (up, down) = (v > maxv[t], v < minv[t]);
+                            maxv[t] = if up { v } else { maxv[t] };
+                            imax[t] = if up { kk as u32 } else { imax[t] };
+                            minv[t] = if down { v } else { minv[t] };
+                            imin[t] = if down { kk as u32 } else { imin[t] };
                         }
                     }
                     hard.fill(0.0);
-                    for ((&ix, &mx), &im) in imax.iter().zip(maxv.iter()).zip(imin.iter()) {
-                        soft[ix as usize] += mx;
-                        hard[im as usize] += 1.0;
+                    for t in 0..t_len {
+                        soft[imax[t] as usize] += maxv[t];
+                        hard[imin[t] as usize] += 1.0;
                     }
                     out[f + h * k + grp * k..f + h * k + (grp + 1) * k].copy_from_slice(&hard);
                 }
