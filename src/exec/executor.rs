@@ -367,7 +367,7 @@ impl LocalExecutor {
                 }
                 Err(job_error(e))
             }
-            Some(Err(e)) => Err(job_error(e)),
+            Some(Err(e)) => Err(job_error(e.to_string())),
             None if out_of_memory(&log) => Err(ExecError::Exceeded {
                 what: Exceeded::Memory,
                 detail: format!("ran out of memory{mem}; {}", log_tail(&log_path)),

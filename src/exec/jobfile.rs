@@ -181,10 +181,10 @@ pub fn write_spec(
 }
 
 /// The result a process left in `dir`, if any.
-pub fn read_result(dir: &Path) -> Option<Result<JobResult, String>> {
+pub fn read_result(dir: &Path) -> Option<Result<JobResult, JobError>> {
     let marker = dir.join("result.json");
     let text = std::fs::read_to_string(&marker).ok()?;
-    Some(serde_json::from_str(&text).map_err(|e| format!("unreadable {}: {e}", marker.display())))
+    Some(serde_json::from_str(&text).map_err(|source| JobError::Json { path: marker, source }))
 }
 
 /// `tscpipe run-job --tasks LIST`: the job file on line `$SLURM_ARRAY_TASK_ID` (from 0) of `LIST`.
