@@ -48,9 +48,9 @@ impl ParamType {
         }
     }
 
-    /// Checks and normalises a JSON value; `Err` carries what was expected.
-    pub fn coerce(&self, v: &Json) -> Result<Json, String> {
-        let bad = || Err(format!("expected {}, found {}", self.describe(), json_type(v)));
+    /// Checks and normalises a JSON value; `Err` says what was expected.
+    pub fn coerce(&self, v: &Json) -> Result<Json, CoerceError> {
+        let bad = || Err(CoerceError::Type { expected: self.describe(), found: json_type(v) });
         match (self, v) {
             (ParamType::Str, Json::String(_)) => Ok(v.clone()),
             (ParamType::Int, Json::Number(n)) if n.is_i64() || n.is_u64() => Ok(v.clone()),
@@ -63,10 +63,8 @@ impl ParamType {
                 if opts.contains(&s.as_str()) {
                     Ok(v.clone())
                 } else {
-                    let hint = crate::util::suggest::nearest(s, opts.iter().copied())
-                        .map(|n| format!("; did you mean \"{n}\"?"))
-                        .unwrap_or_default();
-                    Err(format!("\"{s}\" is not {}{hint}", self.describe()))
+                    let nearest = crate::util::suggest::nearest(s, opts.iter().copied()).map(str::to_string);
+                    Err(CoerceError::NotAnOption { value: s.clone(), expected: self.describe(), nearest })
                 }
             }
             (ParamType::List(t), Json::Array(items)) => {
@@ -89,6 +87,15 @@ impl ParamType {
             _ => bad(),
         }
     }
+}
+
+/// A parameter value of the wrong type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoerceError {
+    #[error("expected {expected}, found {found}")]
+    Type { expected: String, found: &'static str },
+    #[error("\"{value}\" is not {expected}{}", nearest.as_ref().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default())]
+    NotAnOption { value: String, expected: String, nearest: Option<String> },
 }
 
 pub fn json_type(v: &Json) -> &'static str {
