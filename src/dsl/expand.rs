@@ -892,9 +892,14 @@ fn interpolate(node: &Node, stage: &str, coords: &[(String, Json)]) -> Json {
     }
 }
 
+/// How an interpolation opens and closes (`${axis}`), named once so that the functions below
+/// read without brace-heavy literals.
+const OPEN: &str = "${";
+const CLOSE: char = '}';
+
 /// `"${cells}"` alone keeps the axis value's type; inside a longer string it is spliced as text.
 fn interpolate_str(s: &str, stage: &str, coords: &[(String, Json)]) -> Json {
-    if !s.contains("${") {
+    if !s.contains(OPEN) {
         return Json::String(s.to_string());
     }
     let lookup = |name: &str| -> Option<Json> {
@@ -903,18 +908,18 @@ fn interpolate_str(s: &str, stage: &str, coords: &[(String, Json)]) -> Json {
         }
         coords.iter().find(|(a, _)| a == name).map(|(_, v)| v.clone())
     };
-    if let Some(inner) = s.strip_prefix("${").and_then(|x| x.strip_suffix('}'))
-        && !inner.contains("${")
-        && !inner.contains('}')
+    if let Some(inner) = s.strip_prefix(OPEN).and_then(|x| x.strip_suffix(CLOSE))
+        && !inner.contains(OPEN)
+        && !inner.contains(CLOSE)
         && let Some(v) = lookup(inner)
     {
         return v;
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(start) = rest.find("${") {
+    while let Some(start) = rest.find(OPEN) {
         out.push_str(&rest[..start]);
-        match rest[start + 2..].find('}') {
+        match rest[start + 2..].find(CLOSE) {
             Some(end) => {
                 let name = &rest[start + 2..start + 2 + end];
                 match lookup(name) {
@@ -935,8 +940,8 @@ fn interpolate_str(s: &str, stage: &str, coords: &[(String, Json)]) -> Json {
 
 fn scan_template(s: &str, used: &mut BTreeSet<String>) {
     let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        match rest[start + 2..].find('}') {
+    while let Some(start) = rest.find(OPEN) {
+        match rest[start + 2..].find(CLOSE) {
             Some(end) => {
                 used.insert(rest[start + 2..start + 2 + end].to_string());
                 rest = &rest[start + 3 + end..];
